@@ -1,0 +1,10 @@
+"""Slider panels: an experiment recipe plus a plot, nothing else.
+
+:func:`.common.retrain_panel` is the one panel every chapter uses; each chapter module
+wires its recipe and figure into it. Everything is re-exported here.
+"""
+
+from .common import *  # noqa: F401,F403
+from .hinton import *  # noqa: F401,F403
+from .ls_kd import *  # noqa: F401,F403
+from .subclass import *  # noqa: F401,F403
