@@ -10,7 +10,7 @@ import importlib
 from .base import Command, format_table, to_jsonable, write_json  # noqa: F401
 
 # recipe modules, in the order of the book; each has a COMMANDS list
-RECIPE_MODULES: tuple[str, ...] = ("hinton", "ls_kd", "subclass")
+RECIPE_MODULES: tuple[str, ...] = ("hinton", "ls_kd", "subclass", "subclass_students")
 
 
 def all_commands() -> dict[str, Command]:

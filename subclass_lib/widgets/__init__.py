@@ -8,3 +8,4 @@ from .common import *  # noqa: F401,F403
 from .hinton import *  # noqa: F401,F403
 from .ls_kd import *  # noqa: F401,F403
 from .subclass import *  # noqa: F401,F403
+from .subclass_students import *  # noqa: F401,F403

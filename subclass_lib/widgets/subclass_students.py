@@ -1,0 +1,5 @@
+"""Slider panels of the chapter on subclass distillation students."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
