@@ -1,0 +1,228 @@
+"""The training loop, the model cache and the models: behaviour on small real and synthetic data."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from subclass_lib import losses
+from subclass_lib.data import load_mnist
+from subclass_lib.models import MLP, ConvTeacher, build_model, predict
+from subclass_lib.train import (FitConfig, History, cache_key, clear_memory_cache, fit,
+                                seed_everything, train_cached)
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "models"))
+    clear_memory_cache()
+    yield
+    clear_memory_cache()
+
+
+@pytest.fixture(scope="module")
+def small_mnist():
+    tr, te = load_mnist("train"), load_mnist("test")
+    return tr.images[:3000], tr.labels[:3000], te.images[:1000], te.labels[:1000]
+
+
+def ce_loss(model, batch):
+    return losses.cross_entropy(model(batch["x"]), batch["y"])
+
+
+def _accuracy(model, x, y):
+    return (predict(model, x).argmax(1) == y).float().mean().item()
+
+
+def _train_small(data, seed=0, epochs=2, **cfg):
+    x, y, xt, yt = data
+    seed_everything(seed)
+    model = MLP((64,), 10)
+    hist = fit(model, ce_loss, {"x": x, "y": y}, FitConfig(epochs=epochs, seed=seed, **cfg),
+               val_fn=lambda m: _accuracy(m, xt, yt), verbose=False)
+    return model, hist
+
+
+def test_tiny_training_run_learns_well_above_chance(small_mnist):
+    model, hist = _train_small(small_mnist, epochs=3)
+    assert hist.val_accuracy[-1] > 0.8  # chance is 0.1
+    assert hist.loss[0] > hist.loss[-1]
+    assert len(hist.loss) == len(hist.val_accuracy) == len(hist.epoch_time_s) == 3
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(small_mnist):
+    _, h1 = _train_small(small_mnist, seed=3)
+    _, h2 = _train_small(small_mnist, seed=3)
+    _, h3 = _train_small(small_mnist, seed=4)
+    assert h1.loss == h2.loss and h1.val_accuracy == h2.val_accuracy
+    assert h1.loss != h3.loss
+
+
+def test_jitter_and_dropout_runs_are_deterministic_too(small_mnist):
+    x, y, xt, yt = small_mnist
+    runs = []
+    for _ in range(2):
+        seed_everything(1)
+        model = MLP((32,), 10, dropout=0.3, max_norm=2.0)
+        h = fit(model, ce_loss, {"x": x, "y": y}, FitConfig(epochs=1, seed=1, jitter=2), verbose=False)
+        runs.append((h.loss, [p.clone() for p in model.parameters()]))
+    assert runs[0][0] == runs[1][0]
+    assert all(torch.equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
+
+
+def test_max_norm_constraint_holds_after_training(small_mnist):
+    x, y, _, _ = small_mnist
+    seed_everything(0)
+    model = MLP((64, 64), 10, max_norm=0.5)
+    fit(model, ce_loss, {"x": x, "y": y}, FitConfig(epochs=1, lr=1e-2), verbose=False)
+    for m in model.modules():
+        if isinstance(m, torch.nn.Linear):
+            assert m.weight.norm(dim=1).max().item() <= 0.5 + 1e-5
+
+
+def test_non_finite_loss_stops_with_epoch_and_step():
+    x = torch.rand(64, 784)
+    y = torch.randint(0, 10, (64,))
+    calls = {"n": 0}
+
+    def bad_loss(model, batch):
+        calls["n"] += 1
+        out = losses.cross_entropy(model(batch["x"]), batch["y"])
+        return out * float("nan") if calls["n"] == 3 else out
+
+    with pytest.raises(FloatingPointError, match=r"epoch 2, step 1 of 2"):
+        fit(MLP((8,), 10), bad_loss, {"x": x, "y": y}, FitConfig(epochs=3, batch_size=32), verbose=False)
+
+
+def test_early_stopping_restores_best_weights():
+    torch.manual_seed(0)
+    x, y = torch.rand(256, 784), torch.randint(0, 10, (256,))
+    scores = iter([0.5, 0.9, 0.4, 0.3, 0.2, 0.1])
+    snapshots = []
+
+    def val_fn(model):
+        snapshots.append({k: v.clone() for k, v in model.state_dict().items()})
+        return next(scores)
+
+    model = MLP((8,), 10)
+    hist = fit(model, ce_loss, {"x": x, "y": y}, FitConfig(epochs=6, patience=2), val_fn=val_fn, verbose=False)
+    assert hist.stopped_early and hist.best_epoch == 2 and len(hist.loss) == 4
+    best = snapshots[1]
+    assert all(torch.equal(v, best[k]) for k, v in model.state_dict().items())
+
+
+def test_callback_and_step_evaluation():
+    x, y = torch.rand(100, 784), torch.randint(0, 10, (100,))
+    seen = []
+    hist = fit(MLP((8,), 10), ce_loss, {"x": x, "y": y}, FitConfig(epochs=2, batch_size=25, eval_every=2),
+               val_fn=lambda m: 0.5, callback=lambda e, n, h: seen.append((e, n)), verbose=False)
+    assert seen == [(1, 2), (2, 2)]
+    assert [s for s, _ in hist.step_eval] == [2, 4, 6, 8]
+
+
+@pytest.mark.parametrize("bad", [dict(epochs=0), dict(batch_size=-1), dict(lr=0.0), dict(lr=float("nan")),
+                                 dict(weight_decay=-1.0), dict(jitter=-1), dict(patience=0)])
+def test_fit_config_rejects_bad_values(bad):
+    with pytest.raises(ValueError):
+        FitConfig(**bad)
+
+
+def test_fit_rejects_misaligned_or_missing_fields():
+    with pytest.raises(ValueError, match="'y' has 3 rows"):
+        fit(MLP((4,), 10), ce_loss, {"x": torch.rand(4, 784), "y": torch.zeros(3, dtype=torch.long)})
+    with pytest.raises(ValueError, match="key 'x'"):
+        fit(MLP((4,), 10), ce_loss, {"y": torch.zeros(3, dtype=torch.long)})
+    with pytest.raises(ValueError, match="patience"):
+        fit(MLP((4,), 10), ce_loss, {"x": torch.rand(4, 784), "y": torch.zeros(4, dtype=torch.long)},
+            FitConfig(patience=2))
+
+
+def test_models_validate_and_expose_features():
+    m = MLP((16, 12), 7, dropout=0.1)
+    x = torch.rand(5, 784)
+    assert m(x).shape == (5, 7) and m.features(x).shape == (5, 12)
+    c = ConvTeacher(out_dim=10)
+    assert c(x).shape == (5, 10) and c.features(x).shape == (5, 128)
+    assert isinstance(build_model("conv", out_dim=4), ConvTeacher)
+    for bad in [dict(hidden=()), dict(hidden=(0,)), dict(dropout=1.0), dict(max_norm=0.0), dict(out_dim=0)]:
+        with pytest.raises(ValueError):
+            MLP(**bad)
+    with pytest.raises(ValueError, match="784"):
+        m(torch.rand(5, 100))
+    with pytest.raises(ValueError):
+        build_model("transformer")
+
+
+def _cached_run(calls, seed=0):
+    def make():
+        seed_everything(seed)
+        return MLP((8,), 10)
+
+    def train_fn(model):
+        calls.append(1)
+        return fit(model, ce_loss, {"x": torch.rand(64, 784), "y": torch.randint(0, 10, (64,))},
+                   FitConfig(epochs=1, seed=seed), verbose=False)
+
+    return train_cached("unit", {"seed": seed, "hidden": 8}, make, train_fn)
+
+
+def test_cache_returns_the_same_model_without_retraining(tmp_path):
+    calls = []
+    m1, h1 = _cached_run(calls)
+    clear_memory_cache()  # force the disk path
+    m2, h2 = _cached_run(calls)
+    assert len(calls) == 1
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
+    assert h1.loss == h2.loss
+    files = list((tmp_path / "models").iterdir())
+    assert len(files) == 1 and files[0].suffix == ".pt"  # no temporary files left behind
+
+
+def test_corrupt_cache_file_is_ignored_and_rewritten(tmp_path):
+    calls = []
+    _cached_run(calls)
+    (path,) = list((tmp_path / "models").iterdir())
+    path.write_bytes(b"not a torch file")
+    clear_memory_cache()
+    with pytest.warns(UserWarning, match="unreadable cached model"):
+        _cached_run(calls)
+    assert len(calls) == 2
+    clear_memory_cache()
+    _cached_run(calls)  # the rewritten file is good again
+    assert len(calls) == 2
+
+
+def test_interrupted_training_leaves_no_cache_entry(tmp_path):
+    def make():
+        return MLP((8,), 10)
+
+    def train_fn(model):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_cached("unit", {"k": 1}, make, train_fn)
+    assert not (tmp_path / "models").exists() or not list((tmp_path / "models").iterdir())
+    calls = []
+    _cached_run(calls)  # the next run works
+    assert calls == [1]
+
+
+def test_cache_key_depends_on_config_and_name():
+    assert cache_key("a", {"x": 1}) == cache_key("a", {"x": 1})
+    assert cache_key("a", {"x": 1}) != cache_key("a", {"x": 2})
+    assert cache_key("a", {"x": 1}) != cache_key("b", {"x": 1})
+    with pytest.raises(ValueError):
+        cache_key("a", {"x": object()})
+
+
+def test_history_round_trip():
+    h = History(loss=[1.0, 0.5], val_accuracy=[0.1, 0.2], epoch_time_s=[1, 1], step_eval=[(2, 0.3)], steps=4)
+    assert History.from_dict(h.to_dict()) == h
+    assert math.isclose(h.train_time_s, 2.0)
+
+
+def test_seed_everything_validates():
+    with pytest.raises(ValueError):
+        seed_everything(-1)
