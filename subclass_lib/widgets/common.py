@@ -12,6 +12,7 @@ usable for the next one.
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable, Mapping
 
@@ -85,7 +86,7 @@ def retrain_panel(
             bar.value = 1.0
             render(result)
         except ValueError as exc:
-            status.value = f"<span style='color:#b00'><b>Invalid setting:</b> {exc}</span>"
+            status.value = f"<span style='color:#b00'><b>Invalid setting:</b> {html.escape(str(exc))}</span>"
         except KeyboardInterrupt:
             status.value = "<span style='color:#b00'>Interrupted; press Retrain to run again.</span>"
         finally:
