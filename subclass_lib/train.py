@@ -243,13 +243,19 @@ def cache_dir() -> Path:
 _SOURCE_HASH: str | None = None
 
 
+# Source that decides what a trained model is; figures and panels are left out so that
+# editing a plot does not throw away every trained model.
+_TRAINING_SOURCES = ("*.py", "experiments/*.py")
+
+
 def library_fingerprint() -> str:
-    """Hash of the library's version and source files: a change to the code invalidates the cache."""
+    """Hash of the library's version and training source: a change to that code invalidates the cache."""
     global _SOURCE_HASH
     if _SOURCE_HASH is None:
         h = hashlib.sha256(__version__.encode())
-        for p in sorted(Path(__file__).parent.rglob("*.py")):
-            h.update(p.relative_to(Path(__file__).parent).as_posix().encode())
+        root = Path(__file__).parent
+        for p in sorted(q for pattern in _TRAINING_SOURCES for q in root.glob(pattern)):
+            h.update(p.relative_to(root).as_posix().encode())
             h.update(p.read_bytes())
         _SOURCE_HASH = h.hexdigest()[:16]
     return _SOURCE_HASH
