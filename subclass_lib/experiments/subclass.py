@@ -1,7 +1,649 @@
-"""Recipes of the chapter(s) on subclass (to be written)."""
+"""Recipes of chapter 4: a teacher that invents subclasses (MNIST-2x5).
+
+The teacher sees only the super-class label (digits of group A vs group B of ``split``)
+and has ``c * n_sub`` sub-logits in class-major layout; its class probability is the sum
+of its subclasses' probabilities (:func:`subclass_lib.losses.grouped_cross_entropy`). An
+auxiliary loss keeps the subclasses in use: the paper's contrastive loss (Eq. 6-7), the
+NumPy demo's bounded diversity/sharpness surrogate, or none (the subclasses collapse).
+
+Public API (stable; chapter 5 builds on it):
+
+* :class:`SubclassConfig`: every knob, validated; defaults = the chapter's default scale.
+* :func:`train_teacher` -> :class:`TeacherResult` (cached with ``train_cached``).
+* :func:`train_label_free_student` -> :class:`StudentResult`: the demo's student, trained
+  only on ``softmax(teacher sub-logits / T)``, never a label.
+* :func:`run_subclass` -> the JSON dict of ``python -m subclass_lib subclass``.
+* :func:`recovery_over_seeds`, :func:`teacher_ensemble`: variance and ensembles.
+* :func:`load_data`: the (memoised) train / validation / test tensors of a config.
+"""
 
 from __future__ import annotations
 
-from .base import Command
+import argparse
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 
-COMMANDS: list[Command] = []
+import numpy as np
+import torch
+
+from .. import data as D
+from .. import losses as L
+from .. import metrics as M
+from ..models import ConvTeacher, MLP, predict
+from ..train import FitConfig, History, cache_dir, cache_key, fit, seed_everything, train_cached
+from .base import SCALES, Command, check_scale, format_table
+
+__all__ = [
+    "SubclassConfig", "TeacherResult", "StudentResult", "DEMO", "AUX_KINDS", "TEACHERS",
+    "load_data", "teacher_loss_fn", "train_teacher", "train_label_free_student", "run_subclass",
+    "recovery_over_seeds", "teacher_ensemble", "entropy_report", "COMMANDS",
+]
+
+AUX_KINDS = ("contrastive", "diversity", "none")
+TEACHERS = ("mlp", "conv")
+
+#: The NumPy demo's published numbers (source 000): seed 0 and seeds 0-4.
+DEMO = {
+    "recovery_seed0": 0.8288,
+    "recovery_mean": 0.7387,
+    "recovery_std": 0.0586,
+    "recovery_1to1_mean": 0.7361,
+    "teacher_super_accuracy_seed0": 0.980,
+    "student_super_accuracy_seed0": 0.9795,
+    "student_super_accuracy_mean": 0.9778,
+    "wall_clock_s_here": 49.0,
+}
+#: The paper's CIFAR-2x5 entropies with the auxiliary loss (bits).
+PAPER_ENTROPY_BITS = {"per_example": 0.42, "utilisation": 3.19}
+
+
+def _check_int(name: str, v, low: int, high: int | None = None) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low or (high is not None and v > high):
+        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be an integer {rng}, got {v!r}")
+    return int(v)
+
+
+def _check_real(name: str, v, low: float, strict: bool) -> float:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {v!r}") from None
+    ok = math.isfinite(x) and (x > low if strict else x >= low)
+    if isinstance(v, bool) or not ok:
+        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {low}, got {v!r}")
+    return x
+
+
+@dataclass(frozen=True)
+class SubclassConfig:
+    """Configuration of the chapter-4 teacher and the demo's label-free student.
+
+    Field names follow the NumPy demo's flags (``--n-epochs-teacher`` -> ``n_epochs_teacher``).
+
+    * ``aux``: ``"contrastive"`` (paper Eq. 6-7, temperature ``aux_temperature``),
+      ``"diversity"`` (the demo's bounded surrogate, ``sharpen``) or ``"none"``;
+      ``aux_weight`` is the paper's beta (Eq. 8).
+    * ``n_sub``: subclasses per class; ``split``: the digits of super-class A as a string
+      (``"01234"``: A = 0-4, B = 5-9) or groups separated by ``|`` (see ``data.check_groups``).
+    * ``teacher``: ``"mlp"`` (784-``hidden``-c*n_sub) or ``"conv"`` (the paper's conv net).
+    * ``temperature``: distillation temperature of the label-free student (same ``hidden``).
+    * ``jitter``: random shifts (pixels) of the teacher's training images.
+    * ``train_fraction``: fraction of the 55k training images used (1 = all; small values
+      are for tests and quick looks).
+    """
+
+    seed: int = 0
+    n_epochs_teacher: int = 12
+    n_epochs_student: int = 12
+    temperature: float = 4.0
+    aux: str = "diversity"
+    aux_weight: float = 1.0
+    aux_temperature: float = 1.0
+    sharpen: float = 0.5
+    n_sub: int = 5
+    split: str = "01234"
+    teacher: str = "mlp"
+    hidden: int = 256
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    jitter: int = 0
+    train_fraction: float = 1.0
+    scale: str = "default"
+
+    def __post_init__(self):
+        _check_int("seed", self.seed, 0)
+        _check_int("n_epochs_teacher", self.n_epochs_teacher, 1)
+        _check_int("n_epochs_student", self.n_epochs_student, 1)
+        _check_real("temperature", self.temperature, 0.0, strict=True)
+        if self.aux not in AUX_KINDS:
+            raise ValueError(f"aux must be one of {AUX_KINDS}, got {self.aux!r}")
+        _check_real("aux_weight (beta)", self.aux_weight, 0.0, strict=False)
+        _check_real("aux_temperature", self.aux_temperature, 0.0, strict=True)
+        _check_real("sharpen", self.sharpen, 0.0, strict=False)
+        _check_int("n_sub", self.n_sub, 1, 50)
+        if not isinstance(self.split, str):
+            raise ValueError(f"split must be a digit string like '01234', got {self.split!r}")
+        try:
+            D.check_groups(self.split)
+        except ValueError as exc:
+            raise ValueError(f"split {self.split!r} is not a partition of the digits 0-9: {exc}") from None
+        if self.teacher not in TEACHERS:
+            raise ValueError(f"teacher must be one of {TEACHERS}, got {self.teacher!r}")
+        _check_int("hidden", self.hidden, 1)
+        _check_int("batch_size", self.batch_size, 2)
+        _check_real("lr", self.lr, 0.0, strict=True)
+        _check_real("weight_decay", self.weight_decay, 0.0, strict=False)
+        _check_int("jitter", self.jitter, 0, 8)
+        tf = _check_real("train_fraction", self.train_fraction, 0.0, strict=True)
+        if tf > 1:
+            raise ValueError(f"train_fraction must be in (0, 1], got {self.train_fraction!r}")
+        check_scale(self.scale)
+
+    # ------------------------------------------------------------------ helpers
+    @classmethod
+    def for_scale(cls, scale: str = "default", **overrides) -> "SubclassConfig":
+        """The chapter's default configuration or the paper's size (``"full"``: the
+        conv teacher of the paper, a 2x wider MLP student), with ``overrides`` on top."""
+        check_scale(scale)
+        base = {} if scale == "default" else dict(teacher="conv", hidden=784, n_epochs_teacher=12,
+                                                  n_epochs_student=12)
+        base.update(overrides)
+        return cls(scale=scale, **base)
+
+    @classmethod
+    def demo(cls, **overrides) -> "SubclassConfig":
+        """The NumPy demo's configuration (MLP 256, 12 + 12 epochs, T 4, diversity aux, beta 1,
+        sharpen 0.5, batch 128, lr 1e-3, weight decay 1e-4)."""
+        base = dict(n_epochs_teacher=12, n_epochs_student=12, temperature=4.0, aux="diversity",
+                    aux_weight=1.0, sharpen=0.5, n_sub=5, split="01234", teacher="mlp", hidden=256,
+                    batch_size=128, lr=1e-3, weight_decay=1e-4, jitter=0)
+        base.update(overrides)
+        return cls(**base)
+
+    @property
+    def groups(self) -> tuple[tuple[int, ...], ...]:
+        return D.check_groups(self.split)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.groups)
+
+    @property
+    def digit_order(self) -> list[int]:
+        """Digits in the class-major order of the split (contingency columns)."""
+        return D.subclass_order(self.groups)
+
+    def teacher_key(self) -> dict:
+        """The fields the teacher depends on (student fields left out, so changing T does
+        not retrain the teacher)."""
+        d = asdict(self)
+        for k in ("n_epochs_student", "temperature", "scale"):
+            d.pop(k)
+        if self.aux != "diversity":
+            d.pop("sharpen")
+        if self.aux != "contrastive":
+            d.pop("aux_temperature")
+        if self.aux == "none":
+            d.pop("aux_weight")
+        return d
+
+
+# ---------------------------------------------------------------------------- data
+
+_DATA: dict[tuple, dict] = {}
+
+
+def load_data(split: str = "01234", train_fraction: float = 1.0) -> dict:
+    """Train (55k, minus a 5k validation split; optionally a subset), validation and
+    test tensors: ``x_*`` images, ``digit_*`` digits, ``y_*`` super-class labels. Memoised."""
+    groups = D.check_groups(split)
+    key = (groups, float(train_fraction))
+    if key not in _DATA:
+        tr, te = D.load_mnist("train"), D.load_mnist("test")
+        (x, d), (xv, dv) = D.train_val_split(tr.images, tr.labels, val_size=5000, seed=0)
+        if train_fraction < 1:
+            x, d = D.subset(x, d, train_fraction, seed=0)
+        _DATA[key] = {
+            "x_train": x, "digit_train": d, "y_train": D.superclass_labels(d, groups),
+            "x_val": xv, "digit_val": dv, "y_val": D.superclass_labels(dv, groups),
+            "x_test": te.images, "digit_test": te.labels, "y_test": D.superclass_labels(te.labels, groups),
+        }
+    return _DATA[key]
+
+
+# ---------------------------------------------------------------------------- metrics
+
+def _digit_columns(digits: torch.Tensor, order: Sequence[int]) -> np.ndarray:
+    """Map digits to their column in the class-major ``order``."""
+    inv = np.empty(10, dtype=np.int64)
+    inv[list(order)] = np.arange(10)
+    return inv[np.asarray(digits)]
+
+
+def _evaluate(logits: torch.Tensor, cfg: SubclassConfig, digits: torch.Tensor, labels: torch.Tensor) -> dict:
+    """Super-class accuracy, contingency (rows: sub-logit argmax, cols: digits in class-major
+    order) and recovery of a c*n_sub head."""
+    g = L.grouped_logits(logits, cfg.n_sub)
+    sup = float((g.argmax(1) == labels).float().mean())
+    table = M.contingency(logits.argmax(1).numpy(), _digit_columns(digits, cfg.digit_order),
+                          cfg.n_classes * cfg.n_sub, 10)
+    rec = M.subclass_recovery(table)
+    return {"super_accuracy": sup, "contingency": np.asarray(table), "recovery": rec}
+
+
+def entropy_report(logits: torch.Tensor, class_labels: torch.Tensor, n_sub: int, recovery: float) -> dict:
+    """Per-example and utilisation entropies in bits (paper section 4.1) and the effective
+    extra label bits per example of a q-ary symmetric channel at recovery P (q = n_sub)."""
+    probs = torch.softmax(logits.double(), dim=1).numpy()
+    ent = M.subclass_entropies(probs, class_labels.numpy(), n_sub)
+    ent["effective_label_bits"] = float(M.effective_label_bits(recovery, q=max(2, n_sub)))
+    ent["max_bits"] = math.log2(probs.shape[1])
+    return ent
+
+
+# ---------------------------------------------------------------------------- teacher
+
+def teacher_loss_fn(cfg: SubclassConfig) -> Callable:
+    """``loss_fn(model, batch)`` of the teacher: grouped CE (Eq. 1-2) + beta * aux (Eq. 8)."""
+    n_sub, beta = cfg.n_sub, cfg.aux_weight
+
+    def loss_fn(model, batch):
+        z = model(batch["x"])
+        loss = L.grouped_cross_entropy(z, batch["y"], n_sub)
+        if beta > 0 and z.shape[0] >= 2:
+            if cfg.aux == "contrastive":
+                loss = loss + beta * L.contrastive_aux_loss(z, cfg.aux_temperature)
+            elif cfg.aux == "diversity":
+                loss = loss + beta * L.diversity_sharpness_aux_loss(z, batch["y"], n_sub, cfg.sharpen)
+        return loss
+
+    return loss_fn
+
+
+def _make_teacher(cfg: SubclassConfig) -> torch.nn.Module:
+    seed_everything(cfg.seed)  # same seed -> same initial weights
+    out = cfg.n_classes * cfg.n_sub
+    if cfg.teacher == "conv":
+        return ConvTeacher(out_dim=out, dropout=0.5)
+    return MLP(hidden=(cfg.hidden,), out_dim=out)
+
+
+@dataclass
+class TeacherResult:
+    """A trained subclass teacher and what chapter 4 measures on it (test set)."""
+
+    config: SubclassConfig
+    model: torch.nn.Module
+    test_logits: torch.Tensor
+    val_logits: torch.Tensor
+    super_accuracy: float
+    contingency: np.ndarray
+    recovery: dict
+    history: History
+    snapshots: list | None = None  # per-epoch validation contingency tables (None if unknown)
+    entropies: dict = field(default_factory=dict)
+    train_time_s: float = 0.0
+    from_cache: bool = False
+
+    @property
+    def recovery_any(self) -> float:
+        return self.recovery["any_mapping"]
+
+    @property
+    def recovery_one_to_one(self) -> float:
+        return self.recovery["one_to_one"]
+
+    def summary(self) -> dict:
+        return {"super_accuracy": self.super_accuracy, "recovery_any": self.recovery_any,
+                "recovery_one_to_one": self.recovery_one_to_one,
+                "contingency": self.contingency.astype(int).tolist()}
+
+
+_SNAPSHOTS: dict[str, list] = {}
+
+
+def _snapshot_path(name: str, key_cfg):
+    return cache_dir() / f"{name}-{cache_key(name, key_cfg)}.snapshots.json"
+
+
+def _progress_cb(progress, offset: float, share: float, label: str):
+    if progress is None:
+        return None
+
+    def cb(epoch, epochs, hist):
+        progress(offset + share * epoch / epochs, f"{label}: epoch {epoch}/{epochs}")
+
+    return cb
+
+
+def train_teacher(cfg: SubclassConfig = SubclassConfig(), progress: Callable | None = None, *,
+                  verbose: bool = True, use_cache: bool = True, device: str = "auto") -> TeacherResult:
+    """Train (or load from the cache) the subclass teacher of ``cfg``.
+
+    ``progress(fraction, text)`` is called after every epoch (for a widget bar);
+    ``verbose`` prints one line per model. Per-epoch validation contingency tables are
+    recorded (``snapshots``) for the training animation.
+    """
+    if not isinstance(cfg, SubclassConfig):
+        raise ValueError(f"cfg must be a SubclassConfig, got {type(cfg).__name__}")
+    data = load_data(cfg.split, cfg.train_fraction)
+    name = f"subclass-teacher-{cfg.teacher}"
+    key_cfg = cfg.teacher_key()
+    fc = FitConfig(epochs=cfg.n_epochs_teacher, batch_size=cfg.batch_size, lr=cfg.lr,
+                   weight_decay=cfg.weight_decay, seed=cfg.seed, jitter=cfg.jitter, device=device)
+    train = {"x": data["x_train"], "y": data["y_train"]}
+    snaps: list = []
+    order_cols = _digit_columns(data["digit_val"], cfg.digit_order)
+    n_rows = cfg.n_classes * cfg.n_sub
+    cb_progress = _progress_cb(progress, 0.0, 1.0, "teacher")
+
+    def callback(epoch, epochs, hist):
+        pred = predict(model_ref[0], data["x_val"]).argmax(1).numpy()
+        snaps.append(M.contingency(pred, order_cols, n_rows, 10).astype(int).tolist())
+        if cb_progress:
+            cb_progress(epoch, epochs, hist)
+
+    model_ref: list = []
+
+    def make():
+        m = _make_teacher(cfg)
+        model_ref[:] = [m]
+        return m
+
+    def train_fn(model):
+        return fit(model, teacher_loss_fn(cfg), train, fc, name="teacher", verbose=False, callback=callback)
+
+    t0 = time.perf_counter()
+    model, hist = train_cached(name, key_cfg, make, train_fn, use_cache=use_cache)
+    took = time.perf_counter() - t0
+    from_cache = not snaps
+    spath = _snapshot_path(name, key_cfg)
+    skey = str(spath)
+    if snaps:
+        _SNAPSHOTS[skey] = snaps
+        if use_cache:
+            try:
+                spath.parent.mkdir(parents=True, exist_ok=True)
+                tmp = spath.with_suffix(".tmp")
+                tmp.write_text(json.dumps(snaps))
+                tmp.replace(spath)
+            except OSError:
+                pass
+    elif skey not in _SNAPSHOTS and spath.exists():
+        try:
+            _SNAPSHOTS[skey] = json.loads(spath.read_text())
+        except (OSError, ValueError):
+            pass
+    if progress is not None:
+        progress(1.0, "teacher ready")
+    model.cpu()
+    test_logits = predict(model, data["x_test"])
+    val_logits = predict(model, data["x_val"])
+    ev = _evaluate(test_logits, cfg, data["digit_test"], data["y_test"])
+    res = TeacherResult(config=cfg, model=model, test_logits=test_logits, val_logits=val_logits,
+                        super_accuracy=ev["super_accuracy"], contingency=ev["contingency"],
+                        recovery=ev["recovery"], history=hist, snapshots=_SNAPSHOTS.get(skey),
+                        train_time_s=hist.train_time_s, from_cache=from_cache)
+    res.entropies = entropy_report(test_logits, data["y_test"], cfg.n_sub, res.recovery_one_to_one)
+    if verbose:
+        how = "cached" if from_cache else f"trained {cfg.n_epochs_teacher} epochs in {took:.1f} s"
+        print(f"teacher {cfg.teacher} aux={cfg.aux} seed {cfg.seed}: {how}; super acc "
+              f"{res.super_accuracy:.4f}, recovery {res.recovery_any:.4f} (1-to-1 {res.recovery_one_to_one:.4f})",
+              flush=True)
+    return res
+
+
+# ---------------------------------------------------------------------------- student
+
+@dataclass
+class StudentResult:
+    """The demo's label-free student (trained only on the teacher's softened sub-logits)."""
+
+    config: SubclassConfig
+    model: torch.nn.Module
+    test_logits: torch.Tensor
+    super_accuracy: float
+    contingency: np.ndarray
+    recovery: dict
+    history: History
+    train_time_s: float = 0.0
+    from_cache: bool = False
+
+    @property
+    def recovery_any(self) -> float:
+        return self.recovery["any_mapping"]
+
+    @property
+    def recovery_one_to_one(self) -> float:
+        return self.recovery["one_to_one"]
+
+    def summary(self) -> dict:
+        return {"super_accuracy": self.super_accuracy, "recovery_any": self.recovery_any,
+                "recovery_one_to_one": self.recovery_one_to_one,
+                "contingency": self.contingency.astype(int).tolist()}
+
+
+def train_label_free_student(cfg: SubclassConfig, teacher_result: TeacherResult,
+                             progress: Callable | None = None, *, verbose: bool = True,
+                             use_cache: bool = True, device: str = "auto") -> StudentResult:
+    """The demo's student: a 784-``hidden``-c*n_sub MLP trained only on
+    ``soft_cross_entropy(student, teacher, T)`` (T^2-scaled), never on a label.
+
+    Its super-class prediction is the argmax of its grouped logits; its clusters are the
+    argmax of its sub-logits. The student is seeded with ``cfg.seed`` before construction.
+    """
+    if not isinstance(teacher_result, TeacherResult):
+        raise ValueError("teacher_result must be a TeacherResult from train_teacher")
+    if teacher_result.config.teacher_key() != cfg.teacher_key():
+        raise ValueError("teacher_result was trained with a different teacher configuration than cfg")
+    data = load_data(cfg.split, cfg.train_fraction)
+    T = cfg.temperature
+    teacher_train_logits = predict(teacher_result.model, data["x_train"])
+    train = {"x": data["x_train"], "t": teacher_train_logits}
+    fc = FitConfig(epochs=cfg.n_epochs_student, batch_size=cfg.batch_size, lr=cfg.lr,
+                   weight_decay=cfg.weight_decay, seed=cfg.seed, device=device)
+
+    def loss_fn(model, batch):
+        return L.soft_cross_entropy(model(batch["x"]), batch["t"], T)
+
+    def make():
+        seed_everything(cfg.seed)
+        return MLP(hidden=(cfg.hidden,), out_dim=cfg.n_classes * cfg.n_sub)
+
+    trained = []
+
+    def train_fn(model):
+        trained.append(True)
+        return fit(model, loss_fn, train, fc, name="student", verbose=False,
+                   callback=_progress_cb(progress, 0.0, 1.0, "student"))
+
+    key = {"teacher": cfg.teacher_key(), "n_epochs_student": cfg.n_epochs_student, "temperature": T}
+    t0 = time.perf_counter()
+    model, hist = train_cached("subclass-student-label-free", key, make, train_fn, use_cache=use_cache)
+    took = time.perf_counter() - t0
+    model.cpu()
+    logits = predict(model, data["x_test"])
+    ev = _evaluate(logits, cfg, data["digit_test"], data["y_test"])
+    res = StudentResult(config=cfg, model=model, test_logits=logits, super_accuracy=ev["super_accuracy"],
+                        contingency=ev["contingency"], recovery=ev["recovery"], history=hist,
+                        train_time_s=hist.train_time_s, from_cache=not trained)
+    if verbose:
+        how = "cached" if not trained else f"trained {cfg.n_epochs_student} epochs in {took:.1f} s"
+        print(f"label-free student T={T:g} seed {cfg.seed}: {how}; super acc {res.super_accuracy:.4f}, "
+              f"recovery {res.recovery_any:.4f} (1-to-1 {res.recovery_one_to_one:.4f})", flush=True)
+    return res
+
+
+# ---------------------------------------------------------------------------- runs
+
+def run_subclass(cfg: SubclassConfig = SubclassConfig(), progress: Callable | None = None, *,
+                 verbose: bool = True, use_cache: bool = True, device: str = "auto") -> dict:
+    """Teacher + label-free student; the JSON of ``python -m subclass_lib subclass``."""
+    t0 = time.perf_counter()
+    tp = (lambda f, s="": progress(0.5 * f, s)) if progress else None
+    sp = (lambda f, s="": progress(0.5 + 0.5 * f, s)) if progress else None
+    teacher = train_teacher(cfg, tp, verbose=verbose, use_cache=use_cache, device=device)
+    t1 = time.perf_counter()
+    student = train_label_free_student(cfg, teacher, sp, verbose=verbose, use_cache=use_cache, device=device)
+    t2 = time.perf_counter()
+    return {
+        "teacher": teacher.summary(),
+        "student": student.summary(),
+        "entropies_bits": {k: v for k, v in teacher.entropies.items()},
+        "config": asdict(cfg),
+        "digit_order": cfg.digit_order,
+        "cached": {"teacher": teacher.from_cache, "student": student.from_cache},
+        "timing_s": {"teacher": t1 - t0, "student": t2 - t1, "total": t2 - t0},
+    }
+
+
+def _mean_std(xs) -> tuple[float, float]:
+    a = np.asarray(xs, dtype=float)
+    return float(a.mean()), float(a.std())  # population std (ddof=0), as numpy's default
+
+
+def recovery_over_seeds(cfg: SubclassConfig, seeds: Sequence[int] = range(5), *, student: bool = False,
+                        verbose: bool = False, use_cache: bool = True, device: str = "auto",
+                        progress: Callable | None = None) -> dict:
+    """Teacher (and, with ``student=True``, label-free student) recovery for each seed.
+
+    Returns ``{"seeds", "teacher": {"recovery_any", "recovery_one_to_one", "super_accuracy"}
+    (per-seed lists), "mean", "std", "mean_one_to_one", "std_one_to_one", ...}``; with a
+    student also ``"student"`` lists and their mean/std. Std is the population std (ddof 0).
+    """
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+    out = {"seeds": seeds, "teacher": {"recovery_any": [], "recovery_one_to_one": [], "super_accuracy": []}}
+    if student:
+        out["student"] = {"recovery_any": [], "recovery_one_to_one": [], "super_accuracy": []}
+    for i, s in enumerate(seeds):
+        c = replace(cfg, seed=s)
+        t = train_teacher(c, verbose=verbose, use_cache=use_cache, device=device)
+        for k in out["teacher"]:
+            out["teacher"][k].append(getattr(t, k))
+        if student:
+            st = train_label_free_student(c, t, verbose=verbose, use_cache=use_cache, device=device)
+            for k in out["student"]:
+                out["student"][k].append(getattr(st, k))
+        if progress is not None:
+            progress((i + 1) / len(seeds), f"seed {s} done")
+    out["mean"], out["std"] = _mean_std(out["teacher"]["recovery_any"])
+    out["mean_one_to_one"], out["std_one_to_one"] = _mean_std(out["teacher"]["recovery_one_to_one"])
+    out["super_accuracy_mean"], _ = _mean_std(out["teacher"]["super_accuracy"])
+    if student:
+        st = out["student"]
+        out["student_mean"], out["student_std"] = _mean_std(st["recovery_any"])
+        out["student_super_accuracy_mean"], out["student_super_accuracy_std"] = _mean_std(st["super_accuracy"])
+    return out
+
+
+def align_logits(reference_logits: torch.Tensor, logits: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
+    """Permute the sub-logit columns of ``logits`` onto ``reference_logits``' ids by optimal
+    matching of their argmax contingency (``metrics.match_columns``). Returns the permuted
+    logits and ``perm`` (column ``b`` of ``logits`` becomes column ``perm[b]``)."""
+    if reference_logits.shape != logits.shape:
+        raise ValueError(f"logits shapes differ: {tuple(reference_logits.shape)} vs {tuple(logits.shape)}")
+    n = logits.shape[1]
+    perm = M.match_columns(reference_logits.argmax(1).numpy(), logits.argmax(1).numpy(), n)
+    aligned = torch.empty_like(logits)
+    aligned[:, torch.as_tensor(perm)] = logits
+    return aligned, perm
+
+
+def teacher_ensemble(cfg: SubclassConfig, seeds: Sequence[int] = range(5), *, verbose: bool = False,
+                     use_cache: bool = True, device: str = "auto") -> dict:
+    """Teachers of several seeds, aligned to the first by optimal matching (on the
+    validation set), their softmax probabilities averaged; recovery of the ensemble on test.
+
+    Returns ``{"seeds", "members": per-seed recovery, "perms", "recovery_any",
+    "recovery_one_to_one", "super_accuracy", "contingency", "mean_member"}``.
+    """
+    seeds = [int(s) for s in seeds]
+    if len(seeds) < 1:
+        raise ValueError("an ensemble needs at least one seed")
+    data = load_data(cfg.split, cfg.train_fraction)
+    members = [train_teacher(replace(cfg, seed=s), verbose=verbose, use_cache=use_cache, device=device)
+               for s in seeds]
+    ref = members[0]
+    probs, perms = [], []
+    for m in members:
+        _, perm = align_logits(ref.val_logits, m.val_logits)  # match on validation, apply to test
+        aligned = torch.empty_like(m.test_logits)
+        aligned[:, torch.as_tensor(perm)] = m.test_logits
+        probs.append(torch.softmax(aligned, 1))
+        perms.append(perm.tolist())
+    p = torch.stack(probs).mean(0)
+    ev = _evaluate(p.log(), cfg, data["digit_test"], data["y_test"])
+    rec = [m.recovery_any for m in members]
+    return {"seeds": seeds, "members": rec, "perms": perms, "mean_member": float(np.mean(rec)),
+            "recovery_any": ev["recovery"]["any_mapping"], "recovery_one_to_one": ev["recovery"]["one_to_one"],
+            "super_accuracy": ev["super_accuracy"], "contingency": ev["contingency"]}
+
+
+# ---------------------------------------------------------------------------- CLI
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    d = SubclassConfig()
+    p.add_argument("--n-epochs-teacher", type=int, default=d.n_epochs_teacher)
+    p.add_argument("--n-epochs-student", type=int, default=d.n_epochs_student)
+    p.add_argument("--temperature", type=float, default=d.temperature, help="distillation temperature T")
+    p.add_argument("--aux", choices=AUX_KINDS, default=d.aux, help="auxiliary loss of the teacher")
+    p.add_argument("--aux-weight", type=float, default=d.aux_weight, help="beta, the auxiliary-loss weight")
+    p.add_argument("--aux-temperature", type=float, default=d.aux_temperature,
+                   help="temperature of the contrastive auxiliary loss")
+    p.add_argument("--sharpen", type=float, default=d.sharpen, help="sharpness weight of the diversity loss")
+    p.add_argument("--n-sub", type=int, default=d.n_sub, help="subclasses per class")
+    p.add_argument("--split", default=d.split, help="digits of super-class A, e.g. 01234 or 01389")
+    p.add_argument("--teacher", choices=TEACHERS, default=d.teacher)
+    p.add_argument("--hidden", type=int, default=d.hidden, help="hidden units of the MLPs")
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    p.add_argument("--jitter", type=int, default=d.jitter, help="max random shift (pixels) for the teacher")
+    p.add_argument("--train-fraction", type=float, default=d.train_fraction,
+                   help="fraction of the training set to use (1 = all 55k)")
+
+
+def config_from_args(args: argparse.Namespace) -> SubclassConfig:
+    """The config of parsed flags; with ``--scale full`` the full-scale defaults apply to
+    every flag left at its default."""
+    names = {f.name for f in fields(SubclassConfig)}
+    kw = {k: v for k, v in vars(args).items() if k in names}
+    if kw.get("scale", "default") == "full":
+        d = asdict(SubclassConfig())
+        changed = {k: v for k, v in kw.items() if k != "scale" and v != d[k]}
+        return SubclassConfig.for_scale("full", **changed)
+    return SubclassConfig(**kw)
+
+
+def _run(args: argparse.Namespace) -> dict:
+    cfg = config_from_args(args)
+    return run_subclass(cfg, verbose=True, use_cache=not args.no_cache, device=args.device)
+
+
+def _render(res: dict) -> str:
+    rows = []
+    for who in ("teacher", "student"):
+        r = res[who]
+        rows.append({"model": who, "super-class acc": r["super_accuracy"], "recovery (any)": r["recovery_any"],
+                     "recovery (1-to-1)": r["recovery_one_to_one"],
+                     "time (s)": f"{res['timing_s'][who]:.1f}"})
+    rows.append({"model": "NumPy demo (seed 0)", "super-class acc": DEMO["student_super_accuracy_seed0"],
+                 "recovery (any)": DEMO["recovery_seed0"], "recovery (1-to-1)": DEMO["recovery_seed0"],
+                 "time (s)": f"~{DEMO['wall_clock_s_here']:.0f}"})
+    cols = res["digit_order"]
+    cont = "\n".join(["teacher contingency (rows: sub-logit argmax, columns: digits " + "".join(map(str, cols)) + ")"]
+                     + ["  " + " ".join(f"{v:5d}" for v in row) for row in res["teacher"]["contingency"]])
+    return (format_table(rows) + f"\ntotal {res['timing_s']['total']:.1f} s\n" + cont)
+
+
+COMMANDS = [Command(
+    name="subclass",
+    help="Chapter 4: a teacher that invents subclasses from binary labels, and the demo's label-free student",
+    add_arguments=_add_arguments, run=_run, render=_render)]
