@@ -1,7 +1,628 @@
-"""Recipes of the chapter on subclass distillation students (to be written)."""
+"""Recipes of chapter 5: students distilled from a teacher that invented subclasses.
+
+The teacher is chapter 4's (:func:`subclass_lib.experiments.subclass.train_teacher`,
+cached). Students are trained on the binary task (super-class A vs B) four ways, all from
+the same seeded initial weights and the same data order:
+
+* ``hard_labels``: cross-entropy with the binary label only (2 logits);
+* ``distillation``: conventional distillation from the teacher's 2 *class* logits
+  (``grouped_logits`` of its sub-logits), Eq. 4 with the class logits (2 logits);
+* ``subclass_distillation``: Eq. 3-4 on all c*s sub-logits (c*s logits; the student's
+  class prediction is the argmax of its grouped logits);
+* ``penultimate``: Eq. 5, the squared distance between the teacher's penultimate
+  activations and a learned linear projection ``W`` of the student's, plus the hard-label
+  term (2 logits; ``W`` is an ``nn.Linear`` trained by ``fit`` through ``extra_modules``).
+
+Plus the paper's "no binary label" student (``no_label``: one softmax per class group,
+``losses.intra_class_distillation_loss``, never told the binary label) and the NumPy
+demo's label-free student (chapter 4's ``train_label_free_student``).
+
+Public API:
+
+* :class:`StudentsConfig` (``for_scale``, ``interactive``): every knob, validated.
+* :func:`get_teacher`, :func:`transfer_set`, :func:`make_student`, :func:`student_loss_fn`,
+  :func:`train_student` -> :class:`StudentRun`.
+* :func:`run_students` -> the JSON dict of ``python -m subclass_lib subclass-students``.
+* :func:`students_over_seeds`, :func:`sweep`: variance and slider sweeps.
+"""
 
 from __future__ import annotations
 
-from .base import Command
+import argparse
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 
-COMMANDS: list[Command] = []
+import numpy as np
+import torch
+from torch import nn
+
+from .. import data as D
+from .. import losses as L
+from .. import metrics as M
+from ..models import MLP, predict
+from ..train import FitConfig, History, fit, seed_everything, train_cached
+from .base import Command, check_fraction, check_scale, check_temperature, format_table
+from .subclass import (SubclassConfig, TeacherResult, config_from_args, load_data, train_label_free_student,
+                       train_teacher)
+from .subclass import _add_arguments as _add_teacher_arguments
+
+__all__ = [
+    "METHODS", "ALL_METHODS", "PAPER_ERROR", "PAPER_ERROR_STD", "OFFICIAL_NOTEBOOK_ACCURACY",
+    "StudentsConfig", "StudentRun", "get_teacher", "transfer_set", "make_student", "student_loss_fn",
+    "train_student", "run_students", "students_over_seeds", "sweep", "COMMANDS",
+]
+
+#: The four students of the chapter's table, in the paper's order.
+METHODS = ("hard_labels", "distillation", "subclass_distillation", "penultimate")
+#: ... and the student that never sees the binary label (paper section 4.4).
+ALL_METHODS = METHODS + ("no_label",)
+
+#: Binary test error on MNIST-2x5, paper section 4.4 (mean and std over runs).
+PAPER_ERROR = {"teacher": 0.0073, "hard_labels": 0.0157, "distillation": 0.0123,
+               "subclass_distillation": 0.0093, "no_label": 0.0206}
+PAPER_ERROR_STD = {"teacher": 0.0009, "hard_labels": 0.0006, "distillation": 0.0004,
+                   "subclass_distillation": 0.0006, "no_label": 0.0018}
+#: Binary test accuracy in the paper's official notebook (MNIST-2x5).
+OFFICIAL_NOTEBOOK_ACCURACY = {"teacher": 0.9935, "hard_labels": 0.9853, "distillation": 0.9872,
+                              "subclass_distillation": 0.9901}
+
+_LABELS = {"hard_labels": "hard labels", "distillation": "distillation",
+           "subclass_distillation": "subclass distillation", "penultimate": "penultimate-layer distillation",
+           "no_label": "no binary label (intra-class)"}
+
+
+def _check_hidden(h) -> tuple[int, ...]:
+    if isinstance(h, str):
+        try:
+            h = tuple(int(v) for v in h.replace("x", ",").split(",") if v.strip())
+        except ValueError:
+            raise ValueError(f"student_hidden must be comma-separated positive integers like '128,128', "
+                             f"got {h!r}") from None
+    if isinstance(h, (int, np.integer)) and not isinstance(h, bool):
+        h = (int(h),)
+    try:
+        h = tuple(h)
+    except TypeError:
+        raise ValueError(f"student_hidden must be a tuple of positive integers, got {h!r}") from None
+    if not h or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in h):
+        raise ValueError(f"student_hidden must be one or more positive integers, got {h!r}")
+    return tuple(int(v) for v in h)
+
+
+def _check_int(name: str, v, low: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
+    return int(v)
+
+
+@dataclass(frozen=True)
+class StudentsConfig:
+    """Configuration of chapter 5's students (the teacher is ``teacher``, chapter 4's config).
+
+    * ``student_hidden``: hidden layer sizes of every student MLP (default scale 2 x 128;
+      the paper's is 2 x 784, ``scale="full"``).
+    * ``T``, ``alpha``: temperature and task balance of Eq. 4 (distillation and subclass
+      distillation; ``alpha`` also weighs the penultimate term against the hard labels).
+    * ``penultimate_weight``: extra factor on Eq. 5 (the paper sweeps it: 0.3 ... 30), so the
+      penultimate student minimises ``alpha * penultimate_weight * L_pen + (1 - alpha) * CE``.
+    * ``transfer_fraction``: fraction of the teacher's training set the students train on
+      (a fixed random subset, seed 0); ``epochs`` counts passes over that subset.
+    * ``eval_every``: steps between validation-accuracy points of the training-speed
+      curves (None: per epoch only).
+    * ``seed``: the students' seed (initial weights and data order); the teacher has its own
+      (``teacher.seed``).
+    """
+
+    teacher: SubclassConfig = field(default_factory=SubclassConfig)
+    student_hidden: tuple[int, ...] = (128, 128)
+    epochs: int = 8
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    T: float = 4.0
+    alpha: float = 0.5
+    penultimate_weight: float = 1.0
+    transfer_fraction: float = 1.0
+    eval_every: int | None = 43
+    seed: int = 0
+    scale: str = "default"
+
+    def __post_init__(self):
+        if not isinstance(self.teacher, SubclassConfig):
+            raise ValueError(f"teacher must be a SubclassConfig, got {type(self.teacher).__name__}")
+        object.__setattr__(self, "student_hidden", _check_hidden(self.student_hidden))
+        _check_int("epochs", self.epochs, 1)
+        _check_int("batch_size", self.batch_size, 2)
+        for name in ("lr",):
+            v = float(getattr(self, name))
+            if not (math.isfinite(v) and v > 0):
+                raise ValueError(f"{name} must be a finite number > 0, got {getattr(self, name)!r}")
+        wd = float(self.weight_decay)
+        if not (math.isfinite(wd) and wd >= 0):
+            raise ValueError(f"weight_decay must be a finite number >= 0, got {self.weight_decay!r}")
+        check_temperature(self.T, "T (temperature)")
+        check_fraction(self.alpha, "alpha (task balance)")
+        pw = float(self.penultimate_weight)
+        if not (math.isfinite(pw) and pw >= 0):
+            raise ValueError(f"penultimate_weight must be a finite number >= 0, got {self.penultimate_weight!r}")
+        check_fraction(self.transfer_fraction, "transfer_fraction", low_open=True)
+        if self.eval_every is not None:
+            _check_int("eval_every", self.eval_every, 1)
+        _check_int("seed", self.seed, 0)
+        check_scale(self.scale)
+
+    @classmethod
+    def for_scale(cls, scale: str = "default", **overrides) -> "StudentsConfig":
+        """The chapter's configuration (``"default"``: chapter 4's default teacher, 2 x 128
+        students, 8 epochs) or the paper's size (``"full"``: the paper's conv teacher,
+        2 x 784 students, 12 epochs, batch 256), with ``overrides`` on top."""
+        check_scale(scale)
+        if scale == "full":
+            base = dict(teacher=SubclassConfig.for_scale("full"), student_hidden=(784, 784), epochs=12,
+                        batch_size=256, eval_every=50)
+        else:
+            base = {}
+        base.update(overrides)
+        return cls(scale=scale, **base)
+
+    def interactive(self, **overrides) -> "StudentsConfig":
+        """The smaller configuration of the slider panel: same teacher, 20% of the transfer
+        set, 3 epochs, no step curves (a retrain of the four students takes seconds)."""
+        base = dict(transfer_fraction=0.2, epochs=3, eval_every=None)
+        base.update(overrides)
+        return replace(self, **base)
+
+    def student_key(self, method: str) -> dict:
+        """The fields a student of ``method`` depends on (the cache key): changing T does not
+        retrain the hard-label student."""
+        d = {k: v for k, v in asdict(self).items() if k not in ("teacher", "scale")}
+        d["teacher"] = self.teacher.teacher_key()
+        d["method"] = method
+        if method in ("hard_labels", "no_label"):
+            d.pop("alpha")
+        if method in ("hard_labels", "penultimate"):
+            d.pop("T")
+        if method != "penultimate":
+            d.pop("penultimate_weight")
+        return d
+
+
+# ---------------------------------------------------------------------------- teacher and data
+
+_TEACHERS: dict[str, TeacherResult] = {}
+_TEACHER_OUT: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def get_teacher(cfg: StudentsConfig, progress: Callable | None = None, *, verbose: bool = True,
+                use_cache: bool = True, device: str = "auto") -> TeacherResult:
+    """Chapter 4's teacher of ``cfg.teacher`` (trained once, then from the cache)."""
+    key = repr(sorted(cfg.teacher.teacher_key().items()))
+    if use_cache and key in _TEACHERS:
+        return _TEACHERS[key]
+    t = train_teacher(cfg.teacher, progress, verbose=verbose, use_cache=use_cache, device=device)
+    _TEACHERS[key] = t
+    return t
+
+
+def _check_teacher(cfg: StudentsConfig, teacher: TeacherResult) -> None:
+    if not isinstance(teacher, TeacherResult):
+        raise ValueError("teacher must be a TeacherResult from subclass.train_teacher / get_teacher")
+    if teacher.config.teacher_key() != cfg.teacher.teacher_key():
+        raise ValueError("the teacher was trained with a different configuration than cfg.teacher")
+
+
+def transfer_set(cfg: StudentsConfig, teacher: TeacherResult) -> dict:
+    """The students' data: ``x, y`` (super-class labels), ``digit``, ``teacher_logits``
+    (c*s sub-logits) and ``teacher_features`` (penultimate activations) on the transfer
+    set (``transfer_fraction`` of the teacher's training set, a fixed subset), plus
+    ``x_val, y_val`` (validation) and ``x_test, y_test, digit_test``.
+
+    Teacher outputs are computed once per teacher (eval mode, no dropout) and memoised.
+    """
+    _check_teacher(cfg, teacher)
+    tc = cfg.teacher
+    data = load_data(tc.split, tc.train_fraction)
+    okey = (repr(sorted(tc.teacher_key().items())), id(teacher.model))
+    if okey not in _TEACHER_OUT:
+        teacher.model.cpu()
+        _TEACHER_OUT[okey] = (predict(teacher.model, data["x_train"]),
+                              predict(teacher.model, data["x_train"], features=True))
+    t_logits, t_feats = _TEACHER_OUT[okey]
+    n = len(data["x_train"])
+    idx = torch.arange(n)
+    if cfg.transfer_fraction < 1:
+        idx, _ = D.subset(idx, data["digit_train"], cfg.transfer_fraction, seed=0)
+    return {
+        "x": data["x_train"][idx], "y": data["y_train"][idx], "digit": data["digit_train"][idx],
+        "teacher_logits": t_logits[idx], "teacher_features": t_feats[idx],
+        "x_val": data["x_val"], "y_val": data["y_val"],
+        "x_test": data["x_test"], "y_test": data["y_test"], "digit_test": data["digit_test"],
+        "n_classes": tc.n_classes, "n_sub": tc.n_sub, "digit_order": tc.digit_order,
+    }
+
+
+# ---------------------------------------------------------------------------- students
+
+def _out_dim(method: str, n_classes: int, n_sub: int) -> int:
+    if method not in ALL_METHODS:
+        raise ValueError(f"method must be one of {ALL_METHODS}, got {method!r}")
+    return n_classes * n_sub if method in ("subclass_distillation", "no_label") else n_classes
+
+
+def make_student(cfg: StudentsConfig, method: str) -> MLP:
+    """The untrained student of ``method``, seeded with ``cfg.seed`` right before it is built.
+
+    Every method builds the same hidden layers from the same seed, so all students start
+    from identical hidden-layer weights; the three 2-logit students (hard labels,
+    distillation, penultimate) are identical in every weight. The c*s-logit students share
+    the hidden layers and differ only in the width of the last layer.
+    """
+    out = _out_dim(method, cfg.teacher.n_classes, cfg.teacher.n_sub)
+    seed_everything(cfg.seed)
+    return MLP(hidden=cfg.student_hidden, out_dim=out)
+
+
+def make_projection(cfg: StudentsConfig, teacher_dim: int) -> nn.Linear:
+    """W of Eq. 5: student penultimate (``student_hidden[-1]``) -> teacher penultimate, seeded."""
+    torch.manual_seed(cfg.seed + 1)
+    return nn.Linear(cfg.student_hidden[-1], teacher_dim)
+
+
+def student_loss_fn(method: str, cfg: StudentsConfig, projection: nn.Module | None = None) -> Callable:
+    """``loss_fn(model, batch)`` of a student; ``batch`` has ``x, y, teacher_logits`` (and
+    ``teacher_features`` for ``penultimate``, which needs ``projection``)."""
+    n_sub, T, alpha = cfg.teacher.n_sub, cfg.T, cfg.alpha
+    if method == "hard_labels":
+        return lambda model, b: L.cross_entropy(model(b["x"]), b["y"])
+    if method == "distillation":
+        # the teacher's class logits: log-sum-exp of each class's sub-logits (Eq. 1-2)
+        return lambda model, b: L.distillation_loss(model(b["x"]), L.grouped_logits(b["teacher_logits"], n_sub),
+                                                    b["y"], T, alpha)
+    if method == "subclass_distillation":
+        return lambda model, b: L.subclass_distillation_loss(model(b["x"]), b["teacher_logits"], b["y"],
+                                                             T, alpha, n_sub)
+    if method == "no_label":
+        return lambda model, b: L.intra_class_distillation_loss(model(b["x"]), b["teacher_logits"], n_sub, T)
+    if method == "penultimate":
+        if projection is None:
+            raise ValueError("the penultimate student needs a projection (nn.Linear student dim -> teacher dim)")
+        w = alpha * cfg.penultimate_weight
+
+        def loss_fn(model, b):
+            feats = model.features(b["x"])
+            hard = L.cross_entropy(model.head(feats), b["y"])
+            if w == 0:
+                return hard
+            pen = L.penultimate_distillation_loss(feats, b["teacher_features"], projection)
+            return w * pen + (1 - alpha) * hard
+
+        return loss_fn
+    raise ValueError(f"method must be one of {ALL_METHODS}, got {method!r}")
+
+
+def binary_predictions(logits: torch.Tensor, n_classes: int, n_sub: int) -> torch.Tensor:
+    """Class predictions of a student: argmax of its logits (c of them) or of its grouped
+    logits (c*s sub-logits)."""
+    if logits.shape[1] == n_classes:
+        return logits.argmax(1)
+    return L.grouped_logits(logits, n_sub).argmax(1)
+
+
+@dataclass
+class StudentRun:
+    """One trained student and its numbers (fractions in [0, 1])."""
+
+    method: str
+    test_accuracy: float
+    test_error: float
+    val_accuracy: float
+    curve: list  # [(step, validation accuracy)] every ``eval_every`` steps
+    train_time_s: float
+    from_cache: bool
+    n_outputs: int
+    recovery_one_to_one: float | None = None  # c*s-logit students: sub-logit argmax vs digit
+    contingency: list | None = None
+    model: nn.Module | None = field(default=None, repr=False)
+
+    def summary(self) -> dict:
+        d = {"method": self.method, "test_error": self.test_error, "test_accuracy": self.test_accuracy,
+             "val_accuracy": self.val_accuracy, "train_time_s": self.train_time_s,
+             "from_cache": self.from_cache, "n_outputs": self.n_outputs}
+        if self.recovery_one_to_one is not None:
+            d["recovery_one_to_one"] = self.recovery_one_to_one
+        return d
+
+
+def _progress_cb(progress, offset: float, share: float, label: str):
+    if progress is None:
+        return None
+    return lambda epoch, epochs, hist: progress(offset + share * epoch / epochs, f"{label}: epoch {epoch}/{epochs}")
+
+
+def train_student(cfg: StudentsConfig, method: str, teacher: TeacherResult | None = None,
+                  progress: Callable | None = None, *, data: dict | None = None, verbose: bool = True,
+                  use_cache: bool = True, device: str = "auto") -> StudentRun:
+    """Train (or load from the cache) the student of ``method`` and evaluate it on the test set.
+
+    ``teacher``: chapter 4's teacher of ``cfg.teacher`` (trained or loaded when None).
+    ``data``: a :func:`transfer_set` of this config and teacher, to skip recomputing it.
+    ``progress(fraction, text)`` is called after every epoch.
+    """
+    _out_dim(method, 2, 1)  # validates the name
+    if not isinstance(cfg, StudentsConfig):
+        raise ValueError(f"cfg must be a StudentsConfig, got {type(cfg).__name__}")
+    teacher = teacher if teacher is not None else get_teacher(cfg, verbose=verbose, use_cache=use_cache,
+                                                              device=device)
+    data = data if data is not None else transfer_set(cfg, teacher)
+    c, s = data["n_classes"], data["n_sub"]
+    train = {"x": data["x"], "y": data["y"]}
+    if method in ("distillation", "subclass_distillation", "no_label"):
+        train["teacher_logits"] = data["teacher_logits"]
+    extra: list[nn.Module] = []
+    if method == "penultimate":
+        train["teacher_features"] = data["teacher_features"]
+        extra = [make_projection(cfg, data["teacher_features"].shape[1])]
+    loss_fn = student_loss_fn(method, cfg, extra[0] if extra else None)
+    x_val, y_val = data["x_val"], data["y_val"]
+
+    def val_fn(model):
+        return float((binary_predictions(predict(model, x_val), c, s) == y_val).double().mean())
+
+    fc = FitConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                   seed=cfg.seed, eval_every=cfg.eval_every, device=device)
+    trained = []
+
+    def train_fn(model):
+        trained.append(True)
+        return fit(model, loss_fn, train, fc, val_fn=val_fn, extra_modules=extra, name=method, verbose=False,
+                   callback=_progress_cb(progress, 0.0, 1.0, _LABELS[method]))
+
+    t0 = time.perf_counter()
+    model, hist = train_cached(f"subclass-student-{method}", cfg.student_key(method),
+                               lambda: make_student(cfg, method), train_fn, use_cache=use_cache)
+    took = time.perf_counter() - t0
+    model.cpu()
+    logits = predict(model, data["x_test"])
+    acc = float((binary_predictions(logits, c, s) == data["y_test"]).double().mean())
+    run = StudentRun(method=method, test_accuracy=acc, test_error=1.0 - acc,
+                     val_accuracy=hist.val_accuracy[-1] if hist.val_accuracy else float("nan"),
+                     curve=[list(p) for p in hist.step_eval], train_time_s=hist.train_time_s,
+                     from_cache=not trained, n_outputs=logits.shape[1], model=model)
+    if logits.shape[1] == c * s and s > 1:
+        order = np.empty(10, dtype=np.int64)
+        order[list(data["digit_order"])] = np.arange(10)
+        table = M.contingency(logits.argmax(1).numpy(), order[data["digit_test"].numpy()], c * s, 10)
+        run.contingency = table.astype(int).tolist()
+        run.recovery_one_to_one = M.subclass_recovery(table)["one_to_one"]
+    if verbose:
+        how = "cached" if run.from_cache else f"trained {cfg.epochs} epochs in {took:.1f} s"
+        print(f"student {method:<22} seed {cfg.seed}: {how}; binary test error {run.test_error:.4f}", flush=True)
+    return run
+
+
+def initial_students(cfg: StudentsConfig, methods: Sequence[str] = ALL_METHODS) -> dict[str, MLP]:
+    """The untrained students (as :func:`make_student` builds them), e.g. to check that
+    they start from identical weights."""
+    return {m: make_student(cfg, m) for m in methods}
+
+
+def run_students(cfg: StudentsConfig = StudentsConfig(), methods: Sequence[str] = METHODS,
+                 teacher: TeacherResult | None = None, progress: Callable | None = None, *,
+                 no_label: bool = True, label_free: bool = False, verbose: bool = True,
+                 use_cache: bool = True, device: str = "auto") -> dict:
+    """The teacher, the students of ``methods`` and (``no_label``) the no-binary-label student;
+    (``label_free``) also the demo's label-free student. The JSON dict of
+    ``python -m subclass_lib subclass-students``; ``runs`` holds the :class:`StudentRun`
+    objects (models included) and is dropped by the CLI."""
+    methods = list(methods)
+    for m in methods:
+        _out_dim(m, 2, 1)
+    t0 = time.perf_counter()
+    n_jobs = len(methods) + int(no_label) + int(label_free) + 1
+    part = (lambda i: (lambda f, s="": progress((i + f) / n_jobs, s))) if progress else (lambda i: None)
+    teacher = teacher if teacher is not None else get_teacher(cfg, part(0), verbose=verbose,
+                                                              use_cache=use_cache, device=device)
+    _check_teacher(cfg, teacher)
+    t1 = time.perf_counter()
+    data = transfer_set(cfg, teacher)
+    runs = {}
+    for i, m in enumerate(methods):
+        runs[m] = train_student(cfg, m, teacher, part(1 + i), data=data, verbose=verbose,
+                                use_cache=use_cache, device=device)
+    t2 = time.perf_counter()
+    out = {"teacher": {"test_accuracy": teacher.super_accuracy, "test_error": 1.0 - teacher.super_accuracy,
+                       "recovery_one_to_one": teacher.recovery_one_to_one,
+                       "recovery_any": teacher.recovery_any},
+           "students": [runs[m].summary() for m in methods]}
+    timing = {"teacher": t1 - t0, "students": t2 - t1}
+    if no_label:
+        runs["no_label"] = train_student(cfg, "no_label", teacher, part(1 + len(methods)), data=data,
+                                         verbose=verbose, use_cache=use_cache, device=device)
+        out["no_label_student"] = runs["no_label"].summary()
+        timing["no_label_student"] = time.perf_counter() - t2
+    if label_free:
+        t3 = time.perf_counter()
+        lf_cfg = replace(cfg.teacher, temperature=cfg.T, n_epochs_student=cfg.epochs)
+        lf = train_label_free_student(lf_cfg, teacher, part(n_jobs - 1), verbose=verbose, use_cache=use_cache,
+                                      device=device)
+        out["label_free_student"] = lf.summary()
+        runs["label_free"] = lf
+        timing["label_free_student"] = time.perf_counter() - t3
+    timing["total"] = time.perf_counter() - t0
+    cfg_d = asdict(cfg)
+    cfg_d["teacher"] = asdict(cfg.teacher)
+    out.update({"paper_error": PAPER_ERROR, "official_notebook_accuracy": OFFICIAL_NOTEBOOK_ACCURACY,
+                "config": cfg_d, "timing_s": timing, "runs": runs})
+    if progress is not None:
+        progress(1.0, "done")
+    return out
+
+
+def _mean_std(xs) -> tuple[float, float]:
+    a = np.asarray(xs, dtype=float)
+    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
+
+
+def students_over_seeds(cfg: StudentsConfig, seeds: Sequence[int] = (0, 1, 2),
+                        methods: Sequence[str] = METHODS, *, vary_teacher: bool = False,
+                        teacher: TeacherResult | None = None, verbose: bool = False, use_cache: bool = True,
+                        device: str = "auto", progress: Callable | None = None) -> dict:
+    """Binary test error of each method for each student seed: ``{"seeds", "methods",
+    "errors": {method: [..]}, "mean": {..}, "std": {..} (sample std, ddof 1),
+    "wins": {"subclass_vs_distillation": k, "distillation_vs_hard": k}}`` where ``wins``
+    counts the seeds where the first has the lower error.
+
+    The teacher is fixed (``teacher`` or ``cfg.teacher``) unless ``vary_teacher``, which
+    also retrains the teacher with each seed.
+    """
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+    errors: dict[str, list] = {m: [] for m in methods}
+    for i, s in enumerate(seeds):
+        c = replace(cfg, seed=s, teacher=replace(cfg.teacher, seed=s) if vary_teacher else cfg.teacher)
+        t = get_teacher(c, verbose=verbose, use_cache=use_cache, device=device) if (vary_teacher or teacher is None) \
+            else teacher
+        data = transfer_set(c, t)
+        for m in methods:
+            errors[m].append(train_student(c, m, t, data=data, verbose=verbose, use_cache=use_cache,
+                                           device=device).test_error)
+        if progress is not None:
+            progress((i + 1) / len(seeds), f"seed {s} done")
+    out = {"seeds": seeds, "methods": list(methods), "errors": errors, "mean": {}, "std": {}}
+    for m in methods:
+        out["mean"][m], out["std"][m] = _mean_std(errors[m])
+    wins = {}
+    for a, b, name in (("subclass_distillation", "distillation", "subclass_vs_distillation"),
+                       ("distillation", "hard_labels", "distillation_vs_hard")):
+        if a in errors and b in errors:
+            wins[name] = int(sum(x < y for x, y in zip(errors[a], errors[b])))
+    out["wins"] = wins
+    return out
+
+
+SWEEPABLE = ("T", "alpha", "student_hidden", "transfer_fraction", "penultimate_weight")
+
+
+def sweep(cfg: StudentsConfig, param: str, values: Sequence, methods: Sequence[str] = METHODS,
+          teacher: TeacherResult | None = None, *, verbose: bool = False, use_cache: bool = True,
+          device: str = "auto", progress: Callable | None = None) -> dict:
+    """Binary test error of ``methods`` over ``values`` of one config field (the static twin
+    of a slider): ``{"param", "values", "errors": {method: [..]}}``."""
+    if param not in SWEEPABLE:
+        raise ValueError(f"param must be one of {SWEEPABLE}, got {param!r}")
+    values = list(values)
+    if not values:
+        raise ValueError("values must not be empty")
+    teacher = teacher if teacher is not None else get_teacher(cfg, verbose=verbose, use_cache=use_cache,
+                                                              device=device)
+    errors: dict[str, list] = {m: [] for m in methods}
+    for i, v in enumerate(values):
+        c = replace(cfg, **{param: v})
+        data = transfer_set(c, teacher)
+        for m in methods:
+            errors[m].append(train_student(c, m, teacher, data=data, verbose=verbose, use_cache=use_cache,
+                                           device=device).test_error)
+        if progress is not None:
+            progress((i + 1) / len(values), f"{param} = {v}")
+    return {"param": param, "values": [list(v) if isinstance(v, tuple) else v for v in values], "errors": errors}
+
+
+# ---------------------------------------------------------------------------- CLI
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    _add_teacher_arguments(p)  # chapter 4's teacher flags (--n-epochs-student and --temperature are the students')
+    d = StudentsConfig()
+    p.add_argument("--alpha", type=float, default=d.alpha, help="task balance of Eq. 4 (weight of the soft term)")
+    p.add_argument("--student-hidden", default=",".join(map(str, d.student_hidden)),
+                   help="hidden layer sizes of the students, e.g. 128,128 (the paper: 784,784)")
+    p.add_argument("--student-lr", type=float, default=d.lr, help="learning rate of the students")
+    p.add_argument("--student-weight-decay", type=float, default=d.weight_decay,
+                   help="weight decay of the students")
+    p.add_argument("--penultimate-weight", type=float, default=d.penultimate_weight,
+                   help="extra weight of the penultimate-layer loss (Eq. 5)")
+    p.add_argument("--transfer-fraction", type=float, default=d.transfer_fraction,
+                   help="fraction of the transfer set the students train on, in (0, 1]")
+    p.add_argument("--eval-every", type=int, default=d.eval_every,
+                   help="steps between validation points of the training-speed curves")
+    p.add_argument("--methods", default=",".join(METHODS),
+                   help=f"comma-separated students to train, from {','.join(METHODS)}")
+    p.add_argument("--no-label-student", action=argparse.BooleanOptionalAction, default=True,
+                   help="also train the student that never sees the binary label")
+    p.add_argument("--label-free-student", action="store_true",
+                   help="also train the demo's label-free student (chapter 4)")
+    # the students' epochs default to the chapter's, not to chapter 4's label-free student's
+    p.set_defaults(n_epochs_student=None)
+
+
+def config_from_student_args(args: argparse.Namespace) -> StudentsConfig:
+    """The students' config of parsed flags. The teacher flags make ``cfg.teacher``;
+    ``--seed``, ``--n-epochs-student`` (epochs), ``--temperature`` (T) and ``--batch-size``
+    apply to the students too. ``--scale full`` takes the full-scale defaults of every flag
+    left at its default."""
+    d, dt = StudentsConfig(), SubclassConfig()
+    epochs = args.n_epochs_student
+    teacher_args = argparse.Namespace(**vars(args))
+    teacher_args.n_epochs_student = dt.n_epochs_student if epochs is None else epochs
+    teacher = config_from_args(teacher_args)
+    given = dict(student_hidden=_check_hidden(args.student_hidden), epochs=epochs,
+                 batch_size=args.batch_size, lr=args.student_lr, weight_decay=args.student_weight_decay,
+                 T=args.temperature, alpha=args.alpha, penultimate_weight=args.penultimate_weight,
+                 transfer_fraction=args.transfer_fraction, eval_every=args.eval_every, seed=args.seed)
+    if args.eval_every is not None and args.eval_every <= 0:
+        given["eval_every"] = None
+    defaults = dict(student_hidden=d.student_hidden, epochs=None, batch_size=dt.batch_size,
+                    lr=d.lr, weight_decay=d.weight_decay, T=dt.temperature, alpha=d.alpha,
+                    penultimate_weight=d.penultimate_weight, transfer_fraction=d.transfer_fraction,
+                    eval_every=d.eval_every, seed=0)
+    if args.scale == "full":
+        changed = {k: v for k, v in given.items() if v != defaults[k]}
+        return StudentsConfig.for_scale("full", teacher=teacher, **changed)
+    if epochs is None:
+        given["epochs"] = d.epochs
+    return StudentsConfig(teacher=teacher, **given)
+
+
+def _run(args: argparse.Namespace) -> dict:
+    cfg = config_from_student_args(args)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    for m in methods:
+        if m not in METHODS:
+            raise ValueError(f"--methods: {m!r} is not one of {','.join(METHODS)}")
+    if not methods:
+        raise ValueError("--methods must name at least one student")
+    res = run_students(cfg, methods, no_label=args.no_label_student, label_free=args.label_free_student,
+                       verbose=True, use_cache=not args.no_cache, device=args.device)
+    res.pop("runs")
+    return res
+
+
+def results_table(res: dict) -> list[dict]:
+    """Rows of the chapter's table: our binary test error beside the paper's (errors) and
+    its official notebook's (accuracies)."""
+    rows = [{"model": "teacher", "test error": res["teacher"]["test_error"],
+             "paper error": PAPER_ERROR["teacher"],
+             "official notebook acc.": OFFICIAL_NOTEBOOK_ACCURACY["teacher"]}]
+    for s in res["students"] + ([res["no_label_student"]] if "no_label_student" in res else []):
+        rows.append({"model": _LABELS[s["method"]], "test error": s["test_error"],
+                     "paper error": PAPER_ERROR.get(s["method"]),
+                     "official notebook acc.": OFFICIAL_NOTEBOOK_ACCURACY.get(s["method"])})
+    return rows
+
+
+def _render(res: dict) -> str:
+    text = format_table(results_table(res))
+    if "label_free_student" in res:
+        lf = res["label_free_student"]
+        text += (f"\nlabel-free student: super-class accuracy {lf['super_accuracy']:.4f}, "
+                 f"recovery {lf['recovery_any']:.4f} (1-to-1 {lf['recovery_one_to_one']:.4f})")
+    return text + f"\ntotal {res['timing_s']['total']:.1f} s"
+
+
+COMMANDS = [Command(
+    name="subclass-students",
+    help="Chapter 5: students trained with hard labels, distillation, subclass distillation and "
+         "penultimate-layer distillation from chapter 4's teacher; and a student without binary labels",
+    add_arguments=_add_arguments, run=_run, render=_render)]

@@ -2,4 +2,122 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = ["student_errors", "training_speed", "students_sweep"]
+
+_NAMES = {"teacher": "teacher", "hard_labels": "hard labels", "distillation": "distillation",
+          "subclass_distillation": "subclass\ndistillation", "penultimate": "penultimate",
+          "no_label": "no binary\nlabel"}
+_COLORS = {"hard_labels": "tab:blue", "distillation": "tab:green", "subclass_distillation": "tab:red",
+           "penultimate": "tab:purple", "no_label": "tab:gray", "teacher": "black"}
+
+
+def student_errors(errors: Mapping[str, float], std: Mapping[str, float] | None = None,
+                   reference: Mapping[str, float] | None = None,
+                   reference_std: Mapping[str, float] | None = None,
+                   labels: tuple[str, str] = ("this book", "paper (MNIST-2x5)"),
+                   title: str | None = None, ax=None):
+    """Binary test error (in %) per method, ours (± std over seeds if given) beside a source's.
+
+    ``errors``/``std``/``reference`` map method names (``hard_labels``, ...) to fractions.
+    """
+    names = list(errors)
+    x = np.arange(len(names))
+    w = 0.38 if reference else 0.6
+    own = ax is None
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.15 * len(names) + 1.2), 3.3)) if own else (ax.figure, ax)
+    ours = [100 * errors[n] for n in names]
+    err = [100 * (std or {}).get(n, 0.0) for n in names] if std else None
+    bars = ax.bar(x - (w / 2 if reference else 0), ours, w, yerr=err, capsize=3, label=labels[0],
+                  color=[_COLORS.get(n, "tab:blue") for n in names])
+    for b, v in zip(bars, ours):
+        ax.text(b.get_x() + b.get_width() / 2, v, f"{v:.2f}", ha="center", va="bottom", fontsize=7)
+    if reference:
+        ref = [100 * reference.get(n, np.nan) for n in names]
+        rerr = [100 * (reference_std or {}).get(n, 0.0) for n in names] if reference_std else None
+        ax.bar(x + w / 2, ref, w, yerr=rerr, capsize=3, label=labels[1], color="lightgray", edgecolor="gray")
+        for xi, v in zip(x, ref):
+            if np.isfinite(v):
+                ax.text(xi + w / 2, v, f"{v:.2f}", ha="center", va="bottom", fontsize=7, color="dimgray")
+        ax.legend(fontsize=8)
+    ax.set_xticks(x, [_NAMES.get(n, n) for n in names], fontsize=8)
+    ax.set_ylabel("binary test error (%)")
+    ax.grid(axis="y", alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=10)
+    if own:
+        fig.tight_layout()
+    return fig
+
+
+def training_speed(curves: Mapping[str, Sequence], steps_per_epoch: int | None = None,
+                   teacher_accuracy: float | None = None, title: str | None = None,
+                   ylim: tuple[float, float] | None = None, ax=None):
+    """Validation accuracy against training step for each student (the paper's Fig. 4).
+
+    ``curves`` maps a method to its ``[(step, accuracy), ...]`` points (``StudentRun.curve``).
+    """
+    own = ax is None
+    fig, ax = plt.subplots(figsize=(6.2, 3.6)) if own else (ax.figure, ax)
+    for name, pts in curves.items():
+        pts = np.asarray(pts, dtype=float)
+        if pts.size == 0:
+            continue
+        ax.plot(pts[:, 0], 100 * pts[:, 1], lw=1.4, label=_NAMES.get(name, name).replace("\n", " "),
+                color=_COLORS.get(name))
+    if teacher_accuracy is not None:
+        ax.axhline(100 * teacher_accuracy, color="black", ls="--", lw=1, label="teacher")
+    if steps_per_epoch:
+        top = ax.secondary_xaxis("top", functions=(lambda s: s / steps_per_epoch, lambda e: e * steps_per_epoch))
+        top.set_xlabel("epoch", fontsize=8)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("validation accuracy (%)")
+    if ylim:
+        ax.set_ylim(*ylim)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title, fontsize=10)
+    if own:
+        fig.tight_layout()
+    return fig
+
+
+def students_sweep(sweeps: Sequence[Mapping], highlight: Mapping[str, object] | None = None,
+                   title: str | None = None):
+    """One panel per swept parameter (``experiments.subclass_students.sweep`` results):
+    binary test error (%) of each method against the slider's values."""
+    sweeps = list(sweeps)
+    fig, axes = plt.subplots(1, len(sweeps), figsize=(3.6 * len(sweeps), 3.2), squeeze=False)
+    for ax, sw in zip(axes[0], sweeps):
+        vals = sw["values"]
+        labels = [",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v) for v in vals]
+        numeric = all(isinstance(v, (int, float)) for v in vals)
+        xs = list(vals) if numeric else list(range(len(vals)))
+        for m, errs in sw["errors"].items():
+            ax.plot(xs, [100 * e for e in errs], marker="o", ms=4, color=_COLORS.get(m),
+                    label=_NAMES.get(m, m).replace("\n", " "))
+        if numeric and sw["param"] in ("T", "transfer_fraction", "penultimate_weight"):
+            ax.set_xscale("log")
+            ax.set_xticks(xs, labels)
+            ax.minorticks_off()
+        elif not numeric:
+            ax.set_xticks(xs, labels, fontsize=8)
+        if highlight and sw["param"] in highlight:
+            h = highlight[sw["param"]]
+            hx = h if numeric else (labels.index(",".join(map(str, h))) if isinstance(h, (list, tuple)) else None)
+            if hx is not None:
+                ax.axvline(hx, color="gray", ls=":", lw=1)
+        ax.set_xlabel({"T": "temperature T", "alpha": "task balance alpha", "student_hidden": "student hidden layers",
+                       "transfer_fraction": "transfer-set fraction"}.get(sw["param"], sw["param"]))
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("binary test error (%)")
+    axes[0, 0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

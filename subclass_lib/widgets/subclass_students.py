@@ -2,4 +2,46 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import ipywidgets as W
+
+from ..experiments.subclass_students import METHODS, PAPER_ERROR, StudentsConfig, get_teacher, run_students
+from ..plots.subclass_students import student_errors
+from .common import retrain_panel
+
+__all__ = ["students_panel", "PANEL_T", "PANEL_ALPHA", "PANEL_HIDDEN", "PANEL_FRACTION"]
+
+PANEL_T = (1.0, 2.0, 4.0, 8.0, 16.0)
+PANEL_ALPHA = (0.0, 0.25, 0.5, 0.75, 1.0)
+PANEL_HIDDEN = ("32,32", "64,64", "128,128", "256,256")
+PANEL_FRACTION = (0.05, 0.1, 0.2, 0.5)
+
+
+def students_panel(cfg: StudentsConfig | None = None, teacher=None, run_now: bool = True) -> W.VBox:
+    """Sliders for T, alpha, the student's size and the transfer-set fraction; Retrain trains
+    the four students at the interactive scale (``cfg.interactive()``, seconds) from the
+    chapter's cached teacher and shows their binary test errors beside the paper's."""
+    base = (cfg or StudentsConfig()).interactive()
+    teacher = teacher if teacher is not None else get_teacher(base, verbose=False)
+    hidden0 = ",".join(map(str, base.student_hidden))
+    controls = {
+        "T": W.SelectionSlider(options=list(PANEL_T), value=base.T, description="T"),
+        "alpha": W.SelectionSlider(options=list(PANEL_ALPHA), value=base.alpha, description="alpha"),
+        "hidden": W.Dropdown(options=list(PANEL_HIDDEN) if hidden0 in PANEL_HIDDEN else [hidden0, *PANEL_HIDDEN],
+                             value=hidden0, description="student"),
+        "fraction": W.SelectionSlider(options=list(PANEL_FRACTION), value=base.transfer_fraction,
+                                      description="transfer set"),
+    }
+
+    def run(progress, T, alpha, hidden, fraction):
+        c = base.interactive(T=T, alpha=alpha, student_hidden=hidden, transfer_fraction=fraction)
+        return run_students(c, METHODS, teacher, progress, no_label=False, verbose=False)
+
+    def show(res):
+        errors = {s["method"]: s["test_error"] for s in res["students"]}
+        c = res["config"]
+        title = (f"students {','.join(map(str, c['student_hidden']))}, T={c['T']:g}, alpha={c['alpha']:g}, "
+                 f"{100 * c['transfer_fraction']:g}% of the transfer set, {c['epochs']} epochs")
+        return student_errors(errors, reference={m: PAPER_ERROR[m] for m in errors if m in PAPER_ERROR},
+                              title=title)
+
+    return retrain_panel(controls, run, show, title="Try it: train the four students", run_now=run_now)

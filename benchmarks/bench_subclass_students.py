@@ -1,0 +1,64 @@
+"""Benchmark chapter 5: training time of each student and of one slider retrain.
+
+Run:  python benchmarks/bench_subclass_students.py [--skip-default]
+
+Uses a fresh temporary model cache (SUBCLASS_LIB_CACHE), so your real cache is neither
+used nor touched. Trains chapter 4's default teacher first (timed, reported apart), then
+each student of the chapter at the default scale, then one retrain of the slider panel
+(the four students at the interactive scale, teacher cached). Target: a slider retrain
+< 10 s. Prints the 1-minute load average before and after: on a shared machine the times
+are inflated by the other processes (compare with `nproc`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--skip-default", action="store_true", help="time only the teacher and the slider retrain")
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="subclass_students_bench_") as cache:
+        os.environ["SUBCLASS_LIB_CACHE"] = cache
+        from subclass_lib.experiments import subclass_students as S  # after setting the cache
+
+        load0 = os.getloadavg()[0]
+        cfg = S.StudentsConfig()
+        t0 = time.perf_counter()
+        teacher = S.get_teacher(cfg, verbose=False)
+        data = S.transfer_set(cfg, teacher)
+        print(f"teacher ({cfg.teacher.teacher}, {cfg.teacher.n_epochs_teacher} epochs) + teacher outputs: "
+              f"{time.perf_counter() - t0:.1f} s")
+        if not args.skip_default:
+            total = 0.0
+            for m in S.ALL_METHODS:
+                t = time.perf_counter()
+                run = S.train_student(cfg, m, teacher, data=data, verbose=False)
+                took = time.perf_counter() - t
+                total += took
+                print(f"  {m:<22} {took:5.1f} s ({took / cfg.epochs:.2f} s/epoch, "
+                      f"{len(run.curve)} validation points), test error {run.test_error:.4f}")
+            print(f"five students at the default scale: {total:.1f} s")
+        small = cfg.interactive()
+        t = time.perf_counter()
+        S.run_students(small, S.METHODS, teacher, no_label=False, verbose=False)
+        retrain = time.perf_counter() - t
+        t = time.perf_counter()
+        S.run_students(small, S.METHODS, teacher, no_label=False, verbose=False)
+        again = time.perf_counter() - t
+        load1 = os.getloadavg()[0]
+    ok = retrain < 10.0
+    print(f"slider retrain (four students, {small.epochs} epochs on {small.transfer_fraction:.0%} of the "
+          f"transfer set): {retrain:.1f} s (target < 10 s: {'met' if ok else 'NOT met'}); "
+          f"same setting again (cache): {again:.2f} s")
+    print(f"load average (1 min) before/after: {load0:.1f} / {load1:.1f} on {os.cpu_count()} CPUs")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

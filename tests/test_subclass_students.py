@@ -1,0 +1,174 @@
+"""Chapter 5 recipes: students of a subclass teacher (tiny scale: seconds)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+
+from subclass_lib import losses as L
+from subclass_lib.__main__ import main
+from subclass_lib.experiments import subclass_students as S
+from subclass_lib.experiments.subclass import SubclassConfig
+from subclass_lib.train import FitConfig, fit
+
+TINY_TEACHER = SubclassConfig(n_epochs_teacher=1, hidden=16, train_fraction=0.02)
+TINY = S.StudentsConfig(teacher=TINY_TEACHER, student_hidden=(8, 8), epochs=1, eval_every=3)
+TINY_FLAGS = ["--train-fraction", "0.02", "--n-epochs-teacher", "1", "--hidden", "16",
+              "--n-epochs-student", "1", "--student-hidden", "8,8", "--eval-every", "3"]
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        d = tmp_path_factory.mktemp("model_cache")
+        mp.setenv("SUBCLASS_LIB_CACHE", str(d))
+        yield d
+
+
+@pytest.fixture(scope="module")
+def teacher(cache):
+    return S.get_teacher(TINY, verbose=False)
+
+
+# ----------------------------------------------------------------------------- config
+
+@pytest.mark.parametrize("bad", [dict(T=0), dict(T=-1), dict(alpha=1.5), dict(alpha=-0.1),
+                                 dict(transfer_fraction=0), dict(transfer_fraction=1.2),
+                                 dict(student_hidden=()), dict(student_hidden=(0,)), dict(epochs=0),
+                                 dict(penultimate_weight=-1), dict(eval_every=0), dict(seed=-1),
+                                 dict(scale="huge"), dict(teacher="mlp")])
+def test_config_rejects_bad_values(bad):
+    with pytest.raises(ValueError):
+        S.StudentsConfig(**bad)
+
+
+def test_config_parses_hidden_and_scales():
+    assert S.StudentsConfig(student_hidden="64,32").student_hidden == (64, 32)
+    full = S.StudentsConfig.for_scale("full")
+    assert full.student_hidden == (784, 784) and full.teacher.teacher == "conv"
+    small = S.StudentsConfig().interactive()
+    assert small.transfer_fraction < 1 and small.epochs < S.StudentsConfig().epochs
+
+
+def test_cache_key_ignores_fields_a_method_does_not_use():
+    a, b = S.StudentsConfig(), S.StudentsConfig(T=8.0, alpha=0.9)
+    assert a.student_key("hard_labels") == b.student_key("hard_labels")
+    assert a.student_key("subclass_distillation") != b.student_key("subclass_distillation")
+    assert a.student_key("hard_labels") != a.student_key("distillation")
+
+
+# ----------------------------------------------------------------------------- students
+
+def test_students_start_from_identical_weights():
+    init = S.initial_students(TINY)
+    ref = init["hard_labels"].body.state_dict()
+    for m, model in init.items():
+        for k, v in model.body.state_dict().items():
+            assert torch.equal(v, ref[k]), (m, k)
+    for m in ("distillation", "penultimate"):  # the 2-logit students are identical in every weight
+        for k, v in init[m].state_dict().items():
+            assert torch.equal(v, init["hard_labels"].state_dict()[k]), (m, k)
+    assert init["subclass_distillation"].head.out_features == 10
+    assert init["hard_labels"].head.out_features == 2
+
+
+def test_loss_wiring():
+    torch.manual_seed(0)
+    model = S.make_student(TINY, "subclass_distillation")
+    x = torch.rand(6, 784)
+    t = torch.randn(6, 10) * 3
+    y = torch.tensor([0, 1, 0, 1, 1, 0])
+    b = {"x": x, "y": y, "teacher_logits": t}
+    cfg = replace(TINY, T=2.0, alpha=1.0)
+    z = model(x)
+    # subclass distillation at alpha = 1: soft cross-entropy over all 10 sub-logits (Eq. 3)
+    assert torch.allclose(S.student_loss_fn("subclass_distillation", cfg)(model, b), L.soft_cross_entropy(z, t, 2.0))
+    # conventional distillation: the teacher's class logits are the grouped sub-logits
+    m2 = S.make_student(TINY, "distillation")
+    want = L.soft_cross_entropy(m2(x), L.grouped_logits(t, 5), 2.0)
+    assert torch.allclose(S.student_loss_fn("distillation", cfg)(m2, b), want)
+    # the no-label student never uses y, and ignores per-group offsets of the teacher
+    b2 = {"x": x, "y": 1 - y, "teacher_logits": t + torch.tensor([5.0] * 5 + [-3.0] * 5)}
+    f = S.student_loss_fn("no_label", cfg)
+    assert torch.allclose(f(model, b), f(model, b2), atol=1e-5)
+    with pytest.raises(ValueError):
+        S.student_loss_fn("penultimate", cfg)
+    with pytest.raises(ValueError):
+        S.student_loss_fn("bogus", cfg)
+
+
+def test_penultimate_projection_trains():
+    torch.manual_seed(0)
+    n = 64
+    data = {"x": torch.rand(n, 784), "y": torch.randint(0, 2, (n,)), "teacher_features": torch.rand(n, 12)}
+    model = S.make_student(TINY, "penultimate")
+    proj = S.make_projection(TINY, 12)
+    before = proj.weight.detach().clone()
+    loss_fn = S.student_loss_fn("penultimate", TINY, proj)
+    with torch.no_grad():
+        first = float(loss_fn(model, data))
+    fit(model, loss_fn, data, FitConfig(epochs=5, batch_size=16, lr=1e-2), extra_modules=[proj], verbose=False)
+    assert not torch.allclose(proj.weight, before)
+    with torch.no_grad():
+        assert float(loss_fn(model, data)) < first
+
+
+def test_transfer_set_fraction_keeps_rows_aligned(teacher):
+    full = S.transfer_set(TINY, teacher)
+    part = S.transfer_set(replace(TINY, transfer_fraction=0.25), teacher)
+    assert len(part["x"]) == round(0.25 * len(full["x"]))
+    from subclass_lib.models import predict
+    assert torch.allclose(part["teacher_logits"], predict(teacher.model, part["x"]), atol=1e-5)
+    assert len(part["y"]) == len(part["teacher_features"]) == len(part["x"])
+
+
+def test_train_student_is_deterministic(teacher):
+    runs = [S.train_student(TINY, "subclass_distillation", teacher, use_cache=False, verbose=False)
+            for _ in range(2)]
+    assert runs[0].test_error == runs[1].test_error
+    assert runs[0].curve == runs[1].curve and len(runs[0].curve) >= 1
+    for a, b in zip(runs[0].model.state_dict().values(), runs[1].model.state_dict().values()):
+        assert torch.equal(a, b)
+    assert 0 <= runs[0].recovery_one_to_one <= 1
+
+
+# ----------------------------------------------------------------------------- CLI
+
+def test_cli_writes_the_table(cache, tmp_path, capsys):
+    out = tmp_path / "students.json"
+    assert main(["subclass-students", *TINY_FLAGS, "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "subclass distillation" in printed and "paper error" in printed
+    res = json.loads(out.read_text())
+    assert {"teacher", "students", "no_label_student", "config", "timing_s"} <= set(res)
+    assert [s["method"] for s in res["students"]] == list(S.METHODS)
+    for s in res["students"] + [res["no_label_student"]]:
+        assert 0 <= s["test_error"] <= 1 and 0 <= s["test_accuracy"] <= 1
+        assert s["test_error"] == pytest.approx(1 - s["test_accuracy"])
+    assert 0 <= res["teacher"]["test_accuracy"] <= 1
+    assert res["config"]["student_hidden"] == [8, 8] and res["config"]["epochs"] == 1
+    assert res["config"]["teacher"]["hidden"] == 16
+    assert res["timing_s"]["total"] >= 0
+    # same seed, same numbers (second run comes from the cache; a fresh one is tested above)
+    out2 = tmp_path / "again.json"
+    assert main(["subclass-students", *TINY_FLAGS, "--json", str(out2)]) == 0
+    assert json.loads(out2.read_text())["students"][2]["test_error"] == res["students"][2]["test_error"]
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--alpha", "1.5"], "alpha"),
+    (["--temperature", "0"], "T"),
+    (["--transfer-fraction", "0"], "transfer_fraction"),
+    (["--student-hidden", "a,b"], "student_hidden"),
+    (["--methods", "hard_labels,bogus"], "bogus"),
+    (["--n-sub", "0"], "n_sub"),
+    (["--alpha", "high"], "alpha"),
+])
+def test_cli_bad_flags_exit_2(cache, flags, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["subclass-students", *TINY_FLAGS, *flags])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
