@@ -1,7 +1,595 @@
-"""Recipes of the chapter(s) on ls_kd (to be written)."""
+"""Chapter 3 recipes: label smoothing (LS), temperature and knowledge distillation (KD).
+
+Following Chandrasegaran et al. (2022), "Revisiting Label Smoothing and Knowledge
+Distillation Compatibility: What was Missing?", which builds on Müller, Kornblith and
+Hinton (2019), "When does label smoothing help?":
+
+* two teachers of one architecture, trained with hard labels (``eps = 0``) and with
+  label smoothing (``eps > 0``), cached per ``eps``;
+* students distilled from each teacher at several temperatures ``T`` (pure soft
+  targets, ``alpha = 1``, as in the paper), all starting from the same initial weights;
+* the penultimate-layer projection of Müller et al. (2019) (:func:`projection_basis`,
+  :func:`project_features`, :func:`penultimate_projection`) -- it lives here, not in
+  :mod:`subclass_lib.metrics`;
+* the soft-target entropy of each teacher against ``T`` (the paper's appendix H);
+* the diffusion index (paper Eq. 1, :func:`subclass_lib.metrics.diffusion_index`) on the
+  students' penultimate features, with similar / dissimilar digits chosen by the
+  distance between the hard-label teacher's class centroids (the paper's "method 2").
+
+``python -m subclass_lib ls-kd`` runs :func:`run_ls_kd` and prints its tables.
+"""
 
 from __future__ import annotations
 
-from .base import Command
+import argparse
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 
-COMMANDS: list[Command] = []
+import numpy as np
+import torch
+
+from .. import losses, metrics
+from ..data import load_mnist, subset
+from ..models import MLP, predict
+from ..train import FitConfig, fit, seed_everything, train_cached
+from .base import Command, check_fraction, check_scale, check_temperature, format_table
+
+__all__ = [
+    "LSKDConfig",
+    "LSKDResult",
+    "DEFAULT_TEMPERATURES",
+    "check_eps",
+    "check_classes",
+    "parse_temperatures",
+    "train_teacher",
+    "train_student",
+    "teacher_logits_on_transfer_set",
+    "projection_basis",
+    "project_features",
+    "penultimate_projection",
+    "soft_target_entropy",
+    "entropy_curve",
+    "equal_entropy_temperature",
+    "cluster_geometry",
+    "digit_sets",
+    "diffusion_rows",
+    "run_ls_kd",
+    "run_interactive",
+    "COMMANDS",
+]
+
+DEFAULT_TEMPERATURES: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0, 8.0, 64.0)
+N_CLASSES = 10
+
+
+# ----------------------------------------------------------------------------- validation
+
+def check_eps(eps, name: str = "eps") -> float:
+    """Label-smoothing ``eps`` must be in [0, 1) (1 would make every target uniform)."""
+    if isinstance(eps, bool):
+        raise ValueError(f"{name} must be a number in [0, 1), got {eps!r}")
+    try:
+        e = float(eps)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in [0, 1), got {eps!r}") from None
+    if not (math.isfinite(e) and 0.0 <= e < 1.0):
+        raise ValueError(f"{name} must be in [0, 1) (eps = 1 makes every target uniform), got {eps!r}")
+    return e
+
+
+def check_classes(classes, n_classes: int = N_CLASSES) -> tuple[int, int, int]:
+    """Three distinct digits for the projection plane."""
+    try:
+        cls = tuple(int(c) for c in classes)
+    except (TypeError, ValueError):
+        raise ValueError(f"classes must be three distinct digits, got {classes!r}") from None
+    if len(cls) != 3:
+        raise ValueError(f"the projection needs exactly three classes, got {len(cls)}: {cls}")
+    if len(set(cls)) != 3:
+        raise ValueError(f"the three classes must be distinct, got {cls}")
+    if any(not 0 <= c < n_classes for c in cls):
+        raise ValueError(f"classes must be in 0..{n_classes - 1}, got {cls}")
+    return cls  # type: ignore[return-value]
+
+
+def parse_temperatures(text: str | Sequence[float]) -> tuple[float, ...]:
+    """``"1,2,3,4,8,64"`` (or a sequence) to a tuple of distinct temperatures, each > 0, including 1."""
+    if isinstance(text, str):
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            raise ValueError(f"temperatures must be comma-separated numbers, got {text!r}") from None
+    else:
+        values = [float(v) for v in text]
+    if not values:
+        raise ValueError("give at least one temperature")
+    temps = tuple(check_temperature(v, "every temperature") for v in values)
+    if len(set(temps)) != len(temps):
+        raise ValueError(f"temperatures must be distinct, got {temps}")
+    if 1.0 not in temps:
+        raise ValueError(f"the temperatures must include T = 1 (the diffusion index is measured from T = 1), got {temps}")
+    return tuple(sorted(temps))
+
+
+# ----------------------------------------------------------------------------- config
+
+@dataclass(frozen=True)
+class LSKDConfig:
+    """One setting of the chapter's experiment. Defaults are the book's default scale.
+
+    Teachers: MLP ``784-512-512-10`` trained on all 60k training images for
+    ``teacher_epochs`` epochs, with hard labels (eps = 0) and with LS (``eps``).
+    Students: MLP ``784-student_hidden-10`` trained on a fixed random
+    ``student_fraction`` of the training images (the transfer set) for
+    ``student_epochs`` epochs on the teacher's soft targets only (``alpha = 1``).
+    ``scale="full"`` (:meth:`for_scale`) switches to Hinton et al.'s sizes.
+    """
+
+    eps: float = 0.1
+    temperatures: tuple[float, ...] = DEFAULT_TEMPERATURES
+    seed: int = 0
+    teacher_hidden: tuple[int, ...] = (512, 512)
+    teacher_epochs: int = 4
+    teacher_dropout: float = 0.0
+    student_hidden: tuple[int, ...] = (128,)
+    student_epochs: int = 4
+    student_fraction: float = 0.25
+    alpha: float = 1.0
+    batch_size: int = 128
+    lr: float = 1e-3
+    classes: tuple[int, int, int] = (4, 9, 0)
+    feature_examples: int = 10_000
+    scale: str = "default"
+    device: str = "auto"
+
+    def __post_init__(self):
+        check_scale(self.scale)
+        check_eps(self.eps)
+        if self.eps == 0:
+            raise ValueError("eps is the LS teacher's smoothing and must be > 0 (the hard-label teacher is always trained too)")
+        object.__setattr__(self, "temperatures", parse_temperatures(self.temperatures))
+        object.__setattr__(self, "classes", check_classes(self.classes))
+        check_fraction(self.student_fraction, "student_fraction", low_open=True)
+        check_fraction(self.alpha, "alpha")
+        for name in ("teacher_epochs", "student_epochs", "batch_size", "feature_examples"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        for name in ("teacher_hidden", "student_hidden"):
+            h = tuple(getattr(self, name))
+            if not h or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in h):
+                raise ValueError(f"{name} must be a non-empty tuple of positive layer sizes, got {h!r}")
+            object.__setattr__(self, name, h)
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+
+    @classmethod
+    def for_scale(cls, scale: str = "default", **overrides) -> "LSKDConfig":
+        """The default (book) scale, or ``"full"``: 2x1200 teachers with dropout, 2x800
+        students on the whole training set, more epochs (for the CLI and a GPU)."""
+        check_scale(scale)
+        if scale == "full":
+            base = dict(teacher_hidden=(1200, 1200), teacher_epochs=30, teacher_dropout=0.3,
+                        student_hidden=(800, 800), student_epochs=30, student_fraction=1.0)
+            base.update(overrides)
+            return cls(scale="full", **base)
+        return cls(scale="default", **overrides)
+
+    # the parts of the config that define each trained model (the cache keys)
+    def teacher_key(self, eps: float) -> dict:
+        return dict(kind="ls-kd-teacher", eps=float(eps), seed=self.seed, hidden=list(self.teacher_hidden),
+                    epochs=self.teacher_epochs, dropout=self.teacher_dropout, batch_size=self.batch_size,
+                    lr=self.lr)
+
+    def student_key(self, eps: float, T: float) -> dict:
+        return dict(kind="ls-kd-student", teacher=self.teacher_key(eps), T=float(T), seed=self.seed,
+                    hidden=list(self.student_hidden), epochs=self.student_epochs, alpha=self.alpha,
+                    fraction=self.student_fraction, batch_size=self.batch_size, lr=self.lr)
+
+
+# ----------------------------------------------------------------------------- training
+
+def _fit_config(cfg: LSKDConfig, epochs: int, seed: int) -> FitConfig:
+    return FitConfig(epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, device=cfg.device)
+
+
+def _test_accuracy(model) -> float:
+    test = load_mnist("test")
+    return metrics.accuracy(predict(model, test.images), test.labels)
+
+
+def _epoch_callback(progress: Callable[[float, str], None] | None, what: str):
+    if progress is None:
+        return None
+    return lambda epoch, epochs, hist: progress(epoch / epochs, f"{what}: epoch {epoch}/{epochs}")
+
+
+def make_teacher(cfg: LSKDConfig) -> MLP:
+    """The teacher network, seeded with ``cfg.seed``: both teachers start from the same weights."""
+    seed_everything(cfg.seed)
+    return MLP(hidden=cfg.teacher_hidden, dropout=cfg.teacher_dropout)
+
+
+def make_student(cfg: LSKDConfig) -> MLP:
+    """The student network, seeded with ``cfg.seed + 1``: every student (each T, each
+    teacher) starts from exactly the same initial weights."""
+    seed_everything(cfg.seed + 1)
+    return MLP(hidden=cfg.student_hidden)
+
+
+def train_teacher(cfg: LSKDConfig, eps: float, use_cache: bool = True, verbose: bool = True,
+                  progress: Callable[[float, str], None] | None = None):
+    """Train (or load from the cache) the teacher with label smoothing ``eps`` (0: hard labels).
+
+    Loss: :func:`subclass_lib.losses.label_smoothing_cross_entropy` on all 60k
+    training images. Returns ``(model, history)``.
+    """
+    eps = check_eps(eps)
+    train = load_mnist("train")
+    name = f"lskd-teacher-eps{eps:g}"
+
+    def loss_fn(model, batch):
+        return losses.label_smoothing_cross_entropy(model(batch["x"]), batch["y"], eps)
+
+    def train_fn(model):
+        return fit(model, loss_fn, {"x": train.images, "y": train.labels},
+                   _fit_config(cfg, cfg.teacher_epochs, cfg.seed), name=name, verbose=verbose,
+                   callback=_epoch_callback(progress, f"teacher eps={eps:g}"))
+
+    return train_cached("lskd-teacher", cfg.teacher_key(eps), lambda: make_teacher(cfg), train_fn,
+                        use_cache=use_cache)
+
+
+def _transfer_set(cfg: LSKDConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    train = load_mnist("train")
+    return subset(train.images, train.labels, cfg.student_fraction, seed=cfg.seed)
+
+
+def teacher_logits_on_transfer_set(cfg: LSKDConfig, eps: float, use_cache: bool = True) -> torch.Tensor:
+    """The teacher's logits on the transfer set (computed once per teacher)."""
+    teacher, _ = train_teacher(cfg, eps, use_cache=use_cache, verbose=False)
+    x, _ = _transfer_set(cfg)
+    return predict(teacher, x)
+
+
+def train_student(cfg: LSKDConfig, eps: float, T: float, use_cache: bool = True, verbose: bool = True,
+                  progress: Callable[[float, str], None] | None = None,
+                  teacher_logits: torch.Tensor | None = None):
+    """Distil the teacher ``eps`` into a fresh student at temperature ``T``.
+
+    Loss: :func:`subclass_lib.losses.distillation_loss` with ``cfg.alpha`` (default 1:
+    soft targets only, the T²-scaled soft cross-entropy). Returns ``(model, history)``.
+    """
+    eps = check_eps(eps)
+    T = check_temperature(T)
+    x, y = _transfer_set(cfg)
+    name = f"lskd-student-eps{eps:g}-T{T:g}"
+
+    def loss_fn(model, batch):
+        return losses.distillation_loss(model(batch["x"]), batch["t"], batch["y"], T, cfg.alpha)
+
+    def train_fn(model):
+        t = teacher_logits if teacher_logits is not None else teacher_logits_on_transfer_set(cfg, eps, use_cache)
+        return fit(model, loss_fn, {"x": x, "y": y, "t": t}, _fit_config(cfg, cfg.student_epochs, cfg.seed + 1),
+                   name=name, verbose=verbose, callback=_epoch_callback(progress, f"student T={T:g}"))
+
+    return train_cached("lskd-student", cfg.student_key(eps, T), lambda: make_student(cfg), train_fn,
+                        use_cache=use_cache)
+
+
+# ----------------------------------------------------------------------------- projection
+
+def _np64(a) -> np.ndarray:
+    if isinstance(a, torch.Tensor):
+        a = a.detach().cpu().numpy()
+    return np.asarray(a, dtype=np.float64)
+
+
+def projection_basis(weight, bias, classes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    r"""Orthonormal basis of the plane through three class templates (Müller et al. 2019).
+
+    The template of class k is its last-layer weight row with the bias appended,
+    :math:`w_k = [W_k, b_k] \in \mathbb{R}^{d+1}` (so that :math:`z_k = w_k^\top [h, 1]`).
+    The plane through the three templates :math:`w_a, w_b, w_c` is spanned by
+    :math:`w_b - w_a` and :math:`w_c - w_a`; QR of that ``[d+1, 2]`` matrix gives the
+    orthonormal basis ``Q``. Returns ``(Q [d+1, 2], templates [3, d+1])``.
+    Raises ``ValueError`` if the templates are (nearly) collinear.
+    """
+    a, b, c = check_classes(classes, n_classes=_np64(weight).shape[0])
+    W, bvec = _np64(weight), _np64(bias)
+    if W.ndim != 2 or bvec.shape != (W.shape[0],):
+        raise ValueError(f"weight must be [K, d] and bias [K], got {W.shape} and {bvec.shape}")
+    templates = np.concatenate([W, bvec[:, None]], axis=1)[[a, b, c]]
+    span = np.stack([templates[1] - templates[0], templates[2] - templates[0]], axis=1)
+    Q, R = np.linalg.qr(span)
+    if abs(R[1, 1]) < 1e-9 * max(1.0, abs(R[0, 0])) or abs(R[0, 0]) < 1e-12:
+        raise ValueError(f"the templates of classes {(a, b, c)} are collinear: no plane through them")
+    return Q, templates
+
+
+def project_features(features, basis) -> np.ndarray:
+    """Append a 1 to each feature vector ``[N, d]`` and project onto ``basis`` ``[d+1, 2]``: ``[N, 2]``."""
+    H, Q = _np64(features), _np64(basis)
+    if H.ndim != 2 or Q.ndim != 2 or H.shape[1] + 1 != Q.shape[0]:
+        raise ValueError(f"features [N, d] need a basis [d+1, 2]; got {H.shape} and {Q.shape}")
+    return np.concatenate([H, np.ones((H.shape[0], 1))], axis=1) @ Q
+
+
+def penultimate_projection(model, images: torch.Tensor, labels: torch.Tensor,
+                           classes: Sequence[int], max_per_class: int | None = None) -> dict:
+    """The Müller et al. (2019) picture for ``model`` (with a linear ``head``).
+
+    Keeps the examples of the three ``classes``, takes their penultimate activations,
+    and projects them on the plane through the three templates. Returns
+    ``{"points": [N, 2], "labels": [N], "templates": [3, 2], "classes": (a, b, c)}``.
+    """
+    cls = check_classes(classes)
+    labels = torch.as_tensor(labels)
+    keep = torch.zeros_like(labels, dtype=torch.bool)
+    for c in cls:
+        idx = torch.nonzero(labels == c).flatten()
+        if max_per_class is not None:
+            idx = idx[:max_per_class]
+        keep[idx] = True
+    feats = predict(model, images[keep], features=True)
+    Q, templates = projection_basis(model.head.weight, model.head.bias, cls)
+    return {"points": project_features(feats, Q), "labels": labels[keep].numpy(),
+            "templates": templates @ Q, "classes": cls}
+
+
+# ----------------------------------------------------------------------------- entropy
+
+def soft_target_entropy(logits, T: float) -> float:
+    """Mean entropy in bits of ``softmax(logits / T)`` (the smoothness of the soft targets)."""
+    T = check_temperature(T)
+    z = torch.as_tensor(logits, dtype=torch.float64)
+    p = torch.softmax(z / T, dim=1)
+    return float(np.mean(metrics.entropy_bits(p.numpy(), axis=1)))
+
+
+def entropy_curve(logits, temperatures: Sequence[float]) -> list[float]:
+    """:func:`soft_target_entropy` at each temperature."""
+    return [soft_target_entropy(logits, T) for T in temperatures]
+
+
+def equal_entropy_temperature(logits, target_bits: float, lo: float = 0.05, hi: float = 1000.0) -> float:
+    """The temperature at which ``logits`` give soft targets of mean entropy ``target_bits``
+    (bisection in log T; entropy grows with T)."""
+    h_lo, h_hi = soft_target_entropy(logits, lo), soft_target_entropy(logits, hi)
+    if not h_lo <= target_bits <= h_hi:
+        raise ValueError(f"target entropy {target_bits:.3f} bits is outside [{h_lo:.3f}, {h_hi:.3f}]")
+    a, b = math.log(lo), math.log(hi)
+    for _ in range(60):
+        m = 0.5 * (a + b)
+        if soft_target_entropy(logits, math.exp(m)) < target_bits:
+            a = m
+        else:
+            b = m
+    return math.exp(0.5 * (a + b))
+
+
+# ----------------------------------------------------------------------------- geometry
+
+def _features_for_geometry(cfg: LSKDConfig, model) -> tuple[np.ndarray, np.ndarray]:
+    test = load_mnist("test")
+    n = min(cfg.feature_examples, len(test.labels))
+    return predict(model, test.images[:n], features=True).numpy(), test.labels[:n].numpy()
+
+
+def cluster_geometry(features, labels, similar: Sequence[Sequence[int]] | None = None) -> dict:
+    """How tight the class clusters are and how far apart similar classes sit.
+
+    * ``tightness``: mean distance of an example to its class centroid divided by the
+      mean distance between class centroids (smaller = tighter clusters: LS's
+      "information erasure" makes it smaller);
+    * ``similar_relative_distance`` (with ``similar``): mean over digits of the distance
+      to its similar digit(s) divided by its mean distance to all other digits (larger =
+      the "distance enlargement" of Shen et al. 2021).
+    """
+    X = _np64(features)
+    y = np.asarray(labels, dtype=np.int64)
+    C = metrics.class_centroids(X, y, N_CLASSES)
+    within = float(np.mean(np.linalg.norm(X - C[y], axis=1)))
+    D = np.linalg.norm(C[:, None] - C[None], axis=-1)
+    between = float(D[~np.eye(N_CLASSES, dtype=bool)].mean())
+    out = {"tightness": within / between, "within": within, "between": between}
+    if similar is not None:
+        rel = [D[a, list(similar[a])].mean() / (D[a].sum() / (N_CLASSES - 1)) for a in range(N_CLASSES)]
+        out["similar_relative_distance"] = float(np.mean(rel))
+    return out
+
+
+def digit_sets(teacher_features, labels) -> tuple[list[list[int]], list[list[int]]]:
+    """Similar / dissimilar digits for each digit from the hard-label teacher's class
+    centroids (paper appendix G.2, method 2: closest 1 % / farthest 90 % of the other
+    classes, i.e. 1 similar and 8 dissimilar digits for 10 classes)."""
+    C = metrics.class_centroids(teacher_features, labels, N_CLASSES)
+    sim, dis = metrics.similar_dissimilar_sets(C)
+    return [s.tolist() for s in sim], [d.tolist() for d in dis]
+
+
+def diffusion_rows(eps: float, features_by_T: dict, labels, similar, dissimilar) -> list[dict]:
+    """Diffusion index rows ``{"eps", "T_from": 1, "T_to", "similar", "dissimilar"}`` (percent)
+    from the students' penultimate features at T = 1 and each higher T."""
+    if 1.0 not in features_by_T:
+        raise ValueError("the diffusion index needs the student distilled at T = 1")
+    y = np.asarray(labels)
+    c1 = metrics.class_centroids(features_by_T[1.0], y, N_CLASSES)
+    rows = []
+    for T in sorted(features_by_T):
+        if T == 1.0:
+            continue
+        cT = metrics.class_centroids(features_by_T[T], y, N_CLASSES)
+        d = metrics.diffusion_index(c1, cT, similar, dissimilar)
+        rows.append({"eps": float(eps), "T_from": 1.0, "T_to": float(T),
+                     "similar": d["similar"], "dissimilar": d["dissimilar"],
+                     "similar_per_class": d["per_class"]["similar"].tolist(),
+                     "dissimilar_per_class": d["per_class"]["dissimilar"].tolist()})
+    return rows
+
+
+# ----------------------------------------------------------------------------- the experiment
+
+@dataclass
+class LSKDResult:
+    """What :func:`run_ls_kd` returns. :meth:`to_json` gives the CLI's JSON (four keys)."""
+
+    teachers: list[dict]
+    students: list[dict]
+    diffusion_index: list[dict]
+    config: dict
+    entropy: list[dict] = field(default_factory=list)
+    similar: list[list[int]] = field(default_factory=list)
+    dissimilar: list[list[int]] = field(default_factory=list)
+    geometry: list[dict] = field(default_factory=list)
+    train_time_s: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"teachers": self.teachers, "students": self.students,
+                "diffusion_index": [{k: r[k] for k in ("eps", "T_from", "T_to", "similar", "dissimilar")}
+                                    for r in self.diffusion_index],
+                "config": self.config}
+
+    def student_accuracy(self, eps: float, T: float) -> float:
+        for r in self.students:
+            if r["eps"] == float(eps) and r["T"] == float(T):
+                return r["test_accuracy"]
+        raise KeyError(f"no student for eps={eps}, T={T}")
+
+    def teacher_accuracy(self, eps: float) -> float:
+        for r in self.teachers:
+            if r["eps"] == float(eps):
+                return r["test_accuracy"]
+        raise KeyError(f"no teacher for eps={eps}")
+
+
+ENTROPY_TEMPERATURES: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 16.0, 32.0, 64.0)
+
+
+def run_ls_kd(cfg: LSKDConfig = LSKDConfig(), use_cache: bool = True, verbose: bool = True,
+              progress: Callable[[float, str], None] | None = None) -> LSKDResult:
+    """The chapter's experiment: 2 teachers, ``2 × len(temperatures)`` students, entropy,
+    geometry, diffusion index. Prints one line per trained model when ``verbose``."""
+    epss = (0.0, cfg.eps)
+    n_models = 2 + 2 * len(cfg.temperatures)
+    done = 0
+
+    def step(what: str):
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done / n_models, what)
+
+    teachers, students, entropy, geometry = [], [], [], []
+    feats_by_eps: dict[float, dict[float, np.ndarray]] = {}
+    time_s = 0.0
+    teacher_feats = {}
+    for eps in epss:
+        t, h = train_teacher(cfg, eps, use_cache=use_cache, verbose=False)
+        acc = _test_accuracy(t)
+        time_s += h.train_time_s
+        teachers.append({"eps": eps, "test_accuracy": acc})
+        if verbose:
+            print(f"teacher eps={eps:g}: test accuracy {acc:.4f}  ({h.train_time_s:.1f} s training)", flush=True)
+        step(f"teacher eps={eps:g}")
+        logits = teacher_logits_on_transfer_set(cfg, eps, use_cache)
+        entropy.append({"eps": eps, "T": list(ENTROPY_TEMPERATURES),
+                        "bits": entropy_curve(logits, ENTROPY_TEMPERATURES)})
+        teacher_feats[eps], y_feat = _features_for_geometry(cfg, t)
+        feats_by_eps[eps] = {}
+        for T in cfg.temperatures:
+            s, hs = train_student(cfg, eps, T, use_cache=use_cache, verbose=False, teacher_logits=logits)
+            sacc = _test_accuracy(s)
+            time_s += hs.train_time_s
+            students.append({"eps": eps, "T": float(T), "test_accuracy": sacc})
+            feats_by_eps[eps][float(T)] = _features_for_geometry(cfg, s)[0]
+            if verbose:
+                print(f"  student eps={eps:g} T={T:g}: test accuracy {sacc:.4f}  ({hs.train_time_s:.1f} s)",
+                      flush=True)
+            step(f"student eps={eps:g} T={T:g}")
+    similar, dissimilar = digit_sets(teacher_feats[0.0], y_feat)
+    for eps in epss:
+        g = cluster_geometry(teacher_feats[eps], y_feat, similar)
+        geometry.append({"eps": eps, "model": "teacher", **g})
+    diffusion = []
+    for eps in epss:
+        diffusion += diffusion_rows(eps, feats_by_eps[eps], y_feat, similar, dissimilar)
+    config = asdict(cfg)
+    config["temperatures"] = list(cfg.temperatures)
+    return LSKDResult(teachers=teachers, students=students, diffusion_index=diffusion, config=config,
+                      entropy=entropy, similar=similar, dissimilar=dissimilar, geometry=geometry,
+                      train_time_s=time_s)
+
+
+def run_interactive(eps: float = 0.1, T: float = 4.0, classes: Sequence[int] = (4, 9, 0),
+                    cfg: LSKDConfig = LSKDConfig(), progress: Callable[[float, str], None] | None = None) -> dict:
+    """One slider setting: the teacher with ``eps`` (cached per eps) and its student at ``T``;
+    returns their accuracies and penultimate projections of the three ``classes``."""
+    eps = check_eps(eps)
+    T = check_temperature(T)
+    cls = check_classes(classes)
+    test = load_mnist("test")
+
+    def part(lo, hi):
+        return None if progress is None else (lambda f, text="": progress(lo + (hi - lo) * f, text))
+
+    teacher, _ = train_teacher(cfg, eps, verbose=False, progress=part(0.0, 0.6))
+    student, _ = train_student(cfg, eps, T, verbose=False, progress=part(0.6, 1.0))
+    n = cfg.feature_examples
+    x, y = test.images[:n], test.labels[:n]
+    return {"eps": eps, "T": T, "classes": cls,
+            "teacher_accuracy": _test_accuracy(teacher), "student_accuracy": _test_accuracy(student),
+            "teacher_projection": penultimate_projection(teacher, x, y, cls, max_per_class=300),
+            "student_projection": penultimate_projection(student, x, y, cls, max_per_class=300)}
+
+
+# ----------------------------------------------------------------------------- CLI
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--eps", type=float, default=0.1,
+                   help="label smoothing of the LS teacher, in (0, 1) (default 0.1; a hard-label teacher is always trained too)")
+    p.add_argument("--temperatures", default="1,2,3,4,8,64",
+                   help="comma-separated distillation temperatures, must include 1 (default 1,2,3,4,8,64)")
+    p.add_argument("--teacher-epochs", type=int, default=None, help="override the scale's teacher epochs")
+    p.add_argument("--student-epochs", type=int, default=None, help="override the scale's student epochs")
+    p.add_argument("--student-fraction", type=float, default=None,
+                   help="fraction of the 60k training images used as the transfer set (override)")
+
+
+def _run(args: argparse.Namespace) -> dict:
+    overrides = dict(eps=check_eps(args.eps), temperatures=parse_temperatures(args.temperatures),
+                     seed=args.seed, device=args.device)
+    for flag in ("teacher_epochs", "student_epochs", "student_fraction"):
+        v = getattr(args, flag)
+        if v is not None:
+            overrides[flag] = v
+    cfg = LSKDConfig.for_scale(args.scale, **overrides)
+    return run_ls_kd(cfg, use_cache=not args.no_cache, verbose=False).to_json()
+
+
+def _render(result: dict) -> str:
+    teachers = format_table(result["teachers"], ["eps", "test_accuracy"])
+    epss = [t["eps"] for t in result["teachers"]]
+    temps = sorted({s["T"] for s in result["students"]})
+    acc = {(s["eps"], s["T"]): s["test_accuracy"] for s in result["students"]}
+    rows = [{"T": f"{T:g}", **{f"student acc, teacher eps={e:g}": acc[(e, T)] for e in epss}} for T in temps]
+    di = [{"eps": r["eps"], "T": f"1 -> {r['T_to']:g}", "eta_similar %": r["similar"],
+           "eta_dissimilar %": r["dissimilar"]} for r in result["diffusion_index"]]
+    return "\n\n".join([
+        "Teachers (test accuracy)", teachers,
+        "Students (test accuracy) by distillation temperature", format_table(rows),
+        "Diffusion index (percent change of relative centroid distance from T = 1; "
+        "negative 'similar' = diffusion towards similar digits)", format_table(di, floatfmt="{:+.3f}"),
+    ])
+
+
+COMMANDS: list[Command] = [
+    Command(name="ls-kd",
+            help="Chapter 3: label-smoothed vs hard-label teachers distilled at several temperatures; "
+                 "student accuracies and the diffusion index",
+            add_arguments=_add_arguments, run=_run, render=_render),
+]

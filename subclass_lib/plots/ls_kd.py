@@ -1,5 +1,144 @@
-"""Figures of the chapter(s) on ls_kd."""
+"""Figures of chapter 3 (label smoothing, temperature, distillation).
+
+Every function returns a matplotlib Figure. Projections come from
+:func:`subclass_lib.experiments.ls_kd.penultimate_projection` (dicts with ``points``,
+``labels``, ``templates``, ``classes``).
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = ["projection_scatter", "projection_grid", "entropy_vs_temperature", "accuracy_vs_temperature",
+           "diffusion_bars"]
+
+_COLORS = ("tab:blue", "tab:orange", "tab:green")
+
+
+def projection_scatter(projection: Mapping, ax=None, title: str | None = None, size: float = 4.0):
+    """Scatter of one penultimate projection: one colour per class, templates as black crosses."""
+    own = ax is None
+    if own:
+        fig, ax = plt.subplots(figsize=(3.2, 3.0))
+    pts = np.asarray(projection["points"])
+    lab = np.asarray(projection["labels"])
+    for c, color in zip(projection["classes"], _COLORS):
+        m = lab == c
+        ax.scatter(pts[m, 0], pts[m, 1], s=size, alpha=0.45, color=color, label=f"digit {c}", lw=0)
+    tpl = np.asarray(projection["templates"])
+    ax.scatter(tpl[:, 0], tpl[:, 1], marker="x", s=40, color="black", lw=1.5, label="templates")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
+    if own:
+        ax.legend(fontsize=7, markerscale=2, loc="best")
+        fig.tight_layout()
+        return fig
+    return ax.figure
+
+
+def projection_grid(projections: Sequence[Sequence[Mapping | None]], titles: Sequence[Sequence[str]],
+                    row_labels: Sequence[str] | None = None, suptitle: str | None = None, panel: float = 2.6):
+    """A grid of projection scatters (rows x columns); ``None`` leaves a panel empty."""
+    if not projections or not projections[0]:
+        raise ValueError("projection_grid needs at least one projection")
+    n_rows, n_cols = len(projections), max(len(r) for r in projections)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(panel * n_cols, panel * n_rows + 0.5), squeeze=False)
+    first = None
+    for i, row in enumerate(projections):
+        for j in range(n_cols):
+            ax = axes[i][j]
+            proj = row[j] if j < len(row) else None
+            if proj is None:
+                ax.axis("off")
+                continue
+            projection_scatter(proj, ax=ax, title=titles[i][j], size=3.0)
+            first = first or ax
+        if row_labels:
+            axes[i][0].set_ylabel(row_labels[i], fontsize=9)
+    handles, labels = first.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, markerscale=2,
+               frameon=False)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    return fig
+
+
+def entropy_vs_temperature(entropy_rows: Sequence[Mapping], n_classes: int = 10, title: str | None = None):
+    """Mean soft-target entropy (bits) against T, one line per teacher (rows: ``eps``, ``T``, ``bits``)."""
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    for r in entropy_rows:
+        label = "hard-label teacher (eps = 0)" if r["eps"] == 0 else f"LS teacher (eps = {r['eps']:g})"
+        ax.plot(r["T"], r["bits"], marker="o", ms=4, label=label)
+    ax.axhline(np.log2(n_classes), color="gray", ls=":", lw=1, label=f"uniform: log2 {n_classes}")
+    ax.set_xscale("log", base=2)
+    ax.set(xlabel="distillation temperature T", ylabel="mean entropy of soft targets (bits)")
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_vs_temperature(student_rows: Sequence[Mapping], reference: Mapping[str, Mapping] | None = None,
+                            title: str | None = None):
+    """Student test accuracy against T, one line per teacher eps (rows: ``eps``, ``T``, ``test_accuracy``).
+
+    ``reference``: optional paper numbers ``{label: {"T": [...], "eps=0": [...], "eps=0.1": [...]}}``
+    drawn in a second panel (accuracies as fractions).
+    """
+    n = 2 if reference else 1
+    fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 3.4), squeeze=False)
+    ax = axes[0][0]
+    for eps in sorted({r["eps"] for r in student_rows}):
+        rows = sorted((r for r in student_rows if r["eps"] == eps), key=lambda r: r["T"])
+        label = "hard-label teacher (eps = 0)" if eps == 0 else f"LS teacher (eps = {eps:g})"
+        ax.plot([r["T"] for r in rows], [r["test_accuracy"] for r in rows], marker="o", ms=4, label=label)
+    ax.set_xscale("log", base=2)
+    ax.set(xlabel="distillation temperature T", ylabel="student test accuracy")
+    ax.set_title(title or "MNIST students (this book)", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    if reference:
+        ax2 = axes[0][1]
+        for name, ref in reference.items():
+            for key, ls in (("eps=0", "-"), ("eps=0.1", "--")):
+                ax2.plot(ref["T"], ref[key], ls=ls, marker="s", ms=4, label=f"{name}, teacher {key}")
+        ax2.set_xscale("log", base=2)
+        ax2.set(xlabel="distillation temperature T", ylabel="student top-1 accuracy")
+        ax2.set_title("Chandrasegaran et al. (2022), Table 2", fontsize=10)
+        ax2.legend(fontsize=7)
+        ax2.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def diffusion_bars(diffusion_rows: Sequence[Mapping], title: str | None = None):
+    """Diffusion index (percent) for each teacher and target temperature: similar and dissimilar sets."""
+    rows = list(diffusion_rows)
+    if not rows:
+        raise ValueError("no diffusion-index rows to plot")
+    epss = sorted({r["eps"] for r in rows})
+    fig, axes = plt.subplots(1, len(epss), figsize=(4.4 * len(epss), 3.2), squeeze=False, sharey=True)
+    for ax, eps in zip(axes[0], epss):
+        rs = sorted((r for r in rows if r["eps"] == eps), key=lambda r: r["T_to"])
+        x = np.arange(len(rs))
+        ax.bar(x - 0.2, [r["similar"] for r in rs], 0.4, label="η similar (S)")
+        ax.bar(x + 0.2, [r["dissimilar"] for r in rs], 0.4, label="η dissimilar (D)")
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xticks(x, [f"1→{r['T_to']:g}" for r in rs])
+        ax.set_xlabel("temperature change")
+        ax.set_title("hard-label teacher" if eps == 0 else f"LS teacher (eps = {eps:g})", fontsize=10)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0][0].set_ylabel("diffusion index η (%)")
+    axes[0][0].legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
