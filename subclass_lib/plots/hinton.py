@@ -1,5 +1,210 @@
-"""Figures of the chapter(s) on hinton."""
+"""Figures of chapters 1-2: soft targets, T^2, temperature sweeps, the mythical 3 and bias shifts.
+
+Every function takes plain numbers (what the recipes in
+:mod:`subclass_lib.experiments.hinton` return) and returns a matplotlib Figure.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+__all__ = [
+    "soft_target_bars", "entropy_vs_temperature", "gradient_scaling", "temperature_sweep_plot",
+    "accuracy_bars", "per_class_bars", "bias_sweep_plot", "mythical3_sweep_plot",
+]
+
+
+def _np(a) -> np.ndarray:
+    return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+
+
+def soft_target_bars(images, labels, probs_by_T: Mapping[float, object], title: str | None = None):
+    """For each example (row): its image, then the teacher's probabilities at each T (bars)."""
+    images, labels = _np(images), _np(labels)
+    temps = list(probs_by_T)
+    n = len(labels)
+    fig, axes = plt.subplots(n, 1 + len(temps), figsize=(2.0 + 2.4 * len(temps), 1.9 * n), squeeze=False,
+                             gridspec_kw={"width_ratios": [0.8] + [1.0] * len(temps)})
+    for i in range(n):
+        ax = axes[i, 0]
+        ax.imshow(images[i].reshape(28, 28), cmap="gray_r")
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.set_ylabel(f"a {int(labels[i])}", rotation=0, labelpad=16, fontsize=10)
+        for j, T in enumerate(temps):
+            p = _np(probs_by_T[T])[i]
+            ax = axes[i, j + 1]
+            colors = ["C0" if d == int(labels[i]) else "C1" for d in range(10)]
+            ax.bar(range(10), p, color=colors)
+            ax.set_ylim(0, 1.0 if T == min(temps) else max(0.05, float(p.max()) * 1.15))
+            ax.set_xticks(range(10))
+            ax.tick_params(labelsize=7)
+            if i == 0:
+                ax.set_title(f"T = {T:g}", fontsize=10)
+            # print the two largest wrong classes, the "dark knowledge"
+            wrong = sorted((d for d in range(10) if d != int(labels[i])), key=lambda d: -p[d])[:2]
+            ax.text(0.98, 0.95, "  ".join(f"{d}: {p[d]:.2g}" for d in wrong), transform=ax.transAxes,
+                    ha="right", va="top", fontsize=7, color="C1")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def entropy_vs_temperature(temperatures: Sequence[float], entropies: Sequence[float],
+                           marks: Sequence[float] = (1, 4, 20)):
+    """Mean entropy (bits) of the soft targets over the test set as T grows."""
+    fig, ax = plt.subplots(figsize=(5.0, 3.2))
+    ax.plot(temperatures, entropies, marker="o", ms=3)
+    ax.axhline(np.log2(10), color="gray", ls="--", lw=1, label="uniform over 10 digits (3.32 bits)")
+    for T in marks:
+        h = float(np.interp(T, temperatures, entropies))
+        ax.annotate(f"T={T:g}: {h:.2f}", (T, h), textcoords="offset points", xytext=(4, -12), fontsize=8)
+    ax.set_xscale("log")
+    ax.set(xlabel="temperature T", ylabel="mean entropy of soft targets (bits)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def gradient_scaling(norms: Mapping[str, Sequence[float]]):
+    """Gradient norm w.r.t. the student logits vs T: raw (shrinks like 1/T^2) and times T^2."""
+    T = np.asarray(norms["T"], dtype=float)
+    raw, scaled = np.asarray(norms["raw"]), np.asarray(norms["scaled"])
+    fig, ax = plt.subplots(figsize=(5.0, 3.2))
+    ax.plot(T, raw, marker="o", ms=3, label="plain soft cross-entropy")
+    ax.plot(T, scaled, marker="s", ms=3, label="times $T^2$ (soft_cross_entropy)")
+    ref = raw[-1] * (T[-1] / T) ** 2
+    ax.plot(T, ref, ls=":", color="gray", label="$\\propto 1/T^2$")
+    ax.set_xscale("log"), ax.set_yscale("log")
+    ax.set(xlabel="temperature T", ylabel="gradient norm w.r.t. student logits")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def temperature_sweep_plot(sweep: Mapping, point: Mapping | None = None, title: str | None = None, ax=None):
+    """Distilled-student test accuracy vs T, one line per student size, hard-label baselines dashed.
+
+    ``sweep`` is what :func:`subclass_lib.experiments.hinton.temperature_sweep` returns;
+    ``point`` (``{"T", "hidden", "accuracy"}``) marks one setting, e.g. a slider's.
+    """
+    T = sweep["T"]
+    own = ax is None
+    if own:
+        fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    else:
+        fig = ax.figure
+    for i, h in enumerate(sweep["distilled"]):
+        c = f"C{i}"
+        ax.plot(T, sweep["distilled"][h], marker="o", ms=4, color=c, label=f"distilled, 2x{h}")
+        ax.axhline(sweep["hard"][h], color=c, ls="--", lw=1, label=f"hard labels, 2x{h}")
+    if point is not None:
+        ax.plot([point["T"]], [point["accuracy"]], marker="*", ms=14, color="k", ls="none",
+                label=f"your setting (2x{point['hidden']})")
+    ax.set_xscale("log")
+    ax.set_xticks(T, [f"{t:g}" for t in T])
+    ax.set(xlabel="temperature T", ylabel="test accuracy")
+    ax.set_title(title or f"students distilled at alpha = {sweep.get('alpha', 0.5):g}", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    if own:
+        fig.tight_layout()
+    return fig
+
+
+def accuracy_bars(result: Mapping, names: Sequence[str] = ("teacher", "small", "distilled"),
+                  reference: Mapping[str, float] | None = None, ax=None, title: str | None = None):
+    """Test accuracy of each model in ``result`` (a recipe's dict), beside ``reference``."""
+    own = ax is None
+    if own:
+        fig, ax = plt.subplots(figsize=(4.6, 3.2))
+    else:
+        fig = ax.figure
+    x = np.arange(len(names))
+    w = 0.38 if reference else 0.6
+    vals = [result[n]["test_accuracy"] for n in names]
+    bars = ax.bar(x - (w / 2 if reference else 0), vals, w, label="this book")
+    for b, v in zip(bars, vals):
+        ax.text(b.get_x() + b.get_width() / 2, v, f"{v:.4f}", ha="center", va="bottom", fontsize=7)
+    if reference:
+        ax.bar(x + w / 2, [reference.get(n, np.nan) for n in names], w, color="lightgray",
+               edgecolor="gray", label="write-up")
+        ax.legend(fontsize=7, loc="lower right")
+    lo = min(vals + [v for v in (reference or {}).values() if v == v])
+    ax.set_ylim(max(0.0, lo - 0.03), 1.0)
+    ax.set_xticks(x, names)
+    ax.set_ylabel("test accuracy")
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    if own:
+        fig.tight_layout()
+    return fig
+
+
+def per_class_bars(per_class: Mapping[str, Sequence[float]], omit: Sequence[int] = (), title: str | None = None):
+    """Test accuracy on each digit, one bar group per digit; omitted digits shaded."""
+    names = list(per_class)
+    fig, ax = plt.subplots(figsize=(7.2, 3.3))
+    w = 0.8 / len(names)
+    for i, n in enumerate(names):
+        ax.bar(np.arange(10) + (i - (len(names) - 1) / 2) * w, per_class[n], w, label=n)
+    for d in omit:
+        ax.axvspan(d - 0.45, d + 0.45, color="gold", alpha=0.25, lw=0)
+    ax.set_xticks(range(10))
+    ax.set(xlabel="digit" + (f" (shaded: not in the transfer set)" if omit else ""), ylabel="test accuracy",
+           ylim=(0, 1.05))
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=7, ncol=len(names), loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def bias_sweep_plot(sweep: Mapping, chosen: float | None = None, reference: float | None = 3.5,
+                    omit_label: str = "3", title: str | None = None):
+    """Accuracy overall and on the omitted digit(s) vs the bias shift; the automatic and the
+    source's shift marked."""
+    fig, ax = plt.subplots(figsize=(5.6, 3.5))
+    ax.plot(sweep["shift"], sweep["test_accuracy"], marker="o", ms=3, label="all test digits")
+    ax.plot(sweep["shift"], sweep["accuracy_on_omitted"], marker="s", ms=3, label=f"test {omit_label}s")
+    if chosen is not None:
+        ax.axvline(chosen, color="k", ls="--", lw=1, label=f"automatic shift {chosen:.2f}")
+    if reference is not None:
+        ax.axvline(reference, color="gray", ls=":", lw=1.5, label=f"Hinton et al.: {reference:g}")
+    ax.set(xlabel=f"bias shift of {omit_label}", ylabel="test accuracy", ylim=(0, 1.02))
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def mythical3_sweep_plot(sweep: Mapping, omit_label: str = "3", title: str | None = None):
+    """Distilled student without the omitted digit(s), vs T: accuracy on them and overall,
+    before and after the automatic bias shift."""
+    T = sweep["T"]
+    fig, ax = plt.subplots(figsize=(5.6, 3.5))
+    ax.plot(T, sweep["accuracy_on_omitted"], marker="s", ms=4, color="C1", label=f"on {omit_label}s")
+    ax.plot(T, sweep["adjusted_accuracy_on_omitted"], marker="s", ms=4, color="C1", ls="--",
+            label=f"on {omit_label}s, bias shifted")
+    ax.plot(T, sweep["test_accuracy"], marker="o", ms=4, color="C0", label="all digits")
+    ax.plot(T, sweep["adjusted_test_accuracy"], marker="o", ms=4, color="C0", ls="--",
+            label="all digits, bias shifted")
+    ax.set_xscale("log")
+    ax.set_xticks(T, [f"{t:g}" for t in T])
+    ax.set(xlabel="temperature T", ylabel="test accuracy", ylim=(0, 1.02))
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -1,5 +1,104 @@
-"""Slider panels of the chapter(s) on hinton."""
+"""Slider panels of chapters 1-2: the recipes of :mod:`subclass_lib.experiments.hinton`
+plus their figures, wired into :func:`subclass_lib.widgets.common.retrain_panel`.
+
+The teacher is trained once (and cached); a slider change retrains only the student(s)
+that setting needs, and a setting seen before is instant.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from collections.abc import Mapping
+from dataclasses import replace
+
+import ipywidgets as W
+import matplotlib.pyplot as plt
+
+from ..experiments import hinton as H
+from ..plots.hinton import accuracy_bars, per_class_bars, temperature_sweep_plot
+from .common import retrain_panel
+
+__all__ = ["distillation_panel", "mythical3_panel", "TEMPERATURES", "STUDENT_SIZES"]
+
+TEMPERATURES = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 20.0)
+STUDENT_SIZES = (30, 100, 300, 800)
+
+
+def _slider_T(value: float) -> W.SelectionSlider:
+    return W.SelectionSlider(options=[(f"{t:g}", t) for t in TEMPERATURES], value=float(value),
+                             description="T", continuous_update=False)
+
+
+def _slider_alpha(value: float) -> W.FloatSlider:
+    return W.FloatSlider(value=float(value), min=0.0, max=1.0, step=0.1, description="alpha",
+                         continuous_update=False, readout_format=".1f")
+
+
+def distillation_panel(cfg: H.HintonConfig = H.HintonConfig(), sweep: Mapping | None = None,
+                       run_now: bool = True) -> W.VBox:
+    """Sliders T, alpha and student size; Retrain trains the small net on hard labels and
+    the distilled one at that setting (the teacher comes from the cache).
+
+    Shows the teacher / small / distilled accuracies and, if ``sweep`` (from
+    :func:`~subclass_lib.experiments.hinton.temperature_sweep`) is given, the setting as a
+    star on the temperature sweep.
+    """
+    if cfg.temperature not in TEMPERATURES:
+        raise ValueError(f"cfg.temperature must be one of the slider's values {TEMPERATURES}")
+    controls = {
+        "T": _slider_T(cfg.temperature),
+        "alpha": _slider_alpha(cfg.alpha),
+        "hidden": W.SelectionSlider(options=list(STUDENT_SIZES), value=cfg.student_hidden
+                                    if cfg.student_hidden in STUDENT_SIZES else STUDENT_SIZES[-1],
+                                    description="student", continuous_update=False),
+    }
+
+    def run(progress, T, alpha, hidden):
+        c = replace(cfg, temperature=float(T), alpha=float(alpha), student_hidden=int(hidden))
+        r = H.run_hinton(c, verbose=False, progress=progress)
+        r["hidden"] = int(hidden)
+        return r
+
+    def show(r):
+        c = r["config"]
+        fig, axes = plt.subplots(1, 2 if sweep else 1, figsize=(10 if sweep else 5, 3.6), squeeze=False)
+        accuracy_bars(r, reference=None, ax=axes[0, 0],
+                      title=f"students 2x{c['student_hidden']}, T={c['temperature']:g}, alpha={c['alpha']:g}")
+        if sweep:
+            temperature_sweep_plot(sweep, ax=axes[0, 1], title="your setting on the precomputed sweep",
+                                   point={"T": c["temperature"], "hidden": c["student_hidden"],
+                                          "accuracy": r["distilled"]["test_accuracy"]})
+        fig.tight_layout()
+        return fig
+
+    return retrain_panel(controls, run, show, title="Try it: distil a small net", run_now=run_now)
+
+
+def mythical3_panel(cfg: H.Mythical3Config = H.Mythical3Config(), run_now: bool = True) -> W.VBox:
+    """Choose the digits left out of the transfer set (any set but all ten), T and alpha;
+    Retrain shows the per-digit test accuracy of the hard-label, distilled and bias-adjusted
+    students."""
+    if cfg.temperature not in TEMPERATURES:
+        raise ValueError(f"cfg.temperature must be one of the slider's values {TEMPERATURES}")
+    controls = {
+        "omit": W.SelectMultiple(options=list(range(10)), value=tuple(cfg.omit), rows=10,
+                                 description="omit", layout=W.Layout(width="140px")),
+        "T": _slider_T(cfg.temperature),
+        "alpha": _slider_alpha(cfg.alpha),
+    }
+
+    def run(progress, omit, T, alpha):
+        c = replace(cfg, omit=tuple(omit), temperature=float(T), alpha=float(alpha))
+        return H.run_mythical3(c, verbose=False, progress=progress)
+
+    def show(r):
+        omit = r["config"]["omit"]
+        per = {k: r["per_class"][k] for k in ("hard_labels", "distilled", "distilled_bias_adjusted")}
+        a = r["distilled_bias_adjusted"]
+        title = (f"omitted {omit}: on them hard {r['hard_labels']['accuracy_on_omitted']:.3f}, "
+                 f"distilled {r['distilled']['accuracy_on_omitted']:.3f}, "
+                 f"bias +{a['bias_shift']:.2f}: {a['accuracy_on_omitted']:.3f}  |  all digits "
+                 f"{r['hard_labels']['test_accuracy']:.3f} / {r['distilled']['test_accuracy']:.3f} / "
+                 f"{a['test_accuracy']:.3f}")
+        return per_class_bars(per, omit=omit, title=title)
+
+    return retrain_panel(controls, run, show, title="Try it: the mythical digit", run_now=run_now)

@@ -1,0 +1,267 @@
+"""Behaviour tests for chapters 1-2 (subclass_lib.experiments.hinton): bias adjustment,
+soft-target helpers, configs and the `hinton` / `mythical3` command line at a tiny size."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from subclass_lib.__main__ import main
+from subclass_lib.experiments import hinton as H
+from subclass_lib.models import MLP, predict
+
+# A tiny run: small nets, one teacher epoch without jitter, 600 transfer images.
+TINY = ["--teacher-hidden", "16", "--student-hidden", "12", "--epochs-teacher", "1",
+        "--epochs-student", "3", "--train-subset", "600", "--jitter", "0", "--device", "cpu"]
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory, monkeypatch):
+    # one cache folder for the whole module (the tiny teacher is trained once), never the user's
+    monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path_factory.getbasetemp() / "hinton-cache"))
+
+
+def tiny_cfg(cls=H.HintonConfig, **kw):
+    base = dict(teacher_hidden=16, student_hidden=12, epochs_teacher=1, epochs_student=3,
+                train_subset=600, jitter=0, device="cpu")
+    base.update(kw)
+    return cls(**base)
+
+
+# ----------------------------------------------------------------------------- bias helpers
+
+def random_logits(n=400, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 10, generator=g, dtype=torch.float64) * 3
+
+
+def test_adjust_bias_on_logits_shifts_only_those_columns():
+    z = random_logits()
+    out = H.adjust_bias(z, 3, 2.5)
+    assert torch.equal(out[:, 3], z[:, 3] + 2.5)
+    others = [d for d in range(10) if d != 3]
+    assert torch.equal(out[:, others], z[:, others])
+    assert not torch.equal(out, z)  # a new tensor; the input is untouched
+    both = H.adjust_bias(z, "78", -1.0)
+    assert torch.equal(both[:, [7, 8]], z[:, [7, 8]] - 1.0)
+
+
+def test_adjust_bias_on_model_is_a_copy_and_matches_logits():
+    torch.manual_seed(0)
+    model = MLP((8,))
+    x = torch.rand(50, 784)
+    before = predict(model, x)
+    adjusted = H.adjust_bias(model, (3,), 3.5)
+    assert torch.allclose(predict(adjusted, x), H.adjust_bias(before, 3, 3.5), atol=1e-6)
+    assert torch.equal(predict(model, x), before)  # the original model is unchanged
+
+
+def test_raising_omitted_equals_lowering_the_rest():
+    z = random_logits()
+    keep = (7, 8)
+    rest = tuple(d for d in range(10) if d not in keep)
+    p1 = torch.softmax(H.adjust_bias(z, rest, 7.6), dim=1)
+    p2 = torch.softmax(H.adjust_bias(z, keep, -7.6), dim=1)
+    assert torch.allclose(p1, p2, atol=1e-12)
+
+
+@pytest.mark.parametrize("target", [0.02, 0.1022, 0.5, 0.9])
+def test_auto_bias_shift_matches_the_target_frequency(target):
+    z = random_logits()
+    z[:, 3] -= 6.0  # a student that almost never says 3
+    s = H.auto_bias_shift(z, 3, target)
+    p = torch.softmax(H.adjust_bias(z, 3, s), dim=1)[:, 3].mean().item()
+    assert p == pytest.approx(target, abs=1e-5)
+
+
+def test_auto_bias_shift_is_monotone_and_zero_at_the_current_mean():
+    z = random_logits()
+    z[:, 3] -= 6.0
+    shifts = [H.auto_bias_shift(z, 3, t) for t in (0.05, 0.1, 0.2, 0.4)]
+    assert all(a < b for a, b in zip(shifts, shifts[1:]))
+    current = torch.softmax(z, dim=1)[:, 3].mean().item()
+    assert H.auto_bias_shift(z, 3, current) == pytest.approx(0.0, abs=1e-4)
+    assert shifts[1] > 3  # raising a suppressed digit needs a large positive shift
+
+
+def test_auto_bias_shift_several_digits_uses_their_total_probability():
+    z = random_logits()
+    digits = (0, 1, 2, 3, 4, 5, 6, 9)
+    s = H.auto_bias_shift(z, digits, 0.8)
+    p = torch.softmax(H.adjust_bias(z, digits, s), dim=1)[:, list(digits)].sum(1).mean().item()
+    assert p == pytest.approx(0.8, abs=1e-5)
+
+
+@pytest.mark.parametrize("target", [0.0, 1.0, -0.1, 1.5, float("nan")])
+def test_auto_bias_shift_rejects_impossible_targets(target):
+    with pytest.raises(ValueError, match="target_frequency"):
+        H.auto_bias_shift(random_logits(), 3, target)
+
+
+def test_auto_bias_shift_validation():
+    z = random_logits()
+    with pytest.raises(ValueError, match="all ten"):
+        H.auto_bias_shift(z, range(10), 0.5)
+    with pytest.raises(ValueError, match="at least one digit"):
+        H.auto_bias_shift(z, (), 0.5)
+    with pytest.raises(ValueError, match="shape"):
+        H.auto_bias_shift(z[:, :5], 3, 0.5)
+    z[:, 3] -= 100.0
+    with pytest.raises(ValueError, match="not reached"):
+        H.auto_bias_shift(z, 3, 0.5, bracket=(-1.0, 1.0))
+    with pytest.raises(ValueError, match="finite"):
+        H.adjust_bias(z, 3, float("inf"))
+
+
+def test_bias_sweep_raises_accuracy_on_the_shifted_digit():
+    z = random_logits(1000)
+    labels = z.argmax(1)
+    z[:, 3] -= 8.0  # now 3s are missed
+    r = H.bias_sweep(z, labels, 3, [0.0, 4.0, 8.0])
+    assert r["accuracy_on_omitted"][0] < 0.2 < r["accuracy_on_omitted"][2]
+    assert r["accuracy_on_omitted"][2] == pytest.approx(1.0)
+    assert r["test_accuracy"][2] == pytest.approx(1.0)
+    assert len(r["shift"]) == len(r["test_accuracy"]) == 3
+
+
+def test_parse_digits():
+    assert H.parse_digits("3") == (3,)
+    assert H.parse_digits("0,1, 2") == (0, 1, 2)
+    assert H.parse_digits((8, 7, 7)) == (7, 8)
+    assert H.parse_digits(5) == (5,)
+    for bad in ("a", "12x", (10,), (-1,), (True,)):
+        with pytest.raises(ValueError, match="digits"):
+            H.parse_digits(bad)
+
+
+# ----------------------------------------------------------------------------- chapter 1 helpers
+
+def test_soft_gradient_shrinks_as_one_over_T_squared_and_T2_restores_it():
+    g = torch.Generator().manual_seed(1)
+    s, t = torch.randn(64, 10, generator=g), torch.randn(64, 10, generator=g) * 4
+    r = H.soft_gradient_norms(s, t, [5.0, 10.0, 20.0, 40.0])
+    raw, scaled = r["raw"], r["scaled"]
+    for a, b in zip(raw, raw[1:]):  # doubling T divides the raw gradient by about 4
+        assert a / b == pytest.approx(4.0, rel=0.1)
+    assert max(scaled) / min(scaled) < 1.2
+
+
+def test_mean_entropy_rises_with_temperature():
+    z = random_logits()
+    h = H.mean_entropy_bits(z, [0.5, 1, 4, 20, 1000])
+    assert all(a < b for a, b in zip(h, h[1:]))
+    assert h[-1] == pytest.approx(math.log2(10), abs=1e-3)
+    assert torch.allclose(H.soft_targets(z, 2.0).sum(1), torch.ones(len(z), dtype=z.dtype))
+
+
+def test_evaluate_and_per_class():
+    labels = torch.arange(10).repeat(5)
+    logits = torch.nn.functional.one_hot(labels, 10).float()
+    logits[labels == 3] = torch.nn.functional.one_hot(torch.tensor(5), 10).float()
+    r = H.evaluate(logits, labels, omit=3)
+    assert r["test_errors"] == 5 and r["accuracy_on_omitted"] == 0.0 and r["errors_on_omitted"] == 5
+    pc = H.per_class_accuracy(logits, labels)
+    assert pc[3] == 0.0 and pc[5] == 1.0 and len(pc) == 10
+
+
+# ----------------------------------------------------------------------------- configs
+
+def test_configs_validate_at_the_edge():
+    for kw, msg in [(dict(temperature=-1.0), "temperature"), (dict(temperature=0.0), "temperature"),
+                    (dict(alpha=2.0), "alpha"), (dict(alpha=-0.1), "alpha"), (dict(train_subset=0), "train_subset"),
+                    (dict(epochs_student=0), "epochs_student"), (dict(scale="huge"), "scale"),
+                    (dict(seed=-1), "seed"), (dict(teacher_dropout=1.0), "teacher_dropout")]:
+        with pytest.raises(ValueError, match=msg):
+            H.HintonConfig(**kw)
+    with pytest.raises(ValueError, match="all ten"):
+        H.Mythical3Config(omit=tuple(range(10)))
+    with pytest.raises(ValueError, match="at least one"):
+        H.Mythical3Config(omit=())
+    assert H.Mythical3Config(omit="78").omit == (7, 8)
+
+
+def test_scales_and_the_shared_teacher():
+    d, f = H.HintonConfig.for_scale("default"), H.HintonConfig.for_scale("full")
+    assert d == H.HintonConfig()
+    assert (f.teacher_hidden, f.student_hidden, f.train_subset) == (1200, 800, None)
+    assert f.epochs_teacher > d.epochs_teacher
+    assert H.HintonConfig.for_scale("default", temperature=8.0, alpha=None).temperature == 8.0
+    # chapter 2 reuses chapter 1's teacher: same teacher settings, whatever T, alpha or omit
+    m = H.Mythical3Config(omit=(7,), temperature=20.0, alpha=0.9)
+    assert H.teacher_settings(m) == H.teacher_settings(H.HintonConfig())
+
+
+def test_transfer_set_omits_digits_and_is_seeded():
+    cfg = tiny_cfg()
+    x, y = H.transfer_set(cfg, omit=(3,))
+    assert 3 not in set(y.tolist()) and len(y) < 600 and x.shape[1] == 784
+    x2, y2 = H.transfer_set(cfg, omit=(3,))
+    assert torch.equal(x, x2) and torch.equal(y, y2)
+    _, y78 = H.transfer_set(cfg, omit=(0, 1, 2, 3, 4, 5, 6, 9))
+    assert set(y78.tolist()) == {7, 8}
+    assert 0.10 < H.training_frequency(3) < 0.11
+
+
+def test_students_start_from_identical_weights():
+    a, b = H._make_student(12, seed=5), H._make_student(12, seed=5)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+# ----------------------------------------------------------------------------- recipes and CLI
+
+def test_run_hinton_is_deterministic():
+    cfg = tiny_cfg(seed=3)
+    r1 = H.run_hinton(cfg, use_cache=False, verbose=False)
+    r2 = H.run_hinton(cfg, use_cache=False, verbose=False)
+    for k in ("teacher", "small", "distilled"):
+        assert r1[k]["test_accuracy"] == r2[k]["test_accuracy"]
+
+
+def test_hinton_cli_writes_the_documented_json(tmp_path, capsys):
+    out = tmp_path / "h.json"
+    assert main(["hinton", *TINY, "--temperature", "3", "--alpha", "0.7", "--json", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert {"teacher", "small", "distilled", "config", "timing_s"} <= set(r)
+    for k in ("teacher", "small", "distilled"):
+        assert 0.0 <= r[k]["test_accuracy"] <= 1.0
+    assert r["teacher"]["test_accuracy"] > 0.5  # even the tiny teacher beats chance by far
+    assert r["config"]["temperature"] == 3.0 and r["config"]["alpha"] == 0.7
+    assert r["config"]["train_subset"] == 600 and r["config"]["scale"] == "default"
+    assert "distilled" in capsys.readouterr().out
+
+
+def test_mythical3_cli_writes_the_documented_json(tmp_path, capsys):
+    out = tmp_path / "m.json"
+    assert main(["mythical3", *TINY, "--omit", "3", "--json", str(out)]) == 0
+    r = json.loads(out.read_text())
+    for k in ("hard_labels", "distilled"):
+        assert {"test_accuracy", "accuracy_on_omitted"} <= set(r[k])
+    adj = r["distilled_bias_adjusted"]
+    assert {"test_accuracy", "accuracy_on_omitted", "bias_shift"} <= set(adj)
+    assert math.isfinite(adj["bias_shift"]) and adj["bias_shift_choice"] == "auto"
+    for k in ("hard_labels", "distilled", "distilled_bias_adjusted"):
+        assert 0.0 <= r[k]["test_accuracy"] <= 1.0 and 0.0 <= r[k]["accuracy_on_omitted"] <= 1.0
+    assert r["hard_labels"]["accuracy_on_omitted"] == 0.0  # never saw a 3 with a label
+    assert r["config"]["omit"] == [3]
+    assert "bias shift" in capsys.readouterr().out
+    # a given shift is used as is
+    out2 = tmp_path / "m2.json"
+    assert main(["mythical3", *TINY, "--omit", "3", "--bias-shift", "3.5", "--json", str(out2)]) == 0
+    assert json.loads(out2.read_text())["distilled_bias_adjusted"]["bias_shift"] == 3.5
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["hinton", "--temperature", "-1"], "temperature must be"),
+    (["hinton", "--alpha", "2"], "alpha must be in"),
+    (["hinton", "--train-subset", "0"], "train_subset must be"),
+    (["mythical3", "--omit", "0123456789"], "all ten digits"),
+    (["mythical3", "--omit", "3x"], "digits must be"),
+    (["mythical3", "--temperature", "0"], "temperature must be"),
+    (["hinton", "--scale", "huge"], "invalid choice"),
+])
+def test_bad_flags_exit_2_with_a_clear_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    assert message in capsys.readouterr().err
