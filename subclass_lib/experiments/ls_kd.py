@@ -119,9 +119,9 @@ def parse_temperatures(text: str | Sequence[float]) -> tuple[float, ...]:
 class LSKDConfig:
     """One setting of the chapter's experiment. Defaults are the book's default scale.
 
-    Teachers: MLP ``784-512-512-10`` trained on all 60k training images for
+    Teachers: MLP ``784-512-512-10`` trained on all 60k training images (``teacher_fraction``) for
     ``teacher_epochs`` epochs, with hard labels (eps = 0) and with LS (``eps``).
-    Students: MLP ``784-student_hidden-10`` trained on a fixed random
+    Students: MLP ``784-256-10`` trained on a fixed random
     ``student_fraction`` of the training images (the transfer set) for
     ``student_epochs`` epochs on the teacher's soft targets only (``alpha = 1``).
     ``scale="full"`` (:meth:`for_scale`) switches to Hinton et al.'s sizes.
@@ -133,9 +133,10 @@ class LSKDConfig:
     teacher_hidden: tuple[int, ...] = (512, 512)
     teacher_epochs: int = 4
     teacher_dropout: float = 0.0
-    student_hidden: tuple[int, ...] = (128,)
-    student_epochs: int = 4
-    student_fraction: float = 0.25
+    teacher_fraction: float = 1.0
+    student_hidden: tuple[int, ...] = (256,)
+    student_epochs: int = 6
+    student_fraction: float = 0.5
     alpha: float = 1.0
     batch_size: int = 128
     lr: float = 1e-3
@@ -152,6 +153,7 @@ class LSKDConfig:
         object.__setattr__(self, "temperatures", parse_temperatures(self.temperatures))
         object.__setattr__(self, "classes", check_classes(self.classes))
         check_fraction(self.student_fraction, "student_fraction", low_open=True)
+        check_fraction(self.teacher_fraction, "teacher_fraction", low_open=True)
         check_fraction(self.alpha, "alpha")
         for name in ("teacher_epochs", "student_epochs", "batch_size", "feature_examples"):
             v = getattr(self, name)
@@ -179,11 +181,21 @@ class LSKDConfig:
             return cls(scale="full", **base)
         return cls(scale="default", **overrides)
 
+    def interactive(self) -> "LSKDConfig":
+        """The smaller setting of the slider panel (a retrain in seconds): same networks,
+        the teacher trained for half the epochs, the student on a quarter of the data for
+        half the epochs. Cached by config like every other run."""
+        if self.scale == "full":
+            return self
+        return replace(self, teacher_epochs=max(1, self.teacher_epochs // 2),
+                       student_epochs=max(1, self.student_epochs // 2),
+                       student_fraction=min(self.student_fraction, 0.25))
+
     # the parts of the config that define each trained model (the cache keys)
     def teacher_key(self, eps: float) -> dict:
         return dict(kind="ls-kd-teacher", eps=float(eps), seed=self.seed, hidden=list(self.teacher_hidden),
                     epochs=self.teacher_epochs, dropout=self.teacher_dropout, batch_size=self.batch_size,
-                    lr=self.lr)
+                    lr=self.lr, fraction=self.teacher_fraction)
 
     def student_key(self, eps: float, T: float) -> dict:
         return dict(kind="ls-kd-student", teacher=self.teacher_key(eps), T=float(T), seed=self.seed,
@@ -230,13 +242,14 @@ def train_teacher(cfg: LSKDConfig, eps: float, use_cache: bool = True, verbose: 
     """
     eps = check_eps(eps)
     train = load_mnist("train")
+    x, y = subset(train.images, train.labels, cfg.teacher_fraction, seed=cfg.seed)
     name = f"lskd-teacher-eps{eps:g}"
 
     def loss_fn(model, batch):
         return losses.label_smoothing_cross_entropy(model(batch["x"]), batch["y"], eps)
 
     def train_fn(model):
-        return fit(model, loss_fn, {"x": train.images, "y": train.labels},
+        return fit(model, loss_fn, {"x": x, "y": y},
                    _fit_config(cfg, cfg.teacher_epochs, cfg.seed), name=name, verbose=verbose,
                    callback=_epoch_callback(progress, f"teacher eps={eps:g}"))
 
@@ -558,12 +571,16 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--student-epochs", type=int, default=None, help="override the scale's student epochs")
     p.add_argument("--student-fraction", type=float, default=None,
                    help="fraction of the 60k training images used as the transfer set (override)")
+    p.add_argument("--teacher-fraction", type=float, default=None,
+                   help="fraction of the 60k training images the teachers train on (override)")
+    p.add_argument("--feature-examples", type=int, default=None,
+                   help="test images used for centroids and the diffusion index (override; default 10000)")
 
 
 def _run(args: argparse.Namespace) -> dict:
     overrides = dict(eps=check_eps(args.eps), temperatures=parse_temperatures(args.temperatures),
                      seed=args.seed, device=args.device)
-    for flag in ("teacher_epochs", "student_epochs", "student_fraction"):
+    for flag in ("teacher_epochs", "student_epochs", "student_fraction", "teacher_fraction", "feature_examples"):
         v = getattr(args, flag)
         if v is not None:
             overrides[flag] = v

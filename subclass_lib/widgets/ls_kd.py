@@ -1,5 +1,68 @@
-"""Slider panels of the chapter(s) on ls_kd."""
+"""Slider panel of chapter 3: label smoothing ``eps``, temperature ``T`` and the three
+digits of the penultimate-layer projection.
+
+Retrain trains the teacher for that ``eps`` (cached per eps) and its student at ``T``
+(cached per (eps, T)), at the smaller interactive setting
+:meth:`subclass_lib.experiments.ls_kd.LSKDConfig.interactive`; changing only the digits
+re-projects the cached models.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import ipywidgets as W
+import matplotlib.pyplot as plt
+
+from ..experiments import ls_kd as L
+from ..plots.ls_kd import projection_scatter
+from .common import retrain_panel
+
+__all__ = ["ls_kd_panel", "PANEL_TEMPERATURES", "PANEL_EPS"]
+
+PANEL_TEMPERATURES = (1.0, 2.0, 3.0, 4.0, 8.0, 16.0, 64.0)
+PANEL_EPS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
+
+
+def _digit(value: int, name: str) -> W.Dropdown:
+    return W.Dropdown(options=list(range(10)), value=int(value), description=name,
+                      layout=W.Layout(width="160px"))
+
+
+def ls_kd_panel(cfg: L.LSKDConfig = L.LSKDConfig(), eps: float = 0.1, T: float = 4.0,
+                run_now: bool = True) -> W.VBox:
+    """Sliders eps and T, three digit choices; shows the teacher's and the student's
+    penultimate projections side by side with their test accuracies.
+
+    Runs at ``cfg.interactive()`` (see there). Three equal digits are an invalid setting
+    and show as a message.
+    """
+    icfg = cfg.interactive()
+    if float(T) not in PANEL_TEMPERATURES:
+        raise ValueError(f"T must be one of the slider's values {PANEL_TEMPERATURES}")
+    if float(eps) not in PANEL_EPS:
+        raise ValueError(f"eps must be one of the slider's values {PANEL_EPS}")
+    a, b, c = cfg.classes
+    controls = {
+        "eps": W.SelectionSlider(options=[(f"{e:g}", e) for e in PANEL_EPS], value=float(eps),
+                                 description="LS eps", continuous_update=False),
+        "T": W.SelectionSlider(options=[(f"{t:g}", t) for t in PANEL_TEMPERATURES], value=float(T),
+                               description="T", continuous_update=False),
+        "a": _digit(a, "digit 1"),
+        "b": _digit(b, "digit 2"),
+        "c": _digit(c, "digit 3"),
+    }
+
+    def run(progress, eps, T, a, b, c):
+        return L.run_interactive(eps=eps, T=T, classes=(a, b, c), cfg=icfg, progress=progress)
+
+    def show(r):
+        fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.5))
+        projection_scatter(r["teacher_projection"], ax=axes[0],
+                           title=f"teacher, eps={r['eps']:g}: test acc {r['teacher_accuracy']:.4f}")
+        projection_scatter(r["student_projection"], ax=axes[1],
+                           title=f"student, T={r['T']:g}: test acc {r['student_accuracy']:.4f}")
+        axes[0].legend(fontsize=7, markerscale=2, loc="best")
+        fig.tight_layout()
+        return fig
+
+    return retrain_panel(controls, run, show, title="Try it: label smoothing and temperature",
+                         run_now=run_now)
