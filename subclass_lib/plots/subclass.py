@@ -1,5 +1,153 @@
-"""Figures of the chapter(s) on subclass."""
+"""Figures of chapter 4: contingency tables with class blocks, their evolution during
+training (strip and GIF), recovery over seeds and sweeps."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .common import _np, contingency_heatmap
+
+__all__ = ["subclass_contingency", "contingency_panels", "contingency_strip", "contingency_animation",
+           "seed_recovery_chart"]
+
+
+def _group_sizes(digit_order: Sequence[int], groups: Sequence[Sequence[int]] | None, n_cols: int):
+    if groups is None:
+        return [n_cols // 2, n_cols - n_cols // 2]
+    return [len(g) for g in groups]
+
+
+def subclass_contingency(table, digit_order: Sequence[int] = tuple(range(10)), n_sub: int = 5,
+                         groups: Sequence[Sequence[int]] | None = None, title: str | None = None,
+                         ax=None, annotate: bool = True):
+    """Contingency heatmap of a subclass head: rows are sub-logits (``A0``, ``A1``, ... in
+    class-major order), columns the true digits in the split's class-major order; dashed
+    lines mark the class blocks (every ``n_sub`` rows, every group of columns)."""
+    t = _np(table)
+    n_rows, n_cols = t.shape
+    letters = "ABCDEFGHIJ"
+    row_names = [f"{letters[r // n_sub]}{r % n_sub}" for r in range(n_rows)]
+    own = ax is None
+    if own:
+        fig, ax = plt.subplots(figsize=(0.42 * n_cols + 1.9, 0.36 * n_rows + 1.3))
+    if annotate:
+        contingency_heatmap(t, col_names=list(digit_order), row_names=row_names, title=title, ax=ax)
+    else:
+        ax.imshow(t, cmap="Blues", aspect="auto")
+        ax.set_xticks(range(n_cols), labels=list(digit_order))
+        ax.set_yticks(range(n_rows), labels=row_names)
+        ax.set_xlabel("true digit")
+        ax.set_ylabel("sub-logit (argmax)")
+        if title:
+            ax.set_title(title)
+    for k in range(n_sub, n_rows, n_sub):
+        ax.axhline(k - 0.5, color="crimson", ls="--", lw=1)
+    edge = 0
+    for size in _group_sizes(digit_order, groups, n_cols)[:-1]:
+        edge += size
+        ax.axvline(edge - 0.5, color="crimson", ls="--", lw=1)
+    if own:
+        ax.figure.tight_layout()
+    return ax.figure
+
+
+def contingency_panels(tables: Mapping[str, object], digit_order: Sequence[int] = tuple(range(10)),
+                       n_sub: int | Sequence[int] = 5, groups=None, suptitle: str | None = None,
+                       annotate: bool = True, digit_orders: Sequence[Sequence[int]] | None = None):
+    """Several contingency tables side by side (one per named run)."""
+    names = list(tables)
+    n = len(names)
+    subs = [n_sub] * n if isinstance(n_sub, int) else list(n_sub)
+    orders = list(digit_orders) if digit_orders is not None else [digit_order] * n
+    fig, axes = plt.subplots(1, n, figsize=(4.3 * n, 4.1), squeeze=False)
+    for ax, name, s, order in zip(axes[0], names, subs, orders):
+        subclass_contingency(tables[name], order, s, groups=None if digit_orders is not None else groups,
+                             title=name, ax=ax, annotate=annotate)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def contingency_strip(snapshots: Sequence, epochs: Sequence[int] | None = None, n_sub: int = 5,
+                      digit_order: Sequence[int] = tuple(range(10)), max_panels: int = 6,
+                      title: str | None = None):
+    """A static strip of the (validation) contingency table at a few epochs of training,
+    each with its any-mapping recovery."""
+    snaps = [np.asarray(s) for s in snapshots]
+    if not snaps:
+        raise ValueError("no snapshots to show")
+    epochs = list(epochs) if epochs is not None else list(range(1, len(snaps) + 1))
+    idx = np.unique(np.linspace(0, len(snaps) - 1, min(max_panels, len(snaps))).round().astype(int))
+    fig, axes = plt.subplots(1, len(idx), figsize=(2.6 * len(idx), 2.9), squeeze=False)
+    for ax, i in zip(axes[0], idx):
+        t = snaps[i]
+        rec = t.max(axis=1).sum() / t.sum()
+        subclass_contingency(t, digit_order, n_sub, title=f"epoch {epochs[i]}: {rec:.1%}", ax=ax, annotate=False)
+        ax.set_xlabel("digit", fontsize=8)
+        ax.set_ylabel("")
+        ax.tick_params(labelsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def contingency_animation(snapshots: Sequence, path, n_sub: int = 5,
+                          digit_order: Sequence[int] = tuple(range(10)), fps: int = 2,
+                          title: str = "teacher contingency (validation set)") -> Path:
+    """Write a GIF of the contingency table epoch by epoch (matplotlib + Pillow); returns the path."""
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    snaps = [np.asarray(s) for s in snapshots]
+    if not snaps:
+        raise ValueError("no snapshots to animate")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(5.0, 4.4))
+
+    def draw(i):
+        ax.clear()
+        t = snaps[i]
+        rec = t.max(axis=1).sum() / t.sum()
+        subclass_contingency(t, digit_order, n_sub, title=f"{title}\nepoch {i + 1}: recovery {rec:.1%}", ax=ax)
+        return []
+
+    anim = FuncAnimation(fig, draw, frames=len(snaps), blit=False)
+    anim.save(str(path), writer=PillowWriter(fps=fps), dpi=80)
+    plt.close(fig)
+    return path
+
+
+def seed_recovery_chart(runs: Mapping[str, Sequence[float]], reference: Mapping[str, tuple] | None = None,
+                        ylabel: str = "subclass recovery (test)", title: str | None = None,
+                        target: float | None = None):
+    """Per-seed recovery (dots) with mean ± std (bars) for each named configuration;
+    ``reference`` maps names to (mean, std) from a source (drawn in grey)."""
+    names = list(runs) + [n for n in (reference or {}) if n not in runs]
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.25 * len(names) + 1.5), 3.5))
+    for i, n in enumerate(names):
+        if n in runs:
+            v = np.asarray(runs[n], dtype=float)
+            ax.bar(i, v.mean(), 0.6, yerr=v.std(), capsize=4, color="C0", alpha=0.75)
+            ax.scatter(np.full(len(v), i) + np.linspace(-0.15, 0.15, len(v)), v, color="k", s=12, zorder=3)
+            ax.text(i, v.mean() + v.std() + 0.01, f"{v.mean():.1%}\n±{v.std():.1%}", ha="center", fontsize=7)
+        else:
+            m, s = reference[n]
+            ax.bar(i, m, 0.6, yerr=s, capsize=4, color="lightgray", edgecolor="gray")
+            ax.text(i, m + s + 0.01, f"{m:.1%}\n±{s:.1%}", ha="center", fontsize=7)
+    if target is not None:
+        ax.axhline(target, color="crimson", ls=":", lw=1, label=f"target {target:.0%}")
+        ax.legend(fontsize=8, loc="lower right")
+    ax.set_xticks(range(len(names)), names, rotation=15, fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 1.08)
+    ax.grid(axis="y", alpha=0.3)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

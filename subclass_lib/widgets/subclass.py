@@ -1,5 +1,70 @@
-"""Slider panels of the chapter(s) on subclass."""
+"""Slider panel of chapter 4: retrain the subclass teacher and look at its contingency table."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from dataclasses import replace
+
+import ipywidgets as W
+import matplotlib.pyplot as plt
+
+from ..experiments.subclass import SubclassConfig, train_teacher
+from ..plots.subclass import subclass_contingency
+from .common import retrain_panel
+
+__all__ = ["INTERACTIVE", "SPLITS", "teacher_panel", "run_interactive_teacher", "show_teacher"]
+
+#: The panel's smaller scale: a quarter of the training set, a few epochs (seconds a retrain).
+INTERACTIVE = SubclassConfig(n_epochs_teacher=3, batch_size=256, train_fraction=0.25)
+
+#: Splits offered by the panel: (label, split string).
+SPLITS = [
+    ("0-4 vs 5-9 (MNIST-2x5)", "01234"),
+    ("{0,1,3,8,9} vs {2,4,5,6,7} (harder)", "01389"),
+    ("even vs odd", "02468"),
+    ("{0,6,8,9,2} vs {1,4,7,3,5}", "06892"),
+]
+
+
+def run_interactive_teacher(progress=None, base: SubclassConfig = INTERACTIVE, **values):
+    """Train (or load) the panel's teacher with the slider ``values`` on top of ``base``."""
+    cfg = replace(base, **values)
+    return train_teacher(cfg, progress, verbose=False)
+
+
+def show_teacher(result):
+    """Contingency table of a teacher with its recovery and super-class accuracy."""
+    cfg = result.config
+    fig, ax = plt.subplots(figsize=(5.6, 0.36 * cfg.n_classes * cfg.n_sub + 1.7))
+    subclass_contingency(
+        result.contingency, cfg.digit_order, cfg.n_sub, groups=cfg.groups, ax=ax,
+        title=(f"aux={cfg.aux}, beta={cfg.aux_weight:g}, n_sub={cfg.n_sub}, split {cfg.split}\n"
+               f"super-class acc {result.super_accuracy:.2%}, recovery {result.recovery_any:.2%} "
+               f"(1-to-1 {result.recovery_one_to_one:.2%})"))
+    ax.title.set_fontsize(9)
+    fig.tight_layout()
+    return fig
+
+
+def teacher_panel(base: SubclassConfig = INTERACTIVE, run_now: bool = True) -> W.VBox:
+    """Sliders for beta, sharpness, the auxiliary loss and its temperature, n_sub and the split."""
+    style = {"description_width": "150px"}
+    layout = W.Layout(width="480px")
+    controls = {
+        "aux": W.Dropdown(options=["diversity", "contrastive", "none"], value=base.aux,
+                          description="auxiliary loss", style=style, layout=layout),
+        "aux_weight": W.FloatSlider(value=base.aux_weight, min=0.0, max=3.0, step=0.25,
+                                    description="beta (aux weight)", style=style, layout=layout),
+        "sharpen": W.FloatSlider(value=base.sharpen, min=0.0, max=2.0, step=0.1,
+                                 description="sharpen (diversity)", style=style, layout=layout),
+        "aux_temperature": W.FloatLogSlider(value=base.aux_temperature, base=10, min=-1, max=0.5, step=0.1,
+                                            description="aux T (contrastive)", style=style, layout=layout),
+        "n_sub": W.IntSlider(value=base.n_sub, min=2, max=8, description="n_sub", style=style, layout=layout),
+        "split": W.Dropdown(options=SPLITS, value=base.split, description="split", style=style, layout=layout),
+    }
+
+    def run(progress=None, **values):
+        values["aux_temperature"] = round(float(values["aux_temperature"]), 3)
+        return run_interactive_teacher(progress, base=base, **values)
+
+    return retrain_panel(controls, run, show_teacher, title="Try it: a teacher that invents subclasses",
+                         run_now=run_now)

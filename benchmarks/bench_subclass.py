@@ -1,0 +1,111 @@
+"""Benchmark of chapter 4: the `subclass` run with the NumPy demo's configuration.
+
+    python benchmarks/bench_subclass.py                 # CLI run (cold cache) + slider retrain
+    python benchmarks/bench_subclass.py --notebook      # also execute the chapter cold
+    python benchmarks/bench_subclass.py --repeat 3      # best of three CLI runs
+
+Reports the wall time of `python -m subclass_lib subclass` (split teacher / student / total,
+process wall time including imports and data loading), its recovery, the peak resident
+memory of that process, beside the demo (about 49 s end to end on the book's 2-core CPU,
+recovery 82.88% at seed 0), the time of one slider retrain at the panel's scale, and
+optionally the cold execution time of the chapter notebook. The machine load (`os.getloadavg`)
+is printed before and after: timings on a shared machine are inflated by contention.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_S = 49.0
+DEMO_RECOVERY = 0.8288
+DEMO_FLAGS = ["--seed", "0", "--n-epochs-teacher", "12", "--n-epochs-student", "12", "--temperature", "4.0",
+              "--aux", "diversity", "--aux-weight", "1.0", "--sharpen", "0.5", "--hidden", "256",
+              "--batch-size", "128", "--lr", "0.001", "--weight-decay", "0.0001", "--n-sub", "5",
+              "--split", "01234", "--teacher", "mlp", "--jitter", "0"]
+
+
+def load() -> str:
+    return "load average {:.2f} {:.2f} {:.2f} on {} CPUs".format(*os.getloadavg(), os.cpu_count())
+
+
+def cli_run(cache: str) -> dict:
+    out = Path(cache) / "result.json"
+    env = dict(os.environ, SUBCLASS_LIB_CACHE=cache)
+    t0 = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run([sys.executable, "-m", "subclass_lib", "subclass", *DEMO_FLAGS, "--no-cache",
+                    "--json", str(out)], check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    res = json.loads(out.read_text())
+    return {"wall_s": wall, "timing_s": res["timing_s"], "teacher": res["teacher"], "student": res["student"],
+            "peak_rss_mb": max(peak, before) / 1024}
+
+
+def slider_retrain(cache: str) -> float:
+    code = ("import time; from subclass_lib.widgets.subclass import run_interactive_teacher;"
+            "run_interactive_teacher(aux_weight=1.25);"  # warm imports and data with one setting
+            "t=time.perf_counter(); run_interactive_teacher(aux_weight=0.75, sharpen=0.7);"
+            "print(time.perf_counter()-t)")
+    env = dict(os.environ, SUBCLASS_LIB_CACHE=cache)
+    out = subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT, capture_output=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def notebook_time(cache: str) -> float:
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = ROOT / "chapters" / "04_subclass_teacher.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    os.environ["SUBCLASS_LIB_CACHE"] = cache
+    client = NotebookClient(nb, timeout=1800, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    t0 = time.perf_counter()
+    client.execute()
+    return time.perf_counter() - t0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=1, help="CLI runs (the fastest is reported)")
+    p.add_argument("--notebook", action="store_true", help="also execute the chapter notebook cold")
+    p.add_argument("--no-slider", action="store_true")
+    args = p.parse_args(argv)
+    print("before:", load())
+    runs = []
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory() as cache:
+            runs.append(cli_run(cache))
+    best = min(runs, key=lambda r: r["wall_s"])
+    t = best["timing_s"]
+    print(f"subclass (demo configuration, seed 0, cold cache), best of {len(runs)}:")
+    print(f"  teacher {t['teacher']:.1f} s, student {t['student']:.1f} s, total {t['total']:.1f} s; "
+          f"process wall time {best['wall_s']:.1f} s (imports + data included); "
+          f"NumPy demo here ~{DEMO_S:.0f} s -> speed-up {DEMO_S / best['wall_s']:.2f}x")
+    print(f"  recovery teacher {best['teacher']['recovery_any']:.4f}, student {best['student']['recovery_any']:.4f} "
+          f"(1-to-1 {best['student']['recovery_one_to_one']:.4f}); demo seed 0: {DEMO_RECOVERY:.4f}")
+    print(f"  super-class accuracy teacher {best['teacher']['super_accuracy']:.4f}, "
+          f"student {best['student']['super_accuracy']:.4f}")
+    print(f"  peak resident memory of the run: {best['peak_rss_mb']:.0f} MB")
+    if not args.no_slider:
+        with tempfile.TemporaryDirectory() as cache:
+            print(f"slider retrain (panel scale, cold): {slider_retrain(cache):.1f} s")
+    if args.notebook:
+        with tempfile.TemporaryDirectory() as cache:
+            print(f"chapter 4 notebook, cold cache: {notebook_time(cache):.1f} s")
+    print("after:", load())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

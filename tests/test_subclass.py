@@ -1,0 +1,144 @@
+"""Chapter 4 recipes: the subclass teacher, the label-free student and the `subclass` CLI."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from subclass_lib.__main__ import main
+from subclass_lib.experiments import subclass as S
+
+TINY = dict(n_epochs_teacher=2, n_epochs_student=1, train_fraction=0.05, batch_size=128)
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "models"))
+
+
+# ----------------------------------------------------------------------------- config
+
+@pytest.mark.parametrize("kw, msg", [
+    (dict(n_sub=0), "n_sub"),
+    (dict(aux_weight=-1.0), "aux_weight"),
+    (dict(split="0123456789"), "partition"),
+    (dict(split="001234"), "partition"),
+    (dict(split="01a"), "partition"),
+    (dict(temperature=0.0), "temperature"),
+    (dict(aux_temperature=-2.0), "aux_temperature"),
+    (dict(aux="entropy"), "aux"),
+    (dict(teacher="resnet"), "teacher"),
+    (dict(sharpen=-0.1), "sharpen"),
+    (dict(train_fraction=1.5), "train_fraction"),
+    (dict(jitter=9), "jitter"),
+])
+def test_config_rejects_bad_values(kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        S.SubclassConfig(**kw)
+
+
+def test_config_split_orders_contingency_columns():
+    cfg = S.SubclassConfig(split="01389")
+    assert cfg.groups == ((0, 1, 3, 8, 9), (2, 4, 5, 6, 7))
+    assert cfg.digit_order == [0, 1, 3, 8, 9, 2, 4, 5, 6, 7]
+    assert S.SubclassConfig.for_scale("full").teacher == "conv"
+    assert S.SubclassConfig.demo().aux == "diversity"
+
+
+def test_teacher_key_ignores_student_fields():
+    a = S.SubclassConfig()
+    assert a.teacher_key() == replace(a, temperature=8.0, n_epochs_student=3).teacher_key()
+    assert a.teacher_key() != replace(a, seed=1).teacher_key()
+
+
+# ----------------------------------------------------------------------------- training
+
+def test_tiny_teacher_beats_chance_and_is_deterministic():
+    cfg = S.SubclassConfig(**TINY)
+    t1 = S.train_teacher(cfg, verbose=False, use_cache=False)
+    t2 = S.train_teacher(cfg, verbose=False, use_cache=False)
+    assert torch.equal(t1.test_logits, t2.test_logits)
+    assert t1.recovery == t2.recovery
+    assert t1.super_accuracy > 0.8  # chance: 0.5
+    assert t1.recovery_any > 0.3  # chance: 0.1; the super-class alone gives ~0.2
+    assert t1.contingency.shape == (10, 10) and t1.contingency.sum() == 10000
+    assert len(t1.snapshots) == cfg.n_epochs_teacher
+    assert 0 <= t1.entropies["per_example_bits"] <= np.log2(10) + 1e-9
+    # the cache returns the same model
+    t3 = S.train_teacher(cfg, verbose=False)
+    t4 = S.train_teacher(cfg, verbose=False)
+    assert t4.from_cache and torch.equal(t3.test_logits, t4.test_logits)
+    assert t4.snapshots == t3.snapshots
+
+
+def test_label_free_student_and_n_sub_3():
+    cfg = S.SubclassConfig(n_sub=3, split="01389", aux="contrastive", **TINY)
+    t = S.train_teacher(cfg, verbose=False)
+    assert t.contingency.shape == (6, 10)
+    s = S.train_label_free_student(cfg, t, verbose=False)
+    assert s.contingency.shape == (6, 10)
+    assert 0.0 <= s.recovery_one_to_one <= s.recovery_any <= 1.0
+    with pytest.raises(ValueError, match="different teacher"):
+        S.train_label_free_student(replace(cfg, seed=3), t, verbose=False)
+
+
+def test_alignment_recovers_a_permuted_copy():
+    g = torch.Generator().manual_seed(0)
+    ref = torch.randn(500, 10, generator=g) * 3
+    perm = torch.randperm(10, generator=g)
+    shuffled = ref[:, perm]  # column b of `shuffled` is column perm[b] of `ref`
+    aligned, found = S.align_logits(ref, shuffled)
+    assert torch.equal(aligned, ref)
+    assert found.tolist() == perm.tolist()
+
+
+def test_seed_sweep_and_ensemble_shapes():
+    cfg = S.SubclassConfig(**TINY)
+    sweep = S.recovery_over_seeds(cfg, [0, 1])
+    assert sweep["seeds"] == [0, 1] and len(sweep["teacher"]["recovery_any"]) == 2
+    assert sweep["mean"] == pytest.approx(np.mean(sweep["teacher"]["recovery_any"]))
+    assert sweep["std"] >= 0
+    ens = S.teacher_ensemble(cfg, [0, 1])
+    assert ens["members"] == sweep["teacher"]["recovery_any"]
+    assert 0.1 <= ens["recovery_one_to_one"] <= ens["recovery_any"] <= 1.0
+    assert ens["contingency"].sum() == 10000
+
+
+# ----------------------------------------------------------------------------- CLI
+
+def test_cli_tiny_run_writes_json(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    rc = main(["subclass", "--n-epochs-teacher", "1", "--n-epochs-student", "1", "--train-fraction", "0.03",
+               "--aux", "contrastive", "--aux-temperature", "0.5", "--split", "01389", "--json", str(out)])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "recovery" in printed and "teacher" in printed
+    res = json.loads(out.read_text())
+    for who in ("teacher", "student"):
+        r = res[who]
+        assert set(r) >= {"super_accuracy", "recovery_any", "recovery_one_to_one", "contingency"}
+        for k in ("super_accuracy", "recovery_any", "recovery_one_to_one"):
+            assert 0.0 <= r[k] <= 1.0
+        assert np.asarray(r["contingency"]).shape == (10, 10)
+    assert set(res["timing_s"]) >= {"teacher", "student", "total"}
+    assert res["config"]["split"] == "01389" and res["config"]["aux"] == "contrastive"
+    assert res["digit_order"] == [0, 1, 3, 8, 9, 2, 4, 5, 6, 7]
+
+
+@pytest.mark.parametrize("flags, msg", [
+    (["--n-sub", "0"], "n_sub"),
+    (["--aux-weight", "-1"], "aux_weight"),
+    (["--split", "0123456789"], "partition"),
+    (["--split", "01x"], "partition"),
+    (["--aux", "entropy"], "invalid choice"),
+    (["--temperature", "0"], "temperature"),
+])
+def test_cli_bad_flags_exit_2(flags, msg, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["subclass", "--n-epochs-teacher", "1", "--train-fraction", "0.01", *flags])
+    assert exc.value.code == 2
+    assert msg in capsys.readouterr().err
