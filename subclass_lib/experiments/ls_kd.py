@@ -183,11 +183,12 @@ class LSKDConfig:
 
     def interactive(self) -> "LSKDConfig":
         """The smaller setting of the slider panel (a retrain in seconds): same networks,
-        the teacher trained for half the epochs, the student on a quarter of the data for
-        half the epochs. Cached by config like every other run."""
+        the teacher trained for half the epochs on half the training images, the student on
+        a quarter of them for half the epochs. Cached by config like every other run."""
         if self.scale == "full":
             return self
         return replace(self, teacher_epochs=max(1, self.teacher_epochs // 2),
+                       teacher_fraction=min(self.teacher_fraction, 0.5),
                        student_epochs=max(1, self.student_epochs // 2),
                        student_fraction=min(self.student_fraction, 0.25))
 

@@ -18,6 +18,13 @@ __all__ = ["projection_scatter", "projection_grid", "entropy_vs_temperature", "a
 _COLORS = ("tab:blue", "tab:orange", "tab:green")
 
 
+def _log2_axis(ax) -> None:
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def projection_scatter(projection: Mapping, ax=None, title: str | None = None, size: float = 4.0):
     """Scatter of one penultimate projection: one colour per class, templates as black crosses."""
     own = ax is None
@@ -30,6 +37,7 @@ def projection_scatter(projection: Mapping, ax=None, title: str | None = None, s
         ax.scatter(pts[m, 0], pts[m, 1], s=size, alpha=0.45, color=color, label=f"digit {c}", lw=0)
     tpl = np.asarray(projection["templates"])
     ax.scatter(tpl[:, 0], tpl[:, 1], marker="x", s=40, color="black", lw=1.5, label="templates")
+    ax.set_aspect("equal", adjustable="datalim")  # distances in the plane are true distances
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
@@ -76,7 +84,7 @@ def entropy_vs_temperature(entropy_rows: Sequence[Mapping], n_classes: int = 10,
         label = "hard-label teacher (eps = 0)" if r["eps"] == 0 else f"LS teacher (eps = {r['eps']:g})"
         ax.plot(r["T"], r["bits"], marker="o", ms=4, label=label)
     ax.axhline(np.log2(n_classes), color="gray", ls=":", lw=1, label=f"uniform: log2 {n_classes}")
-    ax.set_xscale("log", base=2)
+    _log2_axis(ax)
     ax.set(xlabel="distillation temperature T", ylabel="mean entropy of soft targets (bits)")
     if title:
         ax.set_title(title, fontsize=10)
@@ -100,17 +108,18 @@ def accuracy_vs_temperature(student_rows: Sequence[Mapping], reference: Mapping[
         rows = sorted((r for r in student_rows if r["eps"] == eps), key=lambda r: r["T"])
         label = "hard-label teacher (eps = 0)" if eps == 0 else f"LS teacher (eps = {eps:g})"
         ax.plot([r["T"] for r in rows], [r["test_accuracy"] for r in rows], marker="o", ms=4, label=label)
-    ax.set_xscale("log", base=2)
+    _log2_axis(ax)
     ax.set(xlabel="distillation temperature T", ylabel="student test accuracy")
     ax.set_title(title or "MNIST students (this book)", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     if reference:
         ax2 = axes[0][1]
-        for name, ref in reference.items():
+        for k, (name, ref) in enumerate(reference.items()):
             for key, ls in (("eps=0", "-"), ("eps=0.1", "--")):
-                ax2.plot(ref["T"], ref[key], ls=ls, marker="s", ms=4, label=f"{name}, teacher {key}")
-        ax2.set_xscale("log", base=2)
+                ax2.plot(ref["T"], ref[key], ls=ls, marker="s", ms=4, color=f"C{k + 2}",
+                         label=f"{name}, teacher {key}")
+        _log2_axis(ax2)
         ax2.set(xlabel="distillation temperature T", ylabel="student top-1 accuracy")
         ax2.set_title("Chandrasegaran et al. (2022), Table 2", fontsize=10)
         ax2.legend(fontsize=7)
