@@ -590,12 +590,13 @@ def _run(args: argparse.Namespace) -> dict:
 
 
 def _render(result: dict) -> str:
-    teachers = format_table(result["teachers"], ["eps", "test_accuracy"])
+    teachers = format_table([{"eps": f"{t['eps']:g}", "test_accuracy": t["test_accuracy"]}
+                             for t in result["teachers"]])
     epss = [t["eps"] for t in result["teachers"]]
     temps = sorted({s["T"] for s in result["students"]})
     acc = {(s["eps"], s["T"]): s["test_accuracy"] for s in result["students"]}
     rows = [{"T": f"{T:g}", **{f"student acc, teacher eps={e:g}": acc[(e, T)] for e in epss}} for T in temps]
-    di = [{"eps": r["eps"], "T": f"1 -> {r['T_to']:g}", "eta_similar %": r["similar"],
+    di = [{"eps": f"{r['eps']:g}", "T": f"1 -> {r['T_to']:g}", "eta_similar %": r["similar"],
            "eta_dissimilar %": r["dissimilar"]} for r in result["diffusion_index"]]
     return "\n\n".join([
         "Teachers (test accuracy)", teachers,
