@@ -35,6 +35,7 @@ def _private_cache(monkeypatch, tmp_path):
     (dict(sharpen=-0.1), "sharpen"),
     (dict(train_fraction=1.5), "train_fraction"),
     (dict(jitter=9), "jitter"),
+    (dict(conv_dropout=1.0), "conv_dropout"),
 ])
 def test_config_rejects_bad_values(kw, msg):
     with pytest.raises(ValueError, match=msg):
@@ -53,6 +54,8 @@ def test_teacher_key_ignores_student_fields():
     a = S.SubclassConfig()
     assert a.teacher_key() == replace(a, temperature=8.0, n_epochs_student=3).teacher_key()
     assert a.teacher_key() != replace(a, seed=1).teacher_key()
+    assert "conv_dropout" not in a.teacher_key()  # MLP teachers do not depend on it
+    assert replace(a, teacher="conv").teacher_key() != replace(a, teacher="conv", conv_dropout=0.0).teacher_key()
 
 
 # ----------------------------------------------------------------------------- training

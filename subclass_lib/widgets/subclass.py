@@ -11,13 +11,13 @@ from ..experiments.subclass import SubclassConfig, train_teacher
 from ..plots.subclass import subclass_contingency
 from .common import retrain_panel
 
-__all__ = ["INTERACTIVE", "SPLITS", "teacher_panel", "run_interactive_teacher", "show_teacher"]
+__all__ = ["TEACHER_INTERACTIVE", "TEACHER_SPLITS", "teacher_panel", "run_interactive_teacher", "show_teacher"]
 
 #: The panel's smaller scale: a quarter of the training set, a few epochs (seconds a retrain).
-INTERACTIVE = SubclassConfig(n_epochs_teacher=3, batch_size=256, train_fraction=0.25)
+TEACHER_INTERACTIVE = replace(SubclassConfig(), n_epochs_teacher=3, train_fraction=0.25)
 
 #: Splits offered by the panel: (label, split string).
-SPLITS = [
+TEACHER_SPLITS = [
     ("0-4 vs 5-9 (MNIST-2x5)", "01234"),
     ("{0,1,3,8,9} vs {2,4,5,6,7} (harder)", "01389"),
     ("even vs odd", "02468"),
@@ -25,7 +25,7 @@ SPLITS = [
 ]
 
 
-def run_interactive_teacher(progress=None, base: SubclassConfig = INTERACTIVE, **values):
+def run_interactive_teacher(progress=None, base: SubclassConfig = TEACHER_INTERACTIVE, **values):
     """Train (or load) the panel's teacher with the slider ``values`` on top of ``base``."""
     cfg = replace(base, **values)
     return train_teacher(cfg, progress, verbose=False)
@@ -45,7 +45,7 @@ def show_teacher(result):
     return fig
 
 
-def teacher_panel(base: SubclassConfig = INTERACTIVE, run_now: bool = True) -> W.VBox:
+def teacher_panel(base: SubclassConfig = TEACHER_INTERACTIVE, run_now: bool = True) -> W.VBox:
     """Sliders for beta, sharpness, the auxiliary loss and its temperature, n_sub and the split."""
     style = {"description_width": "150px"}
     layout = W.Layout(width="480px")
@@ -59,7 +59,7 @@ def teacher_panel(base: SubclassConfig = INTERACTIVE, run_now: bool = True) -> W
         "aux_temperature": W.FloatLogSlider(value=base.aux_temperature, base=10, min=-1, max=0.5, step=0.1,
                                             description="aux T (contrastive)", style=style, layout=layout),
         "n_sub": W.IntSlider(value=base.n_sub, min=2, max=8, description="n_sub", style=style, layout=layout),
-        "split": W.Dropdown(options=SPLITS, value=base.split, description="split", style=style, layout=layout),
+        "split": W.Dropdown(options=TEACHER_SPLITS, value=base.split, description="split", style=style, layout=layout),
     }
 
     def run(progress=None, **values):
