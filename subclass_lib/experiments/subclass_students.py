@@ -44,12 +44,11 @@ from .. import metrics as M
 from ..models import MLP, predict
 from ..train import FitConfig, History, fit, seed_everything, train_cached
 from .base import Command, check_fraction, check_scale, check_temperature, format_table
-from .subclass import (SubclassConfig, TeacherResult, config_from_args, load_data, train_label_free_student,
-                       train_teacher)
+from .subclass import SubclassConfig, TeacherResult, load_data, train_label_free_student, train_teacher
 from .subclass import _add_arguments as _add_teacher_arguments
 
 __all__ = [
-    "METHODS", "ALL_METHODS", "PAPER_ERROR", "PAPER_ERROR_STD", "OFFICIAL_NOTEBOOK_ACCURACY",
+    "METHODS", "ALL_METHODS", "CHAPTER_TEACHER", "chapter_teacher", "PAPER_ERROR", "PAPER_ERROR_STD", "OFFICIAL_NOTEBOOK_ACCURACY",
     "StudentsConfig", "StudentRun", "get_teacher", "transfer_set", "make_student", "student_loss_fn",
     "train_student", "run_students", "students_over_seeds", "sweep", "COMMANDS",
 ]
@@ -67,6 +66,18 @@ PAPER_ERROR_STD = {"teacher": 0.0009, "hard_labels": 0.0006, "distillation": 0.0
 #: Binary test accuracy in the paper's official notebook (MNIST-2x5).
 OFFICIAL_NOTEBOOK_ACCURACY = {"teacher": 0.9935, "hard_labels": 0.9853, "distillation": 0.9872,
                               "subclass_distillation": 0.9901}
+
+#: Chapter 4's default MLP teacher, spelled out so that this chapter's numbers do not move
+#: when chapter 4 retunes its defaults: diversity/sharpness auxiliary loss, 784-256-10, 8 epochs.
+CHAPTER_TEACHER = dict(teacher="mlp", hidden=256, n_epochs_teacher=8, batch_size=256, lr=1e-3,
+                       weight_decay=1e-4, aux="diversity", aux_weight=1.0, sharpen=0.5, n_sub=5,
+                       split="01234", jitter=0, seed=0)
+
+
+def chapter_teacher(**overrides) -> SubclassConfig:
+    """The teacher configuration of this chapter (:data:`CHAPTER_TEACHER` with ``overrides``)."""
+    return SubclassConfig(**{**CHAPTER_TEACHER, **overrides})
+
 
 _LABELS = {"hard_labels": "hard labels", "distillation": "distillation",
            "subclass_distillation": "subclass distillation", "penultimate": "penultimate-layer distillation",
@@ -107,6 +118,8 @@ class StudentsConfig:
       distillation; ``alpha`` also weighs the penultimate term against the hard labels).
     * ``penultimate_weight``: extra factor on Eq. 5 (the paper sweeps it: 0.3 ... 30), so the
       penultimate student minimises ``alpha * penultimate_weight * L_pen + (1 - alpha) * CE``.
+      Eq. 5 sums squared differences over the teacher's 256 penultimate units (about 300 at
+      the start for chapter 4's teacher, against a cross-entropy below 1), hence 0.01.
     * ``transfer_fraction``: fraction of the teacher's training set the students train on
       (a fixed random subset, seed 0); ``epochs`` counts passes over that subset.
     * ``eval_every``: steps between validation-accuracy points of the training-speed
@@ -115,7 +128,7 @@ class StudentsConfig:
       (``teacher.seed``).
     """
 
-    teacher: SubclassConfig = field(default_factory=SubclassConfig)
+    teacher: SubclassConfig = field(default_factory=chapter_teacher)
     student_hidden: tuple[int, ...] = (128, 128)
     epochs: int = 8
     batch_size: int = 128
@@ -123,7 +136,7 @@ class StudentsConfig:
     weight_decay: float = 0.0
     T: float = 4.0
     alpha: float = 0.5
-    penultimate_weight: float = 1.0
+    penultimate_weight: float = 0.01
     transfer_fraction: float = 1.0
     eval_every: int | None = 43
     seed: int = 0
@@ -532,12 +545,22 @@ def sweep(cfg: StudentsConfig, param: str, values: Sequence, methods: Sequence[s
 
 # ---------------------------------------------------------------------------- CLI
 
+#: SubclassConfig fields set by chapter 4's flags (seed, temperature and student epochs are shared)
+_TEACHER_FLAGS = tuple(f.name for f in fields(SubclassConfig)
+                       if f.name not in ("seed", "n_epochs_student", "temperature", "scale"))
+
+
 def _add_arguments(p: argparse.ArgumentParser) -> None:
-    _add_teacher_arguments(p)  # chapter 4's teacher flags (--n-epochs-student and --temperature are the students')
+    # chapter 4's teacher flags, defaulting to this chapter's teacher; --temperature and
+    # --n-epochs-student are the students' T and epochs, --seed seeds teacher and students
+    _add_teacher_arguments(p)
     d = StudentsConfig()
+    p.set_defaults(**{k: v for k, v in asdict(d.teacher).items() if k in _TEACHER_FLAGS},
+                   temperature=d.T, n_epochs_student=d.epochs)
     p.add_argument("--alpha", type=float, default=d.alpha, help="task balance of Eq. 4 (weight of the soft term)")
     p.add_argument("--student-hidden", default=",".join(map(str, d.student_hidden)),
                    help="hidden layer sizes of the students, e.g. 128,128 (the paper: 784,784)")
+    p.add_argument("--student-batch-size", type=int, default=d.batch_size, help="batch size of the students")
     p.add_argument("--student-lr", type=float, default=d.lr, help="learning rate of the students")
     p.add_argument("--student-weight-decay", type=float, default=d.weight_decay,
                    help="weight decay of the students")
@@ -546,42 +569,36 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--transfer-fraction", type=float, default=d.transfer_fraction,
                    help="fraction of the transfer set the students train on, in (0, 1]")
     p.add_argument("--eval-every", type=int, default=d.eval_every,
-                   help="steps between validation points of the training-speed curves")
+                   help="steps between validation points of the training-speed curves (0: none)")
     p.add_argument("--methods", default=",".join(METHODS),
                    help=f"comma-separated students to train, from {','.join(METHODS)}")
     p.add_argument("--no-label-student", action=argparse.BooleanOptionalAction, default=True,
                    help="also train the student that never sees the binary label")
     p.add_argument("--label-free-student", action="store_true",
                    help="also train the demo's label-free student (chapter 4)")
-    # the students' epochs default to the chapter's, not to chapter 4's label-free student's
-    p.set_defaults(n_epochs_student=None)
 
 
 def config_from_student_args(args: argparse.Namespace) -> StudentsConfig:
-    """The students' config of parsed flags. The teacher flags make ``cfg.teacher``;
-    ``--seed``, ``--n-epochs-student`` (epochs), ``--temperature`` (T) and ``--batch-size``
-    apply to the students too. ``--scale full`` takes the full-scale defaults of every flag
-    left at its default."""
-    d, dt = StudentsConfig(), SubclassConfig()
-    epochs = args.n_epochs_student
-    teacher_args = argparse.Namespace(**vars(args))
-    teacher_args.n_epochs_student = dt.n_epochs_student if epochs is None else epochs
-    teacher = config_from_args(teacher_args)
-    given = dict(student_hidden=_check_hidden(args.student_hidden), epochs=epochs,
-                 batch_size=args.batch_size, lr=args.student_lr, weight_decay=args.student_weight_decay,
+    """The students' config of parsed flags: the teacher flags make ``cfg.teacher``
+    (defaults: :data:`CHAPTER_TEACHER`); ``--seed`` seeds teacher and students,
+    ``--n-epochs-student`` and ``--temperature`` are the students' epochs and T.
+    With ``--scale full`` every flag left at its default takes its full-scale value."""
+    d = StudentsConfig()
+    teacher_kw = {k: getattr(args, k) for k in _TEACHER_FLAGS if hasattr(args, k)}
+    if args.eval_every is not None and args.eval_every < 0:
+        raise ValueError(f"--eval-every must be >= 0, got {args.eval_every}")
+    given = dict(student_hidden=_check_hidden(args.student_hidden), epochs=args.n_epochs_student,
+                 batch_size=args.student_batch_size, lr=args.student_lr, weight_decay=args.student_weight_decay,
                  T=args.temperature, alpha=args.alpha, penultimate_weight=args.penultimate_weight,
-                 transfer_fraction=args.transfer_fraction, eval_every=args.eval_every, seed=args.seed)
-    if args.eval_every is not None and args.eval_every <= 0:
-        given["eval_every"] = None
-    defaults = dict(student_hidden=d.student_hidden, epochs=None, batch_size=dt.batch_size,
-                    lr=d.lr, weight_decay=d.weight_decay, T=dt.temperature, alpha=d.alpha,
-                    penultimate_weight=d.penultimate_weight, transfer_fraction=d.transfer_fraction,
-                    eval_every=d.eval_every, seed=0)
+                 transfer_fraction=args.transfer_fraction, eval_every=args.eval_every or None, seed=args.seed)
     if args.scale == "full":
-        changed = {k: v for k, v in given.items() if v != defaults[k]}
+        dt = asdict(d.teacher)
+        changed_t = {k: v for k, v in teacher_kw.items() if v != dt[k]}
+        changed = {k: v for k, v in given.items() if v != getattr(d, k)}
+        teacher = SubclassConfig.for_scale("full", seed=args.seed, **changed_t)
         return StudentsConfig.for_scale("full", teacher=teacher, **changed)
-    if epochs is None:
-        given["epochs"] = d.epochs
+    teacher = SubclassConfig(seed=args.seed, n_epochs_student=args.n_epochs_student,
+                             temperature=args.temperature, **teacher_kw)
     return StudentsConfig(teacher=teacher, **given)
 
 
