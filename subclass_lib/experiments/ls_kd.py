@@ -52,6 +52,8 @@ __all__ = [
     "entropy_curve",
     "equal_entropy_temperature",
     "cluster_geometry",
+    "penultimate_features",
+    "mnist_test_accuracy",
     "digit_sets",
     "diffusion_rows",
     "run_ls_kd",
@@ -210,7 +212,8 @@ def _fit_config(cfg: LSKDConfig, epochs: int, seed: int) -> FitConfig:
     return FitConfig(epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, device=cfg.device)
 
 
-def _test_accuracy(model) -> float:
+def mnist_test_accuracy(model) -> float:
+    """Accuracy of ``model`` on the 10,000 MNIST test images."""
     test = load_mnist("test")
     return metrics.accuracy(predict(model, test.images), test.labels)
 
@@ -388,7 +391,8 @@ def equal_entropy_temperature(logits, target_bits: float, lo: float = 0.05, hi: 
 
 # ----------------------------------------------------------------------------- geometry
 
-def _features_for_geometry(cfg: LSKDConfig, model) -> tuple[np.ndarray, np.ndarray]:
+def penultimate_features(cfg: LSKDConfig, model) -> tuple[np.ndarray, np.ndarray]:
+    """Penultimate activations and labels of the first ``cfg.feature_examples`` test images."""
     test = load_mnist("test")
     n = min(cfg.feature_examples, len(test.labels))
     return predict(model, test.images[:n], features=True).numpy(), test.labels[:n].numpy()
@@ -504,7 +508,7 @@ def run_ls_kd(cfg: LSKDConfig = LSKDConfig(), use_cache: bool = True, verbose: b
     teacher_feats = {}
     for eps in epss:
         t, h = train_teacher(cfg, eps, use_cache=use_cache, verbose=False)
-        acc = _test_accuracy(t)
+        acc = mnist_test_accuracy(t)
         time_s += h.train_time_s
         teachers.append({"eps": eps, "test_accuracy": acc})
         if verbose:
@@ -513,14 +517,14 @@ def run_ls_kd(cfg: LSKDConfig = LSKDConfig(), use_cache: bool = True, verbose: b
         logits = teacher_logits_on_transfer_set(cfg, eps, use_cache)
         entropy.append({"eps": eps, "T": list(ENTROPY_TEMPERATURES),
                         "bits": entropy_curve(logits, ENTROPY_TEMPERATURES)})
-        teacher_feats[eps], y_feat = _features_for_geometry(cfg, t)
+        teacher_feats[eps], y_feat = penultimate_features(cfg, t)
         feats_by_eps[eps] = {}
         for T in cfg.temperatures:
             s, hs = train_student(cfg, eps, T, use_cache=use_cache, verbose=False, teacher_logits=logits)
-            sacc = _test_accuracy(s)
+            sacc = mnist_test_accuracy(s)
             time_s += hs.train_time_s
             students.append({"eps": eps, "T": float(T), "test_accuracy": sacc})
-            feats_by_eps[eps][float(T)] = _features_for_geometry(cfg, s)[0]
+            feats_by_eps[eps][float(T)] = penultimate_features(cfg, s)[0]
             if verbose:
                 print(f"  student eps={eps:g} T={T:g}: test accuracy {sacc:.4f}  ({hs.train_time_s:.1f} s)",
                       flush=True)
@@ -556,7 +560,7 @@ def run_interactive(eps: float = 0.1, T: float = 4.0, classes: Sequence[int] = (
     n = cfg.feature_examples
     x, y = test.images[:n], test.labels[:n]
     return {"eps": eps, "T": T, "classes": cls,
-            "teacher_accuracy": _test_accuracy(teacher), "student_accuracy": _test_accuracy(student),
+            "teacher_accuracy": mnist_test_accuracy(teacher), "student_accuracy": mnist_test_accuracy(student),
             "teacher_projection": penultimate_projection(teacher, x, y, cls, max_per_class=300),
             "student_projection": penultimate_projection(student, x, y, cls, max_per_class=300)}
 
