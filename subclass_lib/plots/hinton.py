@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 __all__ = [
-    "soft_target_bars", "entropy_vs_temperature", "gradient_scaling", "temperature_sweep_plot",
+    "soft_target_bars", "soft_target_entropy", "gradient_scaling", "temperature_sweep_plot",
     "accuracy_bars", "per_class_bars", "bias_sweep_plot", "mythical3_sweep_plot",
 ]
 
@@ -54,7 +54,7 @@ def soft_target_bars(images, labels, probs_by_T: Mapping[float, object], title: 
     return fig
 
 
-def entropy_vs_temperature(temperatures: Sequence[float], entropies: Sequence[float],
+def soft_target_entropy(temperatures: Sequence[float], entropies: Sequence[float],
                            marks: Sequence[float] = (1, 4, 20)):
     """Mean entropy (bits) of the soft targets over the test set as T grows."""
     fig, ax = plt.subplots(figsize=(5.0, 3.2))

@@ -47,9 +47,9 @@ def distillation_panel(cfg: H.HintonConfig = H.HintonConfig(), sweep: Mapping | 
     controls = {
         "T": _slider_T(cfg.temperature),
         "alpha": _slider_alpha(cfg.alpha),
-        "hidden": W.SelectionSlider(options=list(STUDENT_SIZES), value=cfg.student_hidden
-                                    if cfg.student_hidden in STUDENT_SIZES else STUDENT_SIZES[-1],
-                                    description="student", continuous_update=False),
+        "hidden": W.SelectionSlider(options=sorted(set(STUDENT_SIZES) | {cfg.student_hidden}),
+                                    value=cfg.student_hidden, description="student",
+                                    continuous_update=False),
     }
 
     def run(progress, T, alpha, hidden):
