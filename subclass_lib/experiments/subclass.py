@@ -20,8 +20,10 @@ Public API (stable; chapter 5 builds on it):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -39,7 +41,7 @@ from .base import SCALES, Command, check_scale, format_table
 __all__ = [
     "SubclassConfig", "TeacherResult", "StudentResult", "DEMO", "AUX_KINDS", "TEACHERS",
     "load_data", "teacher_loss_fn", "train_teacher", "train_label_free_student", "run_subclass",
-    "recovery_over_seeds", "teacher_ensemble", "entropy_report", "COMMANDS",
+    "recovery_over_seeds", "teacher_ensemble", "align_logits", "entropy_report", "cpu_threads", "COMMANDS",
 ]
 
 AUX_KINDS = ("contrastive", "diversity", "none")
@@ -204,6 +206,40 @@ class SubclassConfig:
         return d
 
 
+# ---------------------------------------------------------------------------- threads
+
+THREADS_ENV = "SUBCLASS_LIB_THREADS"
+
+
+@contextlib.contextmanager
+def cpu_threads(n: int | None = None):
+    """Run the enclosed CPU work with ``n`` torch threads (default: ``$SUBCLASS_LIB_THREADS``,
+    else 1), restoring the previous setting afterwards.
+
+    One thread is the default because these models are small: on the book's shared 2-core
+    machine two threads per process made a training step up to 10x slower whenever other
+    processes were running (the threads wait for each other), and the thread count slightly
+    changes the floating-point results, so a fixed count keeps a seed's numbers the same
+    whatever the machine's load.
+    """
+    if n is None:
+        raw = os.environ.get(THREADS_ENV, "1")
+        try:
+            n = int(raw)
+        except ValueError:
+            raise ValueError(f"{THREADS_ENV} must be a positive integer, got {raw!r}") from None
+    if n < 1:
+        raise ValueError(f"the number of threads must be >= 1, got {n}")
+    old = torch.get_num_threads()
+    if n != old:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n != old:
+            torch.set_num_threads(old)
+
+
 # ---------------------------------------------------------------------------- data
 
 _DATA: dict[tuple, dict] = {}
@@ -338,8 +374,14 @@ def train_teacher(cfg: SubclassConfig = SubclassConfig(), progress: Callable | N
 
     ``progress(fraction, text)`` is called after every epoch (for a widget bar);
     ``verbose`` prints one line per model. Per-epoch validation contingency tables are
-    recorded (``snapshots``) for the training animation.
+    recorded (``snapshots``) for the training animation. CPU work runs in
+    :func:`cpu_threads` (one thread unless ``$SUBCLASS_LIB_THREADS`` says otherwise).
     """
+    with cpu_threads():
+        return _train_teacher(cfg, progress, verbose, use_cache, device)
+
+
+def _train_teacher(cfg, progress, verbose, use_cache, device) -> TeacherResult:
     if not isinstance(cfg, SubclassConfig):
         raise ValueError(f"cfg must be a SubclassConfig, got {type(cfg).__name__}")
     data = load_data(cfg.split, cfg.train_fraction)
@@ -448,6 +490,11 @@ def train_label_free_student(cfg: SubclassConfig, teacher_result: TeacherResult,
     Its super-class prediction is the argmax of its grouped logits; its clusters are the
     argmax of its sub-logits. The student is seeded with ``cfg.seed`` before construction.
     """
+    with cpu_threads():
+        return _train_label_free_student(cfg, teacher_result, progress, verbose, use_cache, device)
+
+
+def _train_label_free_student(cfg, teacher_result, progress, verbose, use_cache, device) -> StudentResult:
     if not isinstance(teacher_result, TeacherResult):
         raise ValueError("teacher_result must be a TeacherResult from train_teacher")
     if teacher_result.config.teacher_key() != cfg.teacher_key():
