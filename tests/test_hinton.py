@@ -210,12 +210,19 @@ def test_students_start_from_identical_weights():
 
 # ----------------------------------------------------------------------------- recipes and CLI
 
-def test_run_hinton_is_deterministic():
-    cfg = tiny_cfg(seed=3)
-    r1 = H.run_hinton(cfg, use_cache=False, verbose=False)
-    r2 = H.run_hinton(cfg, use_cache=False, verbose=False)
+def test_same_seed_same_numbers():
+    cfg = tiny_cfg()
+    teacher, _ = H.train_teacher(cfg, verbose=False)  # the tiny teacher, shared with the CLI tests
+    for kind in ("hard", "distilled"):
+        a, _ = H.train_student(cfg, teacher, kind, use_cache=False, verbose=False)
+        b, _ = H.train_student(cfg, teacher, kind, use_cache=False, verbose=False)
+        assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    r1, r2 = H.run_hinton(cfg, verbose=False), H.run_hinton(cfg, verbose=False)
     for k in ("teacher", "small", "distilled"):
         assert r1[k]["test_accuracy"] == r2[k]["test_accuracy"]
+    # a different seed gives a different student
+    c, _ = H.train_student(tiny_cfg(seed=1), teacher, "hard", use_cache=False, verbose=False)
+    assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))
 
 
 def test_hinton_cli_writes_the_documented_json(tmp_path, capsys):
