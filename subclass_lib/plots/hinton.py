@@ -158,12 +158,13 @@ def per_class_bars(per_class: Mapping[str, Sequence[float]], omit: Sequence[int]
     for d in omit:
         ax.axvspan(d - 0.45, d + 0.45, color="gold", alpha=0.25, lw=0)
     ax.set_xticks(range(10))
-    ax.set(xlabel="digit" + (f" (shaded: not in the transfer set)" if omit else ""), ylabel="test accuracy",
-           ylim=(0, 1.05))
+    ax.set(xlabel="digit" + (" (shaded: not in the transfer set)" if omit else ""), ylabel="test accuracy",
+           ylim=(0, 1.22))
+    ax.set_yticks(np.linspace(0, 1, 6))
     if title:
         ax.set_title(title, fontsize=10)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=7, ncol=len(names), loc="lower left")
+    ax.legend(fontsize=7, ncol=len(names), loc="upper center")
     fig.tight_layout()
     return fig
 
