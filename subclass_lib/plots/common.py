@@ -66,10 +66,13 @@ def training_curves(histories: Mapping[str, object], title: str | None = None):
 
 def contingency_heatmap(table, row_label: str = "sub-logit (argmax)", col_label: str = "true digit",
                         col_names: Sequence | None = None, row_names: Sequence | None = None,
-                        n_sub: int | None = None, title: str | None = None, ax=None):
+                        n_sub: int | None = None, title: str | None = None, ax=None,
+                        col_block: int | None = None):
     """Heatmap of a contingency table (rows: predicted clusters, columns: true labels).
 
-    With ``n_sub``, dashed lines mark the class blocks (every ``n_sub`` rows/columns).
+    With ``n_sub``, dashed lines mark the class blocks: every ``n_sub`` rows, and every
+    ``col_block`` columns (default ``n_sub``; pass the number of digits per class when the
+    invented count differs from the true one).
     """
     table = _np(table)
     if table.ndim != 2:
@@ -94,7 +97,8 @@ def contingency_heatmap(table, row_label: str = "sub-logit (argmax)", col_label:
     if n_sub:
         for k in range(n_sub, table.shape[0], n_sub):
             ax.axhline(k - 0.5, color="crimson", ls="--", lw=1)
-        for k in range(n_sub, table.shape[1], n_sub):
+        step = col_block or n_sub
+        for k in range(step, table.shape[1], step):
             ax.axvline(k - 0.5, color="crimson", ls="--", lw=1)
     if title:
         ax.set_title(title)
