@@ -44,7 +44,8 @@ from .. import metrics as M
 from ..models import MLP, predict
 from ..train import FitConfig, History, fit, seed_everything, train_cached
 from .base import Command, check_fraction, check_scale, check_temperature, format_table
-from .subclass import SubclassConfig, TeacherResult, load_data, train_label_free_student, train_teacher
+from .subclass import (SubclassConfig, TeacherResult, cpu_threads, load_data, train_label_free_student,
+                       train_teacher)
 from .subclass import _add_arguments as _add_teacher_arguments
 
 __all__ = [
@@ -234,6 +235,11 @@ def transfer_set(cfg: StudentsConfig, teacher: TeacherResult) -> dict:
 
     Teacher outputs are computed once per teacher (eval mode, no dropout) and memoised.
     """
+    with cpu_threads():
+        return _transfer_set(cfg, teacher)
+
+
+def _transfer_set(cfg: StudentsConfig, teacher: TeacherResult) -> dict:
     _check_teacher(cfg, teacher)
     tc = cfg.teacher
     data = load_data(tc.split, tc.train_fraction)
@@ -361,8 +367,15 @@ def train_student(cfg: StudentsConfig, method: str, teacher: TeacherResult | Non
 
     ``teacher``: chapter 4's teacher of ``cfg.teacher`` (trained or loaded when None).
     ``data``: a :func:`transfer_set` of this config and teacher, to skip recomputing it.
-    ``progress(fraction, text)`` is called after every epoch.
+    ``progress(fraction, text)`` is called after every epoch. Runs on a fixed number of CPU
+    threads (chapter 4's :func:`cpu_threads`: 1 unless ``$SUBCLASS_LIB_THREADS``), so a seed's
+    numbers do not depend on the machine's load.
     """
+    with cpu_threads():
+        return _train_student(cfg, method, teacher, progress, data, verbose, use_cache, device)
+
+
+def _train_student(cfg, method, teacher, progress, data, verbose, use_cache, device) -> StudentRun:
     _out_dim(method, 2, 1)  # validates the name
     if not isinstance(cfg, StudentsConfig):
         raise ValueError(f"cfg must be a StudentsConfig, got {type(cfg).__name__}")
