@@ -33,9 +33,9 @@ def _child(code: str, env: dict) -> tuple[float, float, str]:
     """Run ``code`` in a fresh Python; return (wall seconds, peak RSS MiB of it and its children, stdout)."""
     wrapper = textwrap.dedent("""
         import resource, sys, time
-        t0 = time.perf_counter()
-        exec(compile(sys.argv[1], "<bench>", "exec"))
-        took = time.perf_counter() - t0
+        _bench_t0 = time.perf_counter()
+        exec(compile(sys.argv[1], "<bench>", "exec"), {"__name__": "__bench__"})
+        took = time.perf_counter() - _bench_t0
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         print(f"__BENCH__ {took:.3f} {max(own, kids) / 1024:.1f}")
