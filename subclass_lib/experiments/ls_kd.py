@@ -34,6 +34,7 @@ from ..data import load_mnist, subset
 from ..models import MLP, predict
 from ..train import FitConfig, fit, seed_everything, train_cached
 from .base import Command, check_fraction, check_scale, check_temperature, format_table
+from .subclass import cpu_threads  # one training thread: the same numbers whatever the thread count
 
 __all__ = [
     "LSKDConfig",
@@ -253,9 +254,10 @@ def train_teacher(cfg: LSKDConfig, eps: float, use_cache: bool = True, verbose: 
         return losses.label_smoothing_cross_entropy(model(batch["x"]), batch["y"], eps)
 
     def train_fn(model):
-        return fit(model, loss_fn, {"x": x, "y": y},
-                   _fit_config(cfg, cfg.teacher_epochs, cfg.seed), name=name, verbose=verbose,
-                   callback=_epoch_callback(progress, f"teacher eps={eps:g}"))
+        with cpu_threads():
+            return fit(model, loss_fn, {"x": x, "y": y},
+                       _fit_config(cfg, cfg.teacher_epochs, cfg.seed), name=name, verbose=verbose,
+                       callback=_epoch_callback(progress, f"teacher eps={eps:g}"))
 
     return train_cached("lskd-teacher", cfg.teacher_key(eps), lambda: make_teacher(cfg), train_fn,
                         use_cache=use_cache)
@@ -270,7 +272,8 @@ def teacher_logits_on_transfer_set(cfg: LSKDConfig, eps: float, use_cache: bool 
     """The teacher's logits on the transfer set (computed once per teacher)."""
     teacher, _ = train_teacher(cfg, eps, use_cache=use_cache, verbose=False)
     x, _ = _transfer_set(cfg)
-    return predict(teacher, x)
+    with cpu_threads():
+        return predict(teacher, x)
 
 
 def train_student(cfg: LSKDConfig, eps: float, T: float, use_cache: bool = True, verbose: bool = True,
@@ -291,8 +294,10 @@ def train_student(cfg: LSKDConfig, eps: float, T: float, use_cache: bool = True,
 
     def train_fn(model):
         t = teacher_logits if teacher_logits is not None else teacher_logits_on_transfer_set(cfg, eps, use_cache)
-        return fit(model, loss_fn, {"x": x, "y": y, "t": t}, _fit_config(cfg, cfg.student_epochs, cfg.seed + 1),
-                   name=name, verbose=verbose, callback=_epoch_callback(progress, f"student T={T:g}"))
+        with cpu_threads():
+            return fit(model, loss_fn, {"x": x, "y": y, "t": t},
+                       _fit_config(cfg, cfg.student_epochs, cfg.seed + 1),
+                       name=name, verbose=verbose, callback=_epoch_callback(progress, f"student T={T:g}"))
 
     return train_cached("lskd-student", cfg.student_key(eps, T), lambda: make_student(cfg), train_fn,
                         use_cache=use_cache)
