@@ -323,8 +323,26 @@ def _make_teacher(cfg: SubclassConfig) -> torch.nn.Module:
     return MLP(hidden=(cfg.hidden,), out_dim=out)
 
 
+class _RecoveryView:
+    """Shared read-outs of a teacher's or a student's sub-logit clustering (needs
+    ``super_accuracy``, ``contingency`` and ``recovery``)."""
+
+    @property
+    def recovery_any(self) -> float:
+        return self.recovery["any_mapping"]
+
+    @property
+    def recovery_one_to_one(self) -> float:
+        return self.recovery["one_to_one"]
+
+    def summary(self) -> dict:
+        return {"super_accuracy": self.super_accuracy, "recovery_any": self.recovery_any,
+                "recovery_one_to_one": self.recovery_one_to_one,
+                "contingency": self.contingency.astype(int).tolist()}
+
+
 @dataclass
-class TeacherResult:
+class TeacherResult(_RecoveryView):
     """A trained subclass teacher and what chapter 4 measures on it (test set)."""
 
     config: SubclassConfig
@@ -339,19 +357,6 @@ class TeacherResult:
     entropies: dict = field(default_factory=dict)
     train_time_s: float = 0.0
     from_cache: bool = False
-
-    @property
-    def recovery_any(self) -> float:
-        return self.recovery["any_mapping"]
-
-    @property
-    def recovery_one_to_one(self) -> float:
-        return self.recovery["one_to_one"]
-
-    def summary(self) -> dict:
-        return {"super_accuracy": self.super_accuracy, "recovery_any": self.recovery_any,
-                "recovery_one_to_one": self.recovery_one_to_one,
-                "contingency": self.contingency.astype(int).tolist()}
 
 
 _SNAPSHOTS: dict[str, list] = {}
@@ -457,7 +462,7 @@ def _train_teacher(cfg, progress, verbose, use_cache, device) -> TeacherResult:
 # ---------------------------------------------------------------------------- student
 
 @dataclass
-class StudentResult:
+class StudentResult(_RecoveryView):
     """The demo's label-free student (trained only on the teacher's softened sub-logits)."""
 
     config: SubclassConfig
@@ -469,19 +474,6 @@ class StudentResult:
     history: History
     train_time_s: float = 0.0
     from_cache: bool = False
-
-    @property
-    def recovery_any(self) -> float:
-        return self.recovery["any_mapping"]
-
-    @property
-    def recovery_one_to_one(self) -> float:
-        return self.recovery["one_to_one"]
-
-    def summary(self) -> dict:
-        return {"super_accuracy": self.super_accuracy, "recovery_any": self.recovery_any,
-                "recovery_one_to_one": self.recovery_one_to_one,
-                "contingency": self.contingency.astype(int).tolist()}
 
 
 def train_label_free_student(cfg: SubclassConfig, teacher_result: TeacherResult,
