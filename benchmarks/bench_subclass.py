@@ -30,7 +30,7 @@ DEMO_RECOVERY = 0.8288
 DEMO_FLAGS = ["--seed", "0", "--n-epochs-teacher", "12", "--n-epochs-student", "12", "--temperature", "4.0",
               "--aux", "diversity", "--aux-weight", "1.0", "--sharpen", "0.5", "--hidden", "256",
               "--batch-size", "128", "--lr", "0.001", "--weight-decay", "0.0001", "--n-sub", "5",
-              "--split", "01234", "--teacher", "mlp", "--jitter", "0"]
+              "--split", "01234", "--teacher", "mlp", "--jitter", "0", "--consistency", "0"]
 
 
 def load() -> str:

@@ -46,6 +46,7 @@ __all__ = [
     "keep_digits",
     "train_val_split",
     "jitter",
+    "random_view",
     "subset",
 ]
 
@@ -764,3 +765,27 @@ def jitter(
     gen_device = generator.device if generator is not None else images.device
     draw = torch.randint(-max_shift, max_shift + 1, (b, 2), generator=generator, device=gen_device)
     return _shift_images(images, draw.to(images.device))
+
+
+def random_view(
+    images: torch.Tensor,
+    max_shift: int = 1,
+    noise: float = 0.5,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """A perturbed copy of a batch [B, 784]: each image shifted by a random integer
+    (dx, dy) in [-max_shift, max_shift] (:func:`jitter`), plus Gaussian pixel noise of
+    standard deviation ``noise`` (not clipped). The copy a consistency loss compares with the
+    original (chapter 4). ``generator`` makes the draw repeatable; it must live on the
+    images' device."""
+    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)):
+        raise ValueError(f"noise: expected a real number >= 0, got {noise!r}")
+    noise = float(noise)
+    if not np.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise: expected a finite number >= 0, got {noise}")
+    out = jitter(images, max_shift, generator=generator)
+    if noise > 0:
+        gen_device = generator.device if generator is not None else images.device
+        eps = torch.randn(images.shape, generator=generator, device=gen_device, dtype=images.dtype)
+        out = out + noise * eps.to(images.device)
+    return out

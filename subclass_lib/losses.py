@@ -35,6 +35,7 @@ __all__ = [
     "grouped_cross_entropy",
     "contrastive_aux_loss",
     "diversity_sharpness_aux_loss",
+    "view_consistency_loss",
     "intra_class_distillation_loss",
     "penultimate_distillation_loss",
     "soft_targets",
@@ -383,6 +384,37 @@ def diversity_sharpness_aux_loss(
     n_valid = valid.sum()
     # n_valid == 0 -> numerator is 0 and the result is 0 but stays in the graph.
     return (term * valid).sum() / n_valid.clamp_min(1.0) + logits.sum() * 0.0
+
+
+def view_consistency_loss(
+    logits: torch.Tensor, view_logits: torch.Tensor, class_labels: torch.Tensor, n_sub
+) -> torch.Tensor:
+    r"""Subclass consistency between an image and a perturbed view of it.
+
+    Inside the labelled class g of example i, let q_i = softmax(Z_{i,g,:}) (the clean
+    image, **detached**: it is the target) and q'_i = softmax(Z'_{i,g,:}) (the view):
+
+    .. math:: L = \frac{1}{B}\sum_i -\sum_k q_{ik}\log q'_{ik}
+
+    The gradient flows through the view only, so the clean image's subclass is the target
+    the perturbed copy must hit: a small shift or pixel noise must not change the
+    subclass. This is the consistency idea of semi-supervised and clustering methods
+    (e.g. IIC, IMSAT), used here to steer the invented subclasses away from splits by
+    stroke style or position, which a shifted or noisy copy does not keep, towards
+    splits by shape. Its minimum, the mean entropy of q, is 0 for one-hot q.
+    ``logits`` and ``view_logits``: [B, c * n_sub]; ``class_labels``: [B].
+    """
+    s = _check_n_sub(n_sub)
+    _check_logits(logits)
+    _check_logits(view_logits, "view_logits")
+    _check_same_shape(logits, view_logits, "logits", "view_logits")
+    c = _check_groups(logits, s)
+    B = logits.shape[0]
+    _check_labels(class_labels, B, c, "class_labels")
+    rows = torch.arange(B, device=logits.device)
+    q = F.softmax(logits.detach().reshape(B, c, s)[rows, class_labels], dim=1)
+    log_q_view = F.log_softmax(view_logits.reshape(B, c, s)[rows, class_labels], dim=1)
+    return -(q * log_q_view).sum(dim=1).mean()
 
 
 def intra_class_distillation_loss(

@@ -573,3 +573,23 @@ def test_jitter_is_fast():
     finally:
         torch.set_num_threads(threads)
     assert best < 2e-3, f"jitter took {best * 1e3:.2f} ms for a batch of 128"
+
+
+def test_random_view_is_a_shift_plus_noise_and_repeatable():
+    torch.manual_seed(0)
+    x = torch.rand(16, 784)
+    a = D.random_view(x, 1, 0.5, generator=torch.Generator().manual_seed(3))
+    b = D.random_view(x, 1, 0.5, generator=torch.Generator().manual_seed(3))
+    assert a.shape == x.shape and torch.equal(a, b)
+    # with no noise it is exactly a jitter with the same draw
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    assert torch.equal(D.random_view(x, 2, 0.0, generator=g1), D.jitter(x, 2, generator=g2))
+    # no shift: the difference is the noise, of about the asked standard deviation
+    d = D.random_view(x, 0, 0.5, generator=torch.Generator().manual_seed(1)) - x
+    assert 0.45 < float(d.std()) < 0.55 and abs(float(d.mean())) < 0.02
+
+
+@pytest.mark.parametrize("noise", [-0.1, float("nan"), "0.5", True])
+def test_random_view_rejects_bad_noise(noise):
+    with pytest.raises(ValueError, match="noise"):
+        D.random_view(torch.rand(2, 784), 1, noise)

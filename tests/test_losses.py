@@ -248,6 +248,52 @@ def test_diversity_sharpness_rejects_negative_sharpen():
         L.diversity_sharpness_aux_loss(torch.randn(4, 4), lab([0, 0, 1, 1]), 2, -0.1)
 
 
+# ------------------------------------------------------------- view consistency
+def test_view_consistency_hand():
+    # class 0: clean q = (3/4, 1/4), view q' = (1/2, 1/2); class 1: clean (1/2, 1/2), view (1/4, 3/4)
+    clean = t64([[math.log(3.0), 0.0, 7.0, 1.0], [5.0, -2.0, 0.0, 0.0]])
+    view = t64([[0.0, 0.0, -3.0, 4.0], [1.0, 1.0, 0.0, math.log(3.0)]])
+    y = lab([0, 1])
+    e0 = -(0.75 * math.log(0.5) + 0.25 * math.log(0.5))
+    e1 = -(0.5 * math.log(0.25) + 0.5 * math.log(0.75))
+    v = L.view_consistency_loss(clean, view, y, 2)
+    assert v.item() == pytest.approx((e0 + e1) / 2, abs=1e-12)
+
+
+def test_view_consistency_gradient_flows_through_the_view_only():
+    torch.manual_seed(3)
+    clean = torch.randn(6, 10, dtype=D64, requires_grad=True)
+    view = torch.randn(6, 10, dtype=D64, requires_grad=True)
+    y = torch.randint(0, 2, (6,))
+    L.view_consistency_loss(clean, view, y, 5).backward()
+    assert clean.grad is None or torch.all(clean.grad == 0)
+    assert view.grad.abs().sum() > 0
+    # the other class's block gets no gradient
+    other = 1 - y
+    blocks = view.grad.reshape(6, 2, 5)[torch.arange(6), other]
+    assert torch.all(blocks == 0)
+
+
+def test_view_consistency_minimum_is_the_clean_entropy():
+    torch.manual_seed(4)
+    z = torch.randn(8, 10, dtype=D64)
+    y = torch.randint(0, 2, (8,))
+    q = F.softmax(z.reshape(8, 2, 5)[torch.arange(8), y], dim=1)
+    entropy = -(q * q.log()).sum(1).mean()
+    assert L.view_consistency_loss(z, z, y, 5).item() == pytest.approx(entropy.item(), abs=1e-12)
+    assert L.view_consistency_loss(z, z.flip(1), y, 5).item() > entropy.item()
+
+
+def test_view_consistency_rejects_bad_shapes_and_labels():
+    z = torch.randn(4, 10)
+    with pytest.raises(ValueError, match="shape"):
+        L.view_consistency_loss(z, torch.randn(4, 8), lab([0, 0, 1, 1]), 5)
+    with pytest.raises(ValueError, match="out of range"):
+        L.view_consistency_loss(z, z, lab([0, 0, 1, 2]), 5)
+    with pytest.raises(ValueError, match="n_sub"):
+        L.view_consistency_loss(z, z, lab([0, 0, 1, 1]), 3)
+
+
 # ------------------------------------------------------------- intra-class
 def test_intra_class_hand():
     # c = 2, s = 2, T = 1; teacher groups p = (1/4, 3/4), (1/2, 1/2); student q = (1/2, 1/2), (3/4, 1/4)

@@ -11,6 +11,7 @@ import torch
 
 from subclass_lib.__main__ import main
 from subclass_lib.experiments import subclass as S
+from subclass_lib.train import clear_memory_cache
 
 TINY = dict(n_epochs_teacher=2, n_epochs_student=1, train_fraction=0.05, batch_size=128)
 
@@ -36,6 +37,9 @@ def _private_cache(monkeypatch, tmp_path):
     (dict(train_fraction=1.5), "train_fraction"),
     (dict(jitter=9), "jitter"),
     (dict(conv_dropout=1.0), "conv_dropout"),
+    (dict(consistency=-0.5), "consistency"),
+    (dict(view_shift=-1), "view_shift"),
+    (dict(view_noise=float("nan")), "view_noise"),
 ])
 def test_config_rejects_bad_values(kw, msg):
     with pytest.raises(ValueError, match=msg):
@@ -48,6 +52,7 @@ def test_config_split_orders_contingency_columns():
     assert cfg.digit_order == [0, 1, 3, 8, 9, 2, 4, 5, 6, 7]
     assert S.SubclassConfig.for_scale("full").teacher == "conv"
     assert S.SubclassConfig.demo().aux == "diversity"
+    assert S.SubclassConfig.demo().consistency == 0.0 and S.SubclassConfig().consistency > 0
 
 
 def test_teacher_key_ignores_student_fields():
@@ -56,6 +61,28 @@ def test_teacher_key_ignores_student_fields():
     assert a.teacher_key() != replace(a, seed=1).teacher_key()
     assert "conv_dropout" not in a.teacher_key()  # MLP teachers do not depend on it
     assert replace(a, teacher="conv").teacher_key() != replace(a, teacher="conv", conv_dropout=0.0).teacher_key()
+    # the view's settings matter only when the consistency loss is on
+    off = replace(a, consistency=0.0)
+    assert off.teacher_key() == replace(off, view_noise=0.1, view_shift=3).teacher_key()
+    assert a.teacher_key() != replace(a, view_noise=0.1).teacher_key()
+
+
+def test_consistency_loss_is_in_the_teacher_loss():
+    import torch
+    cfg = S.SubclassConfig(**TINY)
+    x = torch.rand(32, 784)
+    y = torch.randint(0, 2, (32,))
+    torch.manual_seed(0)
+    model = S._make_teacher(cfg)
+    with_c = S.teacher_loss_fn(cfg)(model, {"x": x, "y": y})
+    without = S.teacher_loss_fn(replace(cfg, consistency=0.0))(model, {"x": x, "y": y})
+    z = model(x)
+    assert without.item() == pytest.approx((S.L.grouped_cross_entropy(z, y, 5)
+                                            + S.L.diversity_sharpness_aux_loss(z, y, 5, 0.5)).item(), rel=1e-5)
+    assert with_c.item() > without.item()  # the consistency term is a cross-entropy, > 0
+    # the views are drawn from a generator seeded by cfg.seed: a fresh loss function repeats them
+    again = S.teacher_loss_fn(cfg)(model, {"x": x, "y": y})
+    assert again.item() == with_c.item()
 
 
 # ----------------------------------------------------------------------------- training
@@ -111,6 +138,33 @@ def test_seed_sweep_and_ensemble_shapes():
     assert ens["contingency"].sum() == 10000
 
 
+def test_train_many_in_processes_equals_sequential(tmp_path, monkeypatch):
+    cfgs = [S.SubclassConfig(seed=s, **TINY) for s in (0, 1)]
+    parallel = S.train_many(cfgs, student=True, workers=2)
+    assert all(t.from_cache for t, _ in parallel)  # trained in the workers, loaded here
+    monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "sequential"))
+    clear_memory_cache()
+    sequential = S.train_many(cfgs, student=True, workers=1)
+    for (tp, sp), (ts, ss) in zip(parallel, sequential):
+        assert not ts.from_cache
+        assert np.array_equal(tp.contingency, ts.contingency)
+        assert tp.recovery_any == ts.recovery_any and sp.recovery_any == ss.recovery_any
+    with pytest.raises(ValueError, match="workers"):
+        S.train_many(cfgs, workers=0)
+    with pytest.raises(ValueError, match="SubclassConfig"):
+        S.train_many([dict(seed=0)])
+
+
+def test_default_workers_reads_the_environment(monkeypatch):
+    monkeypatch.setenv(S.WORKERS_ENV, "3")
+    assert S.default_workers() == 3
+    monkeypatch.setenv(S.WORKERS_ENV, "zero")
+    with pytest.raises(ValueError, match=S.WORKERS_ENV):
+        S.default_workers()
+    monkeypatch.delenv(S.WORKERS_ENV)
+    assert S.default_workers() >= 1
+
+
 # ----------------------------------------------------------------------------- CLI
 
 def test_cli_tiny_run_writes_json(tmp_path, capsys):
@@ -139,6 +193,8 @@ def test_cli_tiny_run_writes_json(tmp_path, capsys):
     (["--split", "01x"], "partition"),
     (["--aux", "entropy"], "invalid choice"),
     (["--temperature", "0"], "temperature"),
+    (["--consistency", "-1"], "consistency"),
+    (["--view-noise", "-0.5"], "view_noise"),
 ])
 def test_cli_bad_flags_exit_2(flags, msg, capsys):
     with pytest.raises(SystemExit) as exc:

@@ -19,7 +19,7 @@ TEACHER_INTERACTIVE = replace(SubclassConfig(), n_epochs_teacher=3, train_fracti
 #: Splits offered by the panel: (label, split string).
 TEACHER_SPLITS = [
     ("0-4 vs 5-9 (MNIST-2x5)", "01234"),
-    ("{0,1,3,8,9} vs {2,4,5,6,7} (harder)", "01389"),
+    ("{0,1,3,8,9} vs {2,4,5,6,7} (the demo's question)", "01389"),
     ("even vs odd", "02468"),
     ("{0,6,8,9,2} vs {1,4,7,3,5}", "06892"),
 ]
@@ -37,7 +37,8 @@ def show_teacher(result):
     fig, ax = plt.subplots(figsize=(5.6, 0.36 * cfg.n_classes * cfg.n_sub + 1.7))
     subclass_contingency(
         result.contingency, cfg.digit_order, cfg.n_sub, groups=cfg.groups, ax=ax,
-        title=(f"aux={cfg.aux}, beta={cfg.aux_weight:g}, n_sub={cfg.n_sub}, split {cfg.split}\n"
+        title=(f"aux={cfg.aux}, beta={cfg.aux_weight:g}, consistency={cfg.consistency:g}, n_sub={cfg.n_sub}, "
+               f"split {cfg.split}\n"
                f"super-class acc {result.super_accuracy:.2%}, recovery {result.recovery_any:.2%} "
                f"(1-to-1 {result.recovery_one_to_one:.2%})"))
     ax.title.set_fontsize(9)
@@ -46,7 +47,8 @@ def show_teacher(result):
 
 
 def teacher_panel(base: SubclassConfig = TEACHER_INTERACTIVE, run_now: bool = True) -> W.VBox:
-    """Sliders for beta, sharpness, the auxiliary loss and its temperature, n_sub and the split."""
+    """Sliders for beta, sharpness, the view-consistency weight, the auxiliary loss and its
+    temperature, n_sub and the split."""
     style = {"description_width": "150px"}
     layout = W.Layout(width="480px")
     controls = {
@@ -56,6 +58,8 @@ def teacher_panel(base: SubclassConfig = TEACHER_INTERACTIVE, run_now: bool = Tr
                                     description="beta (aux weight)", style=style, layout=layout),
         "sharpen": W.FloatSlider(value=base.sharpen, min=0.0, max=2.0, step=0.1,
                                  description="sharpen (diversity)", style=style, layout=layout),
+        "consistency": W.FloatSlider(value=base.consistency, min=0.0, max=3.0, step=0.25,
+                                     description="view consistency", style=style, layout=layout),
         "aux_temperature": W.FloatLogSlider(value=base.aux_temperature, base=10, min=-1, max=0.5, step=0.1,
                                             description="aux T (contrastive)", style=style, layout=layout),
         "n_sub": W.IntSlider(value=base.n_sub, min=2, max=8, description="n_sub", style=style, layout=layout),
