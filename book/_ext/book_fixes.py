@@ -3,7 +3,41 @@
 * Every page declared sphinx-thebe's inline configuration script twice, and the second
   ``const THEBE_JS_URL`` threw "Identifier has already been declared" in the browser:
   drop exact duplicate script entries from each page's context.
+* MathJax and the ipywidgets HTML manager (with RequireJS) come from local copies
+  (``tools/web_assets.py``: pinned npm releases, SHA-256 checked, cached after the first
+  fetch) instead of public CDNs, so the built HTML renders equations and stored widgets
+  offline. If the copies cannot be had, the build warns (an error under ``-W``) and the
+  pages fall back to the CDNs.
 """
+
+import importlib.util
+from pathlib import Path
+
+from sphinx.util import logging
+
+_LOG = logging.getLogger(__name__)
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _web_assets():
+    spec = importlib.util.spec_from_file_location("_book_web_assets", _ROOT / "tools" / "web_assets.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _use_local_assets(app, config):
+    wa = _web_assets()
+    try:
+        static = wa.ensure()
+    except wa.WebAssetsUnavailable as exc:
+        _LOG.warning(f"offline copies of MathJax and the widget manager are unavailable ({exc}); "
+                     "the HTML will load them from public CDNs")
+        return
+    config.html_static_path = list(config.html_static_path) + [str(static)]
+    config.mathjax_path = wa.MATHJAX_PATH
+    config.nb_ipywidgets_js = {path: {} for path in wa.WIDGETS_JS}
+    app.add_js_file(wa.MATHJAX_SHIM, priority=100)  # before MathJax's configuration and loader
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree):
@@ -21,5 +55,6 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
+    app.connect("config-inited", _use_local_assets, priority=900)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
