@@ -135,6 +135,21 @@ def test_train_student_is_deterministic(teacher):
     assert 0 <= runs[0].recovery_one_to_one <= 1
 
 
+def test_students_in_worker_processes_equal_sequential(teacher):
+    jobs = [(replace(TINY, seed=s), m) for s in (0, 1) for m in ("hard_labels", "subclass_distillation")]
+    assert S.prefetch_students(jobs, workers=2)  # trained in two processes, into the cache
+    assert not S.prefetch_students(jobs, workers=2)  # nothing left to do
+    for c, m in jobs:
+        cached = S.train_student(c, m, teacher, verbose=False)
+        fresh = S.train_student(c, m, teacher, verbose=False, use_cache=False)
+        assert cached.from_cache and not fresh.from_cache
+        assert cached.test_error == fresh.test_error
+        for a, b in zip(cached.model.state_dict().values(), fresh.model.state_dict().values()):
+            assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="method"):
+        S.prefetch_students([(TINY, "magic")], workers=2)
+
+
 # ----------------------------------------------------------------------------- CLI
 
 def test_cli_writes_the_table(cache, tmp_path, capsys):

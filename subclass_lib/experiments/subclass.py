@@ -631,6 +631,38 @@ def _train_in_worker(cfg: SubclassConfig, student: bool) -> None:
         train_label_free_student(cfg, t, verbose=False)
 
 
+def run_in_workers(fn: Callable, jobs: Sequence[tuple], workers: int, *, progress: Callable | None = None,
+                   what: str | None = None) -> bool:
+    """Run ``fn(*job)`` for every job in up to ``workers`` spawned processes (for work that
+    leaves its result in the model cache). Returns False, having run nothing, when there is
+    nothing to gain (fewer than two jobs or workers); if the pool breaks (e.g. a script
+    without a ``__main__`` guard) warns and returns False after whatever finished, so the
+    caller simply does the rest itself. A job's own exception (e.g. ValueError) is raised."""
+    jobs = list(jobs)
+    if workers < 2 or len(jobs) < 2:
+        return False
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    n = min(workers, len(jobs))
+    if what:
+        print(f"training {len(jobs)} {what} in {n} worker processes", flush=True)
+    done = 0
+    try:
+        with cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as ex:
+            futures = [ex.submit(fn, *job) for job in jobs]
+            for fut in cf.as_completed(futures):
+                fut.result()
+                done += 1
+                if progress is not None:
+                    progress(0.9 * done / len(jobs), f"{done}/{len(jobs)} trained")
+    except cf.process.BrokenProcessPool as exc:
+        warnings.warn(f"parallel training failed ({exc}); training the rest in this process. "
+                      "In a script, call this under `if __name__ == \"__main__\":`.", stacklevel=3)
+        return False
+    return True
+
+
 def train_many(cfgs: Sequence[SubclassConfig], *, student: bool = False, workers: int | None = None,
                verbose: bool = False, use_cache: bool = True, device: str = "auto",
                progress: Callable | None = None) -> list:
@@ -658,26 +690,9 @@ def train_many(cfgs: Sequence[SubclassConfig], *, student: bool = False, workers
         if k not in seen and not _is_cached(c, student):
             seen.add(k)
             todo.append(c)
-    parallel = use_cache and n > 1 and len(todo) > 1 and resolve_device(device).type == "cpu"
-    if parallel:
-        import concurrent.futures as cf
-        import multiprocessing as mp
-
-        done = 0
-        if verbose:
-            print(f"training {len(todo)} teacher(s) in {min(n, len(todo))} worker processes", flush=True)
-        try:
-            with cf.ProcessPoolExecutor(max_workers=min(n, len(todo)), mp_context=mp.get_context("spawn")) as ex:
-                futures = [ex.submit(_train_in_worker, c, student) for c in todo]
-                for fut in cf.as_completed(futures):
-                    fut.result()  # a worker's ValueError etc. is raised here
-                    done += 1
-                    if progress is not None:
-                        progress(0.9 * done / len(todo), f"{done}/{len(todo)} trained")
-        except cf.process.BrokenProcessPool as exc:
-            # e.g. a script without `if __name__ == "__main__":` (spawned workers re-import it)
-            warnings.warn(f"parallel training failed ({exc}); training the rest in this process. "
-                          "In a script, call this under `if __name__ == \"__main__\":`.", stacklevel=2)
+    parallel = (use_cache and resolve_device(device).type == "cpu"
+                and run_in_workers(_train_in_worker, [(c, student) for c in todo], n, progress=progress,
+                                   what="teacher(s)" if verbose else None))
     out = []
     for i, c in enumerate(cfgs):
         t = train_teacher(c, verbose=verbose, use_cache=use_cache, device=device)

@@ -42,10 +42,10 @@ from .. import data as D
 from .. import losses as L
 from .. import metrics as M
 from ..models import MLP, predict
-from ..train import FitConfig, History, fit, seed_everything, train_cached
+from ..train import FitConfig, History, cache_dir, cache_key, fit, resolve_device, seed_everything, train_cached
 from .base import Command, check_fraction, check_scale, check_temperature, format_table
-from .subclass import (SubclassConfig, TeacherResult, cpu_threads, load_data, train_label_free_student,
-                       train_many, train_teacher)
+from .subclass import (SubclassConfig, TeacherResult, cpu_threads, default_workers, load_data,
+                       run_in_workers, train_label_free_student, train_many, train_teacher)
 from .subclass import _add_arguments as _add_teacher_arguments
 
 __all__ = [
@@ -220,6 +220,13 @@ def get_teacher(cfg: StudentsConfig, progress: Callable | None = None, *, verbos
     t = train_teacher(cfg.teacher, progress, verbose=verbose, use_cache=use_cache, device=device)
     _TEACHERS[key] = t
     return t
+
+
+def _is_cached_teacher(cfg: StudentsConfig) -> bool:
+    """Whether ``cfg.teacher`` is in the model cache on disk (the workers of
+    :func:`prefetch_students` read it from there)."""
+    name = f"subclass-teacher-{cfg.teacher.teacher}"
+    return (cache_dir() / f"{name}-{cache_key(name, cfg.teacher.teacher_key())}.pt").exists()
 
 
 def _check_teacher(cfg: StudentsConfig, teacher: TeacherResult) -> None:
@@ -430,6 +437,40 @@ def _train_student(cfg, method, teacher, progress, data, verbose, use_cache, dev
     return run
 
 
+def _student_cached(cfg: StudentsConfig, method: str) -> bool:
+    name = f"subclass-student-{method}"
+    return (cache_dir() / f"{name}-{cache_key(name, cfg.student_key(method))}.pt").exists()
+
+
+def _student_in_worker(cfg: StudentsConfig, method: str) -> None:
+    """Runs in a worker process: train one student into the cache (its teacher is read from
+    the cache; the caller made sure it is there)."""
+    train_student(cfg, method, get_teacher(cfg, verbose=False), verbose=False)
+
+
+def prefetch_students(jobs: Sequence[tuple[StudentsConfig, str]], *, workers: int | None = None,
+                      use_cache: bool = True, device: str = "auto", verbose: bool = False) -> bool:
+    """Train the ``(cfg, method)`` students that are not in the model cache yet in parallel
+    worker processes (``subclass.run_in_workers``; one CPU thread each, so the numbers are
+    those of a sequential run), so that the caller then loads them from the cache. Needs the
+    cache and each config's teacher in it; otherwise (or with one worker, or on a GPU) does
+    nothing and returns False."""
+    n = default_workers() if workers is None else int(workers)
+    if n < 1:
+        raise ValueError(f"workers must be >= 1, got {workers!r}")
+    if not use_cache or resolve_device(device).type != "cpu":
+        return False
+    todo = []
+    for c, m in jobs:
+        _out_dim(m, 2, 1)  # validates the method name
+        if (c, m) not in todo and not _student_cached(c, m):
+            todo.append((c, m))
+    teachers = {repr(sorted(c.teacher.teacher_key().items())): c for c, _ in todo}
+    for c in teachers.values():  # the workers read the teachers from the cache
+        get_teacher(c, verbose=False, use_cache=True, device=device)
+    return run_in_workers(_student_in_worker, todo, n, what="student(s)" if verbose else None)
+
+
 def initial_students(cfg: StudentsConfig, methods: Sequence[str] = ALL_METHODS) -> dict[str, MLP]:
     """The untrained students (as :func:`make_student` builds them), e.g. to check that
     they start from identical weights."""
@@ -454,6 +495,9 @@ def run_students(cfg: StudentsConfig = StudentsConfig(), methods: Sequence[str] 
                                                               use_cache=use_cache, device=device)
     _check_teacher(cfg, teacher)
     t1 = time.perf_counter()
+    if teacher.from_cache or _is_cached_teacher(cfg):
+        prefetch_students([(cfg, m) for m in methods + (["no_label"] if no_label else [])],
+                          use_cache=use_cache, device=device, verbose=verbose)
     data = transfer_set(cfg, teacher)
     runs = {}
     for i, m in enumerate(methods):
@@ -511,6 +555,10 @@ def students_over_seeds(cfg: StudentsConfig, seeds: Sequence[int] = (0, 1, 2),
     errors: dict[str, list] = {m: [] for m in methods}
     if vary_teacher:  # train the missing teachers in parallel processes first
         train_many([replace(cfg.teacher, seed=s) for s in seeds], use_cache=use_cache, device=device)
+    if vary_teacher or teacher is None or teacher.from_cache or _is_cached_teacher(cfg):
+        prefetch_students([(replace(cfg, seed=s, teacher=replace(cfg.teacher, seed=s) if vary_teacher
+                                    else cfg.teacher), m) for s in seeds for m in methods],
+                          use_cache=use_cache, device=device, verbose=verbose)
     for i, s in enumerate(seeds):
         c = replace(cfg, seed=s, teacher=replace(cfg.teacher, seed=s) if vary_teacher else cfg.teacher)
         t = get_teacher(c, verbose=verbose, use_cache=use_cache, device=device) if (vary_teacher or teacher is None) \
@@ -549,6 +597,9 @@ def sweep(cfg: StudentsConfig, param: str, values: Sequence, methods: Sequence[s
     teacher = teacher if teacher is not None else get_teacher(cfg, verbose=verbose, use_cache=use_cache,
                                                               device=device)
     errors: dict[str, list] = {m: [] for m in methods}
+    if teacher.from_cache or _is_cached_teacher(cfg):
+        prefetch_students([(replace(cfg, **{param: v}), m) for v in values for m in methods],
+                          use_cache=use_cache, device=device, verbose=verbose)
     for i, v in enumerate(values):
         c = replace(cfg, **{param: v})
         data = transfer_set(c, teacher)
