@@ -282,6 +282,17 @@ def cache_key(name: str, config) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
+def cached_path(name: str, config) -> Path:
+    """The file :func:`train_cached` keeps the model of ``(name, config)`` in."""
+    return cache_dir() / f"{name}-{cache_key(name, config)}.pt"
+
+
+def is_cached(name: str, config) -> bool:
+    """Whether :func:`train_cached` would find ``(name, config)`` on disk (e.g. to decide
+    which runs still need training before handing them to worker processes)."""
+    return cached_path(name, config).exists()
+
+
 _MEMORY: dict[str, tuple[dict, dict]] = {}
 
 
@@ -317,7 +328,7 @@ def train_cached(
     an unreadable cache file is ignored (with a warning) and retrained.
     """
     key = cache_key(name, config)
-    path = cache_dir() / f"{name}-{key}.pt"
+    path = cached_path(name, config)
     model = make_model()
     if use_cache:
         state = _MEMORY.get(key)

@@ -36,8 +36,8 @@ from .. import data as D
 from .. import losses as L
 from .. import metrics as M
 from ..models import ConvTeacher, MLP, predict
-from ..train import (FitConfig, History, cache_dir, cache_key, fit, resolve_device, seed_everything,
-                     train_cached)
+from ..train import (FitConfig, History, cache_dir, cache_key, fit, is_cached, resolve_device,
+                     seed_everything, train_cached)
 from .base import SCALES, Command, check_scale, format_table
 
 __all__ = [
@@ -230,6 +230,20 @@ class SubclassConfig:
 THREADS_ENV = "SUBCLASS_LIB_THREADS"
 
 
+def _positive_int_env(name: str, default: int | None) -> int | None:
+    """The positive integer in environment variable ``name`` (``default`` when unset)."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        n = int(raw)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"{name} must be a positive integer, got {raw!r}")
+    return n
+
+
 @contextlib.contextmanager
 def cpu_threads(n: int | None = None):
     """Run the enclosed CPU work with ``n`` torch threads (default: ``$SUBCLASS_LIB_THREADS``,
@@ -242,11 +256,7 @@ def cpu_threads(n: int | None = None):
     whatever the machine's load.
     """
     if n is None:
-        raw = os.environ.get(THREADS_ENV, "1")
-        try:
-            n = int(raw)
-        except ValueError:
-            raise ValueError(f"{THREADS_ENV} must be a positive integer, got {raw!r}") from None
+        n = _positive_int_env(THREADS_ENV, 1)
     if n < 1:
         raise ValueError(f"the number of threads must be >= 1, got {n}")
     old = torch.get_num_threads()
@@ -600,14 +610,8 @@ WORKERS_ENV = "SUBCLASS_LIB_WORKERS"
 def default_workers() -> int:
     """Worker processes for :func:`train_many`: ``$SUBCLASS_LIB_WORKERS``, else the number
     of CPUs this process may use (each worker trains on one thread)."""
-    raw = os.environ.get(WORKERS_ENV)
-    if raw is not None:
-        try:
-            n = int(raw)
-        except ValueError:
-            raise ValueError(f"{WORKERS_ENV} must be a positive integer, got {raw!r}") from None
-        if n < 1:
-            raise ValueError(f"{WORKERS_ENV} must be a positive integer, got {raw!r}")
+    n = _positive_int_env(WORKERS_ENV, None)
+    if n is not None:
         return n
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -618,10 +622,8 @@ def default_workers() -> int:
 def _is_cached(cfg: SubclassConfig, student: bool) -> bool:
     """Whether the teacher (and student) of ``cfg`` are in the model cache on disk (the
     file names of ``train.train_cached``)."""
-    runs = [(f"subclass-teacher-{cfg.teacher}", cfg.teacher_key())]
-    if student:
-        runs.append(("subclass-student-label-free", _student_key(cfg)))
-    return all((cache_dir() / f"{name}-{cache_key(name, key)}.pt").exists() for name, key in runs)
+    return is_cached(f"subclass-teacher-{cfg.teacher}", cfg.teacher_key()) and (
+        not student or is_cached("subclass-student-label-free", _student_key(cfg)))
 
 
 def _train_in_worker(cfg: SubclassConfig, student: bool) -> None:

@@ -42,7 +42,7 @@ from .. import data as D
 from .. import losses as L
 from .. import metrics as M
 from ..models import MLP, predict
-from ..train import FitConfig, History, cache_dir, cache_key, fit, resolve_device, seed_everything, train_cached
+from ..train import FitConfig, History, fit, is_cached, resolve_device, seed_everything, train_cached
 from .base import Command, check_fraction, check_scale, check_temperature, format_table
 from .subclass import (SubclassConfig, TeacherResult, cpu_threads, default_workers, load_data,
                        run_in_workers, train_label_free_student, train_many, train_teacher)
@@ -225,8 +225,7 @@ def get_teacher(cfg: StudentsConfig, progress: Callable | None = None, *, verbos
 def _is_cached_teacher(cfg: StudentsConfig) -> bool:
     """Whether ``cfg.teacher`` is in the model cache on disk (the workers of
     :func:`prefetch_students` read it from there)."""
-    name = f"subclass-teacher-{cfg.teacher.teacher}"
-    return (cache_dir() / f"{name}-{cache_key(name, cfg.teacher.teacher_key())}.pt").exists()
+    return is_cached(f"subclass-teacher-{cfg.teacher.teacher}", cfg.teacher.teacher_key())
 
 
 def _check_teacher(cfg: StudentsConfig, teacher: TeacherResult) -> None:
@@ -437,11 +436,6 @@ def _train_student(cfg, method, teacher, progress, data, verbose, use_cache, dev
     return run
 
 
-def _student_cached(cfg: StudentsConfig, method: str) -> bool:
-    name = f"subclass-student-{method}"
-    return (cache_dir() / f"{name}-{cache_key(name, cfg.student_key(method))}.pt").exists()
-
-
 def _student_in_worker(cfg: StudentsConfig, method: str) -> None:
     """Runs in a worker process: train one student into the cache (its teacher is read from
     the cache; the caller made sure it is there)."""
@@ -463,7 +457,7 @@ def prefetch_students(jobs: Sequence[tuple[StudentsConfig, str]], *, workers: in
     todo = []
     for c, m in jobs:
         _out_dim(m, 2, 1)  # validates the method name
-        if (c, m) not in todo and not _student_cached(c, m):
+        if (c, m) not in todo and not is_cached(f"subclass-student-{m}", c.student_key(m)):
             todo.append((c, m))
     teachers = {repr(sorted(c.teacher.teacher_key().items())): c for c, _ in todo}
     for c in teachers.values():  # the workers read the teachers from the cache
