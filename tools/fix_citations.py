@@ -1,12 +1,22 @@
-"""Use per-page footnote citations ({footcite} + {footbibliography}) in the book's pages.
+"""Give every page of the book {cite} citations and its own bibliography at the end.
 
-A key cited on several pages with {cite} + a filtered {bibliography} on each page makes
-sphinxcontrib-bibtex warn about duplicate citations (and -W turns that into an error);
-footnote citations are local to each page. Run after writing a page; idempotent.
+Sphinx citations are global: a key cited on several pages, each ending with a filtered
+{bibliography}, makes sphinxcontrib-bibtex warn about duplicate citations (an error under -W).
+Jupyter Book's documented fix is a per-page key prefix: the page cites {cite}`ch1-hinton2015`
+and its bibliography carries ``:keyprefix: ch1-``. This tool writes both from plain keys:
+
+* ``{cite}`key``` (or ``{footcite}``, ``{cite:p}``) becomes ``{cite}`<prefix>key``` with the
+  page's prefix (``ch1-`` for ``chapters/01_*.ipynb``, ``intro-`` for ``book/intro.md``);
+* ``{footbibliography}`` or a bare ``{bibliography}`` becomes a bibliography filtered to the
+  page's citations, with that prefix.
+
+Run after writing a page; it is idempotent. ``--check`` only reports pages that need it (for
+the tests).
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 from pathlib import Path
@@ -14,33 +24,60 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-BIB = re.compile(r"```\{bibliography\}\s*\n(?::filter:[^\n]*\n)?```")
+ROLE = re.compile(r"\{(?:footcite|cite|cite:p)(?P<t>:t)?\}`(?P<keys>[^`]+)`")
+BIB = re.compile(r"```\{(?:footbibliography|bibliography)\}[^`]*?```", re.S)
 
 
-def fix_text(s: str) -> str:
-    s = s.replace("{cite}`", "{footcite}`").replace("{cite:p}`", "{footcite}`").replace("{cite:t}`", "{footcite:t}`")
-    return BIB.sub("```{footbibliography}\n```", s)
+def page_prefix(path: Path) -> str:
+    """``ch1-`` for ``chapters/01_distillation.ipynb``, ``intro-`` for ``book/intro.md``."""
+    m = re.match(r"(\d+)_", path.name)
+    return f"ch{int(m.group(1))}-" if m else f"{path.stem.replace('_', '-')}-"
 
 
-def main() -> int:
-    for p in sorted((ROOT / "chapters").glob("*.ipynb")):
-        nb = nbformat.read(p, as_version=4)
-        changed = False
-        for c in nb.cells:
-            if c.cell_type == "markdown":
-                new = fix_text(c.source)
-                changed |= new != c.source
-                c.source = new
+def bibliography(prefix: str) -> str:
+    return f"```{{bibliography}}\n:filter: docname in docnames\n:keyprefix: {prefix}\n```"
+
+
+def fix_text(s: str, prefix: str) -> str:
+    def role(m: re.Match) -> str:
+        keys = [k.strip() for k in m.group("keys").split(",")]
+        keys = [k if k.startswith(prefix) else prefix + k for k in keys]
+        return "{cite%s}`%s`" % (m.group("t") or "", ",".join(keys))
+
+    return BIB.sub(lambda _m: bibliography(prefix), ROLE.sub(role, s))
+
+
+def pages() -> list[Path]:
+    return sorted((ROOT / "chapters").glob("*.ipynb")) + sorted((ROOT / "book").glob("*.md"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="only list pages that need fixing (exit 1 if any)")
+    args = ap.parse_args(argv)
+    stale = []
+    for p in pages():
+        prefix = page_prefix(p)
+        if p.suffix == ".ipynb":
+            nb = nbformat.read(p, as_version=4)
+            changed = False
+            for c in nb.cells:
+                if c.cell_type == "markdown":
+                    new = fix_text(c.source, prefix)
+                    changed |= new != c.source
+                    c.source = new
+            if changed and not args.check:
+                nbformat.write(nb, p)
+        else:
+            s = p.read_text()
+            new = fix_text(s, prefix)
+            changed = new != s
+            if changed and not args.check:
+                p.write_text(new)
         if changed:
-            nbformat.write(nb, p)
-            print("fixed", p.name)
-    for p in sorted((ROOT / "book").glob("*.md")):
-        s = p.read_text()
-        new = fix_text(s)
-        if new != s:
-            p.write_text(new)
-            print("fixed", p.name)
-    return 0
+            stale.append(p.relative_to(ROOT).as_posix())
+            print(("needs fixing: " if args.check else "fixed ") + stale[-1])
+    return 1 if (args.check and stale) else 0
 
 
 if __name__ == "__main__":
