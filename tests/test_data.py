@@ -7,7 +7,6 @@ import hashlib
 import io
 import os
 import pickle
-import time
 import urllib.error
 import warnings
 
@@ -555,24 +554,6 @@ def test_jitter_validates():
         D.jitter(torch.zeros(4, 784), max_shift=1.5)
     with pytest.raises(ValueError, match="shifts"):
         D.jitter(torch.zeros(4, 784), shifts=torch.zeros(3, 2, dtype=torch.long))
-
-
-def test_jitter_is_fast():
-    # Best time over many tries within a time window, on one intra-op thread: on a busy
-    # shared machine, thread scheduling (not the gather itself) dominates otherwise.
-    x = torch.rand(128, 784)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        D.jitter(x)
-        best, start = float("inf"), time.perf_counter()
-        while best >= 2e-3 and time.perf_counter() - start < 3.0:
-            t = time.perf_counter()
-            D.jitter(x)
-            best = min(best, time.perf_counter() - t)
-    finally:
-        torch.set_num_threads(threads)
-    assert best < 2e-3, f"jitter took {best * 1e3:.2f} ms for a batch of 128"
 
 
 def test_random_view_is_a_shift_plus_noise_and_repeatable():

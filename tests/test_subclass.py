@@ -65,6 +65,11 @@ def test_teacher_key_ignores_student_fields():
     off = replace(a, consistency=0.0)
     assert off.teacher_key() == replace(off, view_noise=0.1, view_shift=3).teacher_key()
     assert a.teacher_key() != replace(a, view_noise=0.1).teacher_key()
+    # beta = 0 trains the same teacher whatever the auxiliary loss is
+    zero = replace(a, aux_weight=0.0)
+    assert zero.teacher_key() == replace(a, aux="contrastive", aux_weight=0.0, aux_temperature=0.3).teacher_key()
+    assert zero.teacher_key() == replace(a, aux="none").teacher_key()
+    assert a.teacher_key() != replace(a, aux="contrastive").teacher_key()
 
 
 def test_consistency_loss_is_in_the_teacher_loss():
@@ -103,6 +108,26 @@ def test_tiny_teacher_beats_chance_and_is_deterministic():
     t4 = S.train_teacher(cfg, verbose=False)
     assert t4.from_cache and torch.equal(t3.test_logits, t4.test_logits)
     assert t4.snapshots == t3.snapshots
+
+
+def test_halfway_checkpoint_is_exactly_the_shorter_run():
+    # a 4-epoch run also caches its state after 2 epochs under the 2-epoch configuration;
+    # that must be the very model a 2-epoch run trains (view consistency on: its own RNG too)
+    cfg = S.SubclassConfig(**{**TINY, "n_epochs_teacher": 4})
+    short = replace(cfg, n_epochs_teacher=2)
+    direct = S.train_teacher(short, verbose=False, use_cache=False)
+    S.train_teacher(cfg, verbose=False)
+    clear_memory_cache()
+    half = S.train_teacher(short, verbose=False)
+    assert half.from_cache
+    assert torch.equal(half.test_logits, direct.test_logits)
+    assert half.recovery == direct.recovery and half.snapshots == direct.snapshots
+    assert len(half.history.loss) == 2 and half.history.loss == direct.history.loss
+    # odd epoch counts have no halfway point; without the cache nothing is stored
+    S.train_teacher(replace(cfg, n_epochs_teacher=3, seed=1), verbose=False)
+    assert not S._is_cached(replace(cfg, n_epochs_teacher=1, seed=1), False)
+    S.train_teacher(replace(cfg, seed=2), verbose=False, use_cache=False)
+    assert not S._is_cached(replace(short, seed=2), False)
 
 
 def test_label_free_student_and_n_sub_3():

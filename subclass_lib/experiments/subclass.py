@@ -36,7 +36,7 @@ from .. import data as D
 from .. import losses as L
 from .. import metrics as M
 from ..models import ConvTeacher, MLP, predict
-from ..train import (FitConfig, History, cache_dir, cache_key, fit, is_cached, resolve_device,
+from ..train import (FitConfig, History, cache_dir, cache_key, fit, is_cached, resolve_device, store_cached,
                      seed_everything, train_cached)
 from .base import SCALES, Command, check_scale, format_table
 
@@ -207,15 +207,18 @@ class SubclassConfig:
 
     def teacher_key(self) -> dict:
         """The fields the teacher depends on (student fields left out, so changing T does
-        not retrain the teacher)."""
+        not retrain the teacher; settings of an auxiliary loss that is off are left out too,
+        so beta = 0 is one teacher whatever the loss kind)."""
         d = asdict(self)
         for k in ("n_epochs_student", "temperature", "scale"):
             d.pop(k)
-        if self.aux != "diversity":
+        if self.aux == "none" or self.aux_weight == 0:  # no auxiliary term: its kind is moot
+            d["aux"] = "none"
+        if d["aux"] != "diversity":
             d.pop("sharpen")
-        if self.aux != "contrastive":
+        if d["aux"] != "contrastive":
             d.pop("aux_temperature")
-        if self.aux == "none":
+        if d["aux"] == "none":
             d.pop("aux_weight")
         if self.teacher != "conv":
             d.pop("conv_dropout")
@@ -405,6 +408,17 @@ def _snapshot_path(name: str, key_cfg):
     return cache_dir() / f"{name}-{cache_key(name, key_cfg)}.snapshots.json"
 
 
+def _store_snapshots(path, snaps: list) -> None:
+    _SNAPSHOTS[str(path)] = snaps
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(snaps))
+        tmp.replace(path)
+    except OSError:
+        pass
+
+
 def _progress_cb(progress, offset: float, share: float, label: str):
     if progress is None:
         return None
@@ -442,9 +456,18 @@ def _train_teacher(cfg, progress, verbose, use_cache, device) -> TeacherResult:
     n_rows = cfg.n_classes * cfg.n_sub
     cb_progress = _progress_cb(progress, 0.0, 1.0, "teacher")
 
+    half = cfg.n_epochs_teacher // 2 if cfg.n_epochs_teacher % 2 == 0 else None
+
     def callback(epoch, epochs, hist):
         pred = predict(model_ref[0], data["x_val"]).argmax(1).numpy()
         snaps.append(M.contingency(pred, order_cols, n_rows, 10).astype(int).tolist())
+        if use_cache and epoch == half:
+            # Adam at a constant rate with seeded shuffles and views: the first N/2 epochs of
+            # this run are exactly an N/2-epoch run (tested), so keep that one too
+            half_key = replace(cfg, n_epochs_teacher=half).teacher_key()
+            if not is_cached(name, half_key):
+                store_cached(name, half_key, model_ref[0], History.from_dict(hist.to_dict()))
+                _store_snapshots(_snapshot_path(name, half_key), list(snaps))
         if cb_progress:
             cb_progress(epoch, epochs, hist)
 
@@ -467,13 +490,7 @@ def _train_teacher(cfg, progress, verbose, use_cache, device) -> TeacherResult:
     if snaps:
         _SNAPSHOTS[skey] = snaps
         if use_cache:
-            try:
-                spath.parent.mkdir(parents=True, exist_ok=True)
-                tmp = spath.with_suffix(".tmp")
-                tmp.write_text(json.dumps(snaps))
-                tmp.replace(spath)
-            except OSError:
-                pass
+            _store_snapshots(spath, snaps)
     elif skey not in _SNAPSHOTS and spath.exists():
         try:
             _SNAPSHOTS[skey] = json.loads(spath.read_text())
