@@ -209,6 +209,30 @@ def test_cli_tiny_run_writes_json(tmp_path, capsys):
     assert set(res["timing_s"]) >= {"teacher", "student", "total"}
     assert res["config"]["split"] == "01389" and res["config"]["aux"] == "contrastive"
     assert res["digit_order"] == [0, 1, 3, 8, 9, 2, 4, 5, 6, 7]
+    assert res["threads"] == S.available_cpus()  # a command-line run uses the whole machine
+
+
+def test_cpu_threads_nests_and_restores(monkeypatch):
+    monkeypatch.delenv(S.THREADS_ENV, raising=False)
+    before = torch.get_num_threads()
+    with S.cpu_threads(2):
+        assert torch.get_num_threads() == 2
+        with S.cpu_threads():  # what train_teacher does inside: keeps the outer count
+            assert torch.get_num_threads() == 2
+        with S.cpu_threads(1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+    assert torch.get_num_threads() == before
+    with S.cpu_threads():
+        assert torch.get_num_threads() == 1
+    monkeypatch.setenv(S.THREADS_ENV, "3")
+    assert S.cli_threads(None) == 3 and S.cli_threads(2) == 2
+    monkeypatch.delenv(S.THREADS_ENV)
+    assert S.cli_threads(None) == S.available_cpus()
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="threads"):
+            with S.cpu_threads(bad):
+                pass
 
 
 @pytest.mark.parametrize("flags, msg", [
@@ -220,6 +244,7 @@ def test_cli_tiny_run_writes_json(tmp_path, capsys):
     (["--temperature", "0"], "temperature"),
     (["--consistency", "-1"], "consistency"),
     (["--view-noise", "-0.5"], "view_noise"),
+    (["--threads", "0"], "threads"),
 ])
 def test_cli_bad_flags_exit_2(flags, msg, capsys):
     with pytest.raises(SystemExit) as exc:

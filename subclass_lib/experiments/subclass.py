@@ -43,7 +43,8 @@ from .base import SCALES, Command, check_scale, format_table
 __all__ = [
     "SubclassConfig", "TeacherResult", "StudentResult", "DEMO", "AUX_KINDS", "TEACHERS",
     "load_data", "teacher_loss_fn", "train_teacher", "train_label_free_student", "run_subclass",
-    "recovery_over_seeds", "teacher_ensemble", "align_logits", "entropy_report", "cpu_threads", "COMMANDS",
+    "recovery_over_seeds", "teacher_ensemble", "align_logits", "entropy_report", "cpu_threads", "cli_threads",
+    "COMMANDS",
 ]
 
 AUX_KINDS = ("contrastive", "diversity", "none")
@@ -247,10 +248,22 @@ def _positive_int_env(name: str, default: int | None) -> int | None:
     return n
 
 
+_PINNED: list[int] = []  # thread counts of the enclosing cpu_threads(...) blocks
+
+
+def available_cpus() -> int:
+    """The number of CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 @contextlib.contextmanager
 def cpu_threads(n: int | None = None):
-    """Run the enclosed CPU work with ``n`` torch threads (default: ``$SUBCLASS_LIB_THREADS``,
-    else 1), restoring the previous setting afterwards.
+    """Run the enclosed CPU work with ``n`` torch threads (default: the count of an enclosing
+    ``cpu_threads`` block, else ``$SUBCLASS_LIB_THREADS``, else 1), restoring the previous
+    setting afterwards. The command line wraps a single run in ``cpu_threads(all CPUs)``.
 
     One thread is the default because these models are small: on the book's shared 2-core
     machine two threads per process made a training step up to 10x slower whenever other
@@ -259,17 +272,30 @@ def cpu_threads(n: int | None = None):
     whatever the machine's load.
     """
     if n is None:
-        n = _positive_int_env(THREADS_ENV, 1)
-    if n < 1:
-        raise ValueError(f"the number of threads must be >= 1, got {n}")
+        n = _PINNED[-1] if _PINNED else _positive_int_env(THREADS_ENV, 1)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"the number of threads must be a positive integer, got {n!r}")
     old = torch.get_num_threads()
     if n != old:
         torch.set_num_threads(n)
+    _PINNED.append(n)
     try:
         yield
     finally:
+        _PINNED.pop()
         if n != old:
             torch.set_num_threads(old)
+
+
+def cli_threads(requested: int | None) -> int:
+    """Threads of a command-line run: ``--threads``, else ``$SUBCLASS_LIB_THREADS``, else
+    every CPU (one run has the machine to itself; the chapters' parallel workers use one
+    thread each instead)."""
+    n = requested if requested is not None else _positive_int_env(THREADS_ENV, None)
+    n = available_cpus() if n is None else n
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"--threads must be a positive integer, got {n!r}")
+    return n
 
 
 # ---------------------------------------------------------------------------- data
@@ -628,12 +654,7 @@ def default_workers() -> int:
     """Worker processes for :func:`train_many`: ``$SUBCLASS_LIB_WORKERS``, else the number
     of CPUs this process may use (each worker trains on one thread)."""
     n = _positive_int_env(WORKERS_ENV, None)
-    if n is not None:
-        return n
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    return available_cpus() if n is None else n
 
 
 def _is_cached(cfg: SubclassConfig, student: bool) -> bool:
@@ -830,6 +851,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--conv-dropout", type=float, default=d.conv_dropout, help="dropout of the conv teacher")
     p.add_argument("--train-fraction", type=float, default=d.train_fraction,
                    help="fraction of the training set to use (1 = all 55k)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads of this run (default: $SUBCLASS_LIB_THREADS, else every CPU; "
+                        "the thread count changes the last digits of the results)")
 
 
 def config_from_args(args: argparse.Namespace) -> SubclassConfig:
@@ -846,7 +870,11 @@ def config_from_args(args: argparse.Namespace) -> SubclassConfig:
 
 def _run(args: argparse.Namespace) -> dict:
     cfg = config_from_args(args)
-    return run_subclass(cfg, verbose=True, use_cache=not args.no_cache, device=args.device)
+    threads = cli_threads(args.threads)
+    with cpu_threads(threads):
+        res = run_subclass(cfg, verbose=True, use_cache=not args.no_cache, device=args.device)
+    res["threads"] = threads
+    return res
 
 
 def _render(res: dict) -> str:

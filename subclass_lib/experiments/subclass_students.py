@@ -44,7 +44,7 @@ from .. import metrics as M
 from ..models import MLP, predict
 from ..train import FitConfig, History, fit, is_cached, resolve_device, seed_everything, train_cached
 from .base import Command, check_fraction, check_scale, check_temperature, format_table
-from .subclass import (SubclassConfig, TeacherResult, cpu_threads, default_workers, load_data,
+from .subclass import (SubclassConfig, TeacherResult, cli_threads, cpu_threads, default_workers, load_data,
                        run_in_workers, train_label_free_student, train_many, train_teacher)
 from .subclass import _add_arguments as _add_teacher_arguments
 
@@ -672,9 +672,12 @@ def _run(args: argparse.Namespace) -> dict:
             raise ValueError(f"--methods: {m!r} is not one of {','.join(METHODS)}")
     if not methods:
         raise ValueError("--methods must name at least one student")
-    res = run_students(cfg, methods, no_label=args.no_label_student, label_free=args.label_free_student,
-                       verbose=True, use_cache=not args.no_cache, device=args.device)
+    threads = cli_threads(args.threads)
+    with cpu_threads(threads):
+        res = run_students(cfg, methods, no_label=args.no_label_student, label_free=args.label_free_student,
+                           verbose=True, use_cache=not args.no_cache, device=args.device)
     res.pop("runs")
+    res["threads"] = threads
     return res
 
 
