@@ -251,3 +251,18 @@ def test_cli_bad_flags_exit_2(flags, msg, capsys):
         main(["subclass", "--n-epochs-teacher", "1", "--train-fraction", "0.01", *flags])
     assert exc.value.code == 2
     assert msg in capsys.readouterr().err
+
+
+def test_prefetch_trains_only_what_is_missing_longest_first(monkeypatch):
+    a = S.SubclassConfig(**TINY)
+    b = replace(a, aux_weight=0.0)
+    same_as_b = replace(a, aux="contrastive", aux_weight=0.0)  # one teacher: no auxiliary term
+    order = []
+    monkeypatch.setattr(S, "run_in_workers", lambda fn, jobs, n, **kw: order.extend(jobs) and False)
+    assert S.prefetch_teachers([b, same_as_b, replace(a, n_epochs_teacher=4)], student=[False, False, True],
+                               workers=1) == 2
+    assert [(c.n_epochs_teacher, st) for c, st in order] == [(4, True), (2, False)]  # longest first
+    assert S._is_cached(replace(a, n_epochs_teacher=4), True) and S._is_cached(same_as_b, False)
+    assert S.prefetch_teachers([b, same_as_b], workers=1) == 0  # all cached
+    with pytest.raises(ValueError, match="flags"):
+        S.prefetch_teachers([a, b], student=[True])

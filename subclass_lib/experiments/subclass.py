@@ -43,8 +43,8 @@ from .base import SCALES, Command, check_scale, format_table
 __all__ = [
     "SubclassConfig", "TeacherResult", "StudentResult", "DEMO", "AUX_KINDS", "TEACHERS",
     "load_data", "teacher_loss_fn", "train_teacher", "train_label_free_student", "run_subclass",
-    "recovery_over_seeds", "teacher_ensemble", "align_logits", "entropy_report", "cpu_threads", "cli_threads",
-    "COMMANDS",
+    "recovery_over_seeds", "teacher_ensemble", "prefetch_teachers", "train_many", "align_logits",
+    "entropy_report", "cpu_threads", "cli_threads", "COMMANDS",
 ]
 
 AUX_KINDS = ("contrastive", "diversity", "none")
@@ -416,7 +416,6 @@ class TeacherResult(_RecoveryView):
     config: SubclassConfig
     model: torch.nn.Module
     test_logits: torch.Tensor
-    val_logits: torch.Tensor
     super_accuracy: float
     contingency: np.ndarray
     recovery: dict
@@ -425,6 +424,17 @@ class TeacherResult(_RecoveryView):
     entropies: dict = field(default_factory=dict)
     train_time_s: float = 0.0
     from_cache: bool = False
+    _val_logits: torch.Tensor | None = field(default=None, repr=False)
+
+    @property
+    def val_logits(self) -> torch.Tensor:
+        """Logits on the 5,000 validation images (computed on first use: only the ensemble
+        needs them, and a conv teacher takes seconds)."""
+        if self._val_logits is None:
+            with cpu_threads():
+                x_val = load_data(self.config.split, self.config.train_fraction)["x_val"]
+                self._val_logits = predict(self.model, x_val)
+        return self._val_logits
 
 
 _SNAPSHOTS: dict[str, list] = {}
@@ -468,7 +478,7 @@ def train_teacher(cfg: SubclassConfig = SubclassConfig(), progress: Callable | N
         return _train_teacher(cfg, progress, verbose, use_cache, device)
 
 
-def _train_teacher(cfg, progress, verbose, use_cache, device) -> TeacherResult:
+def _train_teacher(cfg, progress, verbose, use_cache, device, evaluate: bool = True) -> TeacherResult | None:
     if not isinstance(cfg, SubclassConfig):
         raise ValueError(f"cfg must be a SubclassConfig, got {type(cfg).__name__}")
     data = load_data(cfg.split, cfg.train_fraction)
@@ -524,11 +534,12 @@ def _train_teacher(cfg, progress, verbose, use_cache, device) -> TeacherResult:
             pass
     if progress is not None:
         progress(1.0, "teacher ready")
+    if not evaluate:  # a worker that only fills the cache
+        return None
     model.cpu()
     test_logits = predict(model, data["x_test"])
-    val_logits = predict(model, data["x_val"])
     ev = _evaluate(test_logits, cfg, data["digit_test"], data["y_test"])
-    res = TeacherResult(config=cfg, model=model, test_logits=test_logits, val_logits=val_logits,
+    res = TeacherResult(config=cfg, model=model, test_logits=test_logits,
                         super_accuracy=ev["super_accuracy"], contingency=ev["contingency"],
                         recovery=ev["recovery"], history=hist, snapshots=_SNAPSHOTS.get(skey),
                         train_time_s=hist.train_time_s, from_cache=from_cache)
@@ -665,10 +676,14 @@ def _is_cached(cfg: SubclassConfig, student: bool) -> bool:
 
 
 def _train_in_worker(cfg: SubclassConfig, student: bool) -> None:
-    """Runs in a worker process: train and cache (nothing is sent back but success)."""
+    """Runs in a worker process: train and cache (nothing is sent back but success; the
+    teacher's test-set evaluation is left to the process that loads it)."""
+    if not student:
+        with cpu_threads():
+            _train_teacher(cfg, None, False, True, "auto", evaluate=False)
+        return
     t = train_teacher(cfg, verbose=False)
-    if student:
-        train_label_free_student(cfg, t, verbose=False)
+    train_label_free_student(cfg, t, verbose=False)
 
 
 def run_in_workers(fn: Callable, jobs: Sequence[tuple], workers: int, *, progress: Callable | None = None,
@@ -703,21 +718,26 @@ def run_in_workers(fn: Callable, jobs: Sequence[tuple], workers: int, *, progres
     return True
 
 
-def train_many(cfgs: Sequence[SubclassConfig], *, student: bool = False, workers: int | None = None,
-               verbose: bool = False, use_cache: bool = True, device: str = "auto",
-               progress: Callable | None = None) -> list:
-    """Train (or load) the teachers of ``cfgs`` -- and with ``student=True`` their
-    label-free students -- using up to ``workers`` processes (default
-    :func:`default_workers`), one training thread each.
+def _job_cost(cfg: SubclassConfig, student: bool) -> float:
+    """Rough relative cost of training ``cfg`` (to start the longest jobs first)."""
+    per_epoch = cfg.train_fraction * (10.0 if cfg.teacher == "conv" else 1.0) * (2.0 if cfg.consistency > 0 else 1.0)
+    return cfg.n_epochs_teacher * per_epoch + (0.6 * cfg.n_epochs_student * cfg.train_fraction if student else 0.0)
 
-    The configurations not yet in the model cache are trained in parallel worker processes,
-    which write them to the cache; then every result is loaded here, in order. Each model
-    trains on one thread from its own seed, so the numbers are the same as those of a
-    sequential run on the same machine. Without the cache (``use_cache=False``), with one
-    worker, or on a GPU the runs are sequential. Returns a list of ``TeacherResult`` (or of
-    ``(TeacherResult, StudentResult)`` pairs with ``student=True``).
-    """
+
+def prefetch_teachers(cfgs: Sequence[SubclassConfig], *, student: bool | Sequence[bool] = False,
+                      workers: int | None = None, verbose: bool = False, use_cache: bool = True,
+                      device: str = "auto", progress: Callable | None = None, _here: bool = True) -> int:
+    """Train the teachers of ``cfgs`` (and, where ``student`` is True -- one flag for all or
+    one per configuration -- their label-free students) that are not in the model cache yet,
+    in up to ``workers`` processes (default :func:`default_workers`), longest runs first, so
+    that a chapter's many runs share one pool and keep every core busy. Returns how many
+    configurations were trained; :func:`train_teacher` and :func:`train_many` then load them
+    from the cache. Without worker processes (one worker, one job, no cache or a GPU) the
+    missing ones are trained here, one after another."""
     cfgs = list(cfgs)
+    flags = [bool(student)] * len(cfgs) if isinstance(student, bool) else [bool(f) for f in student]
+    if len(flags) != len(cfgs):
+        raise ValueError(f"student: expected one flag or {len(cfgs)} flags, got {len(flags)}")
     for c in cfgs:
         if not isinstance(c, SubclassConfig):
             raise ValueError(f"every configuration must be a SubclassConfig, got {type(c).__name__}")
@@ -725,22 +745,55 @@ def train_many(cfgs: Sequence[SubclassConfig], *, student: bool = False, workers
     if n < 1:
         raise ValueError(f"workers must be >= 1, got {workers!r}")
     todo, seen = [], set()
-    for c in cfgs:
-        k = json.dumps(asdict(c), sort_keys=True)
-        if k not in seen and not _is_cached(c, student):
+    for c, st in zip(cfgs, flags):
+        k = json.dumps([c.teacher_key(), _student_key(c) if st else None], sort_keys=True)
+        if k not in seen and not (use_cache and _is_cached(c, st)):
             seen.add(k)
-            todo.append(c)
+            todo.append((c, st))
+    todo.sort(key=lambda job: -_job_cost(*job))
     parallel = (use_cache and resolve_device(device).type == "cpu"
-                and run_in_workers(_train_in_worker, [(c, student) for c in todo], n, progress=progress,
+                and run_in_workers(_train_in_worker, todo, n, progress=progress,
                                    what="teacher(s)" if verbose else None))
+    if not parallel and _here:
+        for i, (c, st) in enumerate(todo):
+            t = train_teacher(c, verbose=verbose, use_cache=use_cache, device=device)
+            if st:
+                train_label_free_student(c, t, verbose=verbose, use_cache=use_cache, device=device)
+            if progress is not None:
+                progress(0.9 * (i + 1) / len(todo), f"{i + 1}/{len(todo)} trained")
+    return len(todo) if (parallel or _here) else 0
+
+
+def train_many(cfgs: Sequence[SubclassConfig], *, student: bool = False, workers: int | None = None,
+               verbose: bool = False, use_cache: bool = True, device: str = "auto",
+               progress: Callable | None = None) -> list:
+    """Train (or load) the teachers of ``cfgs`` -- and with ``student=True`` their
+    label-free students -- using up to ``workers`` processes (default
+    :func:`default_workers`), one training thread each.
+
+    The configurations not yet in the model cache are trained in parallel worker processes
+    (:func:`prefetch_teachers`), which write them to the cache; then every result is loaded
+    here, in order. Each model trains on one thread from its own seed, so the numbers are the
+    same as those of a sequential run on the same machine. Without the cache
+    (``use_cache=False``), with one worker, or on a GPU the runs are sequential. Returns a
+    list of ``TeacherResult`` (or of ``(TeacherResult, StudentResult)`` pairs with
+    ``student=True``).
+    """
+    cfgs = list(cfgs)
+    done = 0
+    if use_cache:
+        done = prefetch_teachers(cfgs, student=student, workers=workers, verbose=verbose, device=device,
+                                 progress=progress, _here=False)  # sequential: trained (and timed) below
+    elif workers is not None and int(workers) < 1:
+        raise ValueError(f"workers must be >= 1, got {workers!r}")
+    start = 0.9 if done else 0.0
     out = []
     for i, c in enumerate(cfgs):
         t = train_teacher(c, verbose=verbose, use_cache=use_cache, device=device)
         out.append((t, train_label_free_student(c, t, verbose=verbose, use_cache=use_cache, device=device))
                    if student else t)
         if progress is not None:
-            progress((0.9 if parallel else 0.0) + (0.1 if parallel else 1.0) * (i + 1) / len(cfgs),
-                     f"{i + 1}/{len(cfgs)} ready")
+            progress(start + (1.0 - start) * (i + 1) / len(cfgs), f"{i + 1}/{len(cfgs)} ready")
     return out
 
 
