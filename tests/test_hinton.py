@@ -258,6 +258,17 @@ def test_mythical3_cli_writes_the_documented_json(tmp_path, capsys):
     assert json.loads(out2.read_text())["distilled_bias_adjusted"]["bias_shift"] == 3.5
 
 
+def test_mythical3_partial_result_comes_first_and_agrees_with_the_final_one():
+    cfg = tiny_cfg(H.Mythical3Config, omit=(3,))
+    partials = []
+    final = H.run_mythical3(cfg, verbose=False, partial=partials.append)
+    assert len(partials) == 1
+    p = partials[0]
+    assert p["hard_labels"] is None and p["per_class"]["hard_labels"] is None
+    assert p["distilled"] == final["distilled"] and p["distilled_bias_adjusted"] == final["distilled_bias_adjusted"]
+    assert final["hard_labels"]["accuracy_on_omitted"] == 0.0 and len(final["per_class"]["hard_labels"]) == 10
+
+
 @pytest.mark.parametrize("argv, message", [
     (["hinton", "--temperature", "-1"], "temperature must be"),
     (["hinton", "--alpha", "2"], "alpha must be in"),

@@ -79,3 +79,17 @@ def test_interrupted_retrain_leaves_the_panel_usable():
 def test_panel_needs_controls():
     with pytest.raises(ValueError):
         retrain_panel({}, lambda progress: None, lambda r: None)
+
+
+def test_preview_shows_a_partial_result_before_the_final_one():
+    shown = []
+
+    def run(progress, preview, T):
+        preview({"T": T, "part": "first"})
+        assert shown[-1]["part"] == "first"  # rendered before run returns
+        return {"T": T, "part": "all"}
+
+    t = W.FloatSlider(value=4.0, min=1, max=20)
+    box = retrain_panel({"T": t}, run, lambda r: shown.append(r) or "shown")
+    _, _, status = _parts(box)
+    assert [r["part"] for r in shown] == ["first", "all"] and "done" in status.value

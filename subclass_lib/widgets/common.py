@@ -3,7 +3,9 @@
 ``retrain_panel(controls, run, show)``: sliders (any ipywidgets value widgets), a Retrain
 button, a progress bar, a message line and an output area. Pressing Retrain calls
 ``run(progress=..., **values)``; its result goes to ``show(result)``, which returns a
-matplotlib Figure, a string, or anything IPython can display. Results are memoised by the
+matplotlib Figure, a string, or anything IPython can display. A ``run`` with a ``preview``
+parameter also gets ``preview(partial_result)``, shown at once while the rest trains (e.g. the
+student the slider is about before its baseline). Results are memoised by the
 slider values, so returning to an earlier setting is instant. A ``ValueError`` from ``run``
 (an invalid combination of values) shows as a message in the panel, not a traceback; an
 interrupted retrain leaves the panel (and the model cache, which is written atomically)
@@ -13,6 +15,7 @@ usable for the next one.
 from __future__ import annotations
 
 import html
+import inspect
 import time
 from collections.abc import Callable, Mapping
 
@@ -50,6 +53,7 @@ def retrain_panel(
     status = W.HTML(value="")
     out = W.Output(layout=W.Layout(min_height="120px"))
     memo: dict[tuple, object] = {}
+    wants_preview = "preview" in inspect.signature(run).parameters
 
     def values() -> dict:
         return {k: w.value for k, w in controls.items()}
@@ -80,7 +84,14 @@ def retrain_panel(
             else:
                 bar.value = 0.0
                 status.value = "<small>training...</small>"
-                result = run(progress=progress, **vals)
+                extra = {}
+                if wants_preview:
+                    def preview(partial) -> None:
+                        render(partial)
+                        status.value = (f"<small>first result in {time.perf_counter() - t0:.1f} s; "
+                                        "still training the rest...</small>")
+                    extra["preview"] = preview
+                result = run(progress=progress, **extra, **vals)
                 memo[key] = result
                 status.value = f"<small>done in {time.perf_counter() - t0:.1f} s</small>"
             bar.value = 1.0

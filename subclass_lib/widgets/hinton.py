@@ -86,19 +86,22 @@ def mythical3_panel(cfg: H.Mythical3Config = H.Mythical3Config(), run_now: bool 
         "alpha": _slider_alpha(cfg.alpha),
     }
 
-    def run(progress, omit, T, alpha):
+    def run(progress, preview, omit, T, alpha):
         c = replace(cfg, omit=tuple(omit), temperature=float(T), alpha=float(alpha))
-        return H.run_mythical3(c, verbose=False, progress=progress)
+        # the distilled student first (shown at once), then the hard-label baseline
+        return H.run_mythical3(c, verbose=False, progress=progress, partial=preview)
 
     def show(r):
         omit = r["config"]["omit"]
-        per = {k: r["per_class"][k] for k in ("hard_labels", "distilled", "distilled_bias_adjusted")}
-        a = r["distilled_bias_adjusted"]
-        title = (f"omitted {omit}: on them hard {r['hard_labels']['accuracy_on_omitted']:.3f}, "
-                 f"distilled {r['distilled']['accuracy_on_omitted']:.3f}, "
+        h, a = r["hard_labels"], r["distilled_bias_adjusted"]
+        per = {k: r["per_class"][k] for k in ("hard_labels", "distilled", "distilled_bias_adjusted")
+               if r["per_class"][k] is not None}
+        title = (f"omitted {omit}: on them hard "
+                 + (f"{h['accuracy_on_omitted']:.3f}" if h else "(training...)")
+                 + f", distilled {r['distilled']['accuracy_on_omitted']:.3f}, "
                  f"bias +{a['bias_shift']:.2f}: {a['accuracy_on_omitted']:.3f}  |  all digits "
-                 f"{r['hard_labels']['test_accuracy']:.3f} / {r['distilled']['test_accuracy']:.3f} / "
-                 f"{a['test_accuracy']:.3f}")
+                 + (f"{h['test_accuracy']:.3f}" if h else "-")
+                 + f" / {r['distilled']['test_accuracy']:.3f} / {a['test_accuracy']:.3f}")
         return per_class_bars(per, omit=omit, title=title)
 
     return retrain_panel(controls, run, show, title="Try it: the mythical digit", run_now=run_now)
