@@ -81,6 +81,9 @@ class History:
         return cls(**d)
 
 
+LR_SCHEDULES = ("constant", "cosine")
+
+
 @dataclass(frozen=True)
 class FitConfig:
     """Optimisation settings of one run.
@@ -88,6 +91,8 @@ class FitConfig:
     ``jitter`` is the maximum random shift in pixels applied to ``batch["x"]`` each step
     (0: none). ``patience``: stop after that many epochs without a better validation
     accuracy and restore the best weights (needs ``val_fn``; None: train all epochs).
+    ``lr_schedule``: ``"constant"`` (then the first k epochs of a run are exactly a k-epoch
+    run) or ``"cosine"`` (the rate falls from ``lr`` to 0 along a half cosine over all steps).
     """
 
     epochs: int = 10
@@ -99,6 +104,7 @@ class FitConfig:
     patience: int | None = None
     eval_every: int | None = None
     device: str = "auto"
+    lr_schedule: str = "constant"
 
     def __post_init__(self):
         for name in ("epochs", "batch_size"):
@@ -115,6 +121,8 @@ class FitConfig:
             raise ValueError(f"patience must be a positive integer or None, got {self.patience!r}")
         if self.eval_every is not None and (not isinstance(self.eval_every, int) or self.eval_every < 1):
             raise ValueError(f"eval_every must be a positive integer or None, got {self.eval_every!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
 
 
 def _make_optimizer(params: list[nn.Parameter], cfg: FitConfig, device: torch.device) -> torch.optim.Optimizer:
@@ -179,6 +187,7 @@ def fit(
     best_acc, best_state, bad_epochs = -1.0, None, 0
     bs = config.batch_size
     n_steps = math.ceil(n / bs)
+    total_steps = n_steps * config.epochs
     for epoch in range(1, config.epochs + 1):
         t0 = time.perf_counter()
         model.train()
@@ -198,6 +207,9 @@ def fit(
                     f"of {n_steps}; lower the learning rate or check the inputs")
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if config.lr_schedule == "cosine":
+                for g in opt.param_groups:
+                    g["lr"] = 0.5 * config.lr * (1.0 + math.cos(math.pi * hist.steps / total_steps))
             opt.step()
             if constrain is not None:
                 constrain()

@@ -226,3 +226,37 @@ def test_history_round_trip():
 def test_seed_everything_validates():
     with pytest.raises(ValueError):
         seed_everything(-1)
+
+
+def test_cosine_schedule_decays_to_zero_and_constant_keeps_the_rate():
+    import torch.nn as nn
+
+    from subclass_lib.train import FitConfig, fit
+
+    seen = {}
+    for schedule in ("constant", "cosine"):
+        torch.manual_seed(0)
+        model = nn.Linear(4, 2)
+        data = {"x": torch.randn(64, 4), "y": torch.randint(0, 2, (64,))}
+        lrs = []
+
+        def loss_fn(m, b):
+            return nn.functional.cross_entropy(m(b["x"]), b["y"])
+
+        orig_step = torch.optim.Adam.step
+
+        def spy(self, *a, **k):
+            lrs.append(self.param_groups[0]["lr"])
+            return orig_step(self, *a, **k)
+
+        torch.optim.Adam.step = spy
+        try:
+            fit(model, loss_fn, data, FitConfig(epochs=4, batch_size=16, lr=0.01, lr_schedule=schedule), verbose=False)
+        finally:
+            torch.optim.Adam.step = orig_step
+        seen[schedule] = lrs
+    assert seen["constant"] == [0.01] * 16
+    cos = seen["cosine"]
+    assert len(cos) == 16 and cos[0] == 0.01 and all(a > b for a, b in zip(cos, cos[1:])) and cos[-1] < 0.001
+    with pytest.raises(ValueError, match="lr_schedule"):
+        FitConfig(lr_schedule="step")
