@@ -84,6 +84,13 @@ class History:
 LR_SCHEDULES = ("constant", "cosine")
 
 
+def check_lr_schedule(schedule) -> str:
+    """``schedule`` if it is one of :data:`LR_SCHEDULES`, else a clear ``ValueError``."""
+    if schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {schedule!r}")
+    return schedule
+
+
 @dataclass(frozen=True)
 class FitConfig:
     """Optimisation settings of one run.
@@ -121,8 +128,7 @@ class FitConfig:
             raise ValueError(f"patience must be a positive integer or None, got {self.patience!r}")
         if self.eval_every is not None and (not isinstance(self.eval_every, int) or self.eval_every < 1):
             raise ValueError(f"eval_every must be a positive integer or None, got {self.eval_every!r}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        check_lr_schedule(self.lr_schedule)
 
 
 def _make_optimizer(params: list[nn.Parameter], cfg: FitConfig, device: torch.device) -> torch.optim.Optimizer:

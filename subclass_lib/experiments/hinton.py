@@ -40,7 +40,7 @@ from .. import losses
 from ..data import N_DIGITS, load_mnist, omit_digits, train_val_split
 from ..metrics import accuracy
 from ..models import MLP, predict
-from ..train import LR_SCHEDULES, FitConfig, History, fit, seed_everything, train_cached
+from ..train import LR_SCHEDULES, FitConfig, History, check_lr_schedule, fit, seed_everything, train_cached
 from .base import Command, check_fraction, check_scale, check_temperature, format_table
 
 __all__ = [
@@ -138,8 +138,7 @@ class HintonConfig:
 
     def __post_init__(self):
         check_scale(self.scale)
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        check_lr_schedule(self.lr_schedule)
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         check_temperature(self.temperature, "temperature")

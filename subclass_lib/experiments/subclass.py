@@ -251,6 +251,11 @@ def _positive_int_env(name: str, default: int | None) -> int | None:
 _PINNED: list[int] = []  # thread counts of the enclosing cpu_threads(...) blocks
 
 
+def _check_threads(n, what: str) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{what} must be a positive integer, got {n!r}")
+
+
 def available_cpus() -> int:
     """The number of CPUs this process may use."""
     try:
@@ -273,8 +278,7 @@ def cpu_threads(n: int | None = None):
     """
     if n is None:
         n = _PINNED[-1] if _PINNED else _positive_int_env(THREADS_ENV, 1)
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"the number of threads must be a positive integer, got {n!r}")
+    _check_threads(n, "the number of threads")
     old = torch.get_num_threads()
     if n != old:
         torch.set_num_threads(n)
@@ -293,8 +297,7 @@ def cli_threads(requested: int | None) -> int:
     thread each instead)."""
     n = requested if requested is not None else _positive_int_env(THREADS_ENV, None)
     n = available_cpus() if n is None else n
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"--threads must be a positive integer, got {n!r}")
+    _check_threads(n, "--threads")
     return n
 
 
@@ -444,8 +447,11 @@ def _snapshot_path(name: str, key_cfg):
     return cache_dir() / f"{name}-{cache_key(name, key_cfg)}.snapshots.json"
 
 
-def _store_snapshots(path, snaps: list) -> None:
+def _store_snapshots(path, snaps: list, on_disk: bool = True) -> None:
+    """Keep a run's per-epoch contingency tables in memory and (``on_disk``) beside its model."""
     _SNAPSHOTS[str(path)] = snaps
+    if not on_disk:
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -524,9 +530,7 @@ def _train_teacher(cfg, progress, verbose, use_cache, device, evaluate: bool = T
     spath = _snapshot_path(name, key_cfg)
     skey = str(spath)
     if snaps:
-        _SNAPSHOTS[skey] = snaps
-        if use_cache:
-            _store_snapshots(spath, snaps)
+        _store_snapshots(spath, snaps, on_disk=use_cache)
     elif skey not in _SNAPSHOTS and spath.exists():
         try:
             _SNAPSHOTS[skey] = json.loads(spath.read_text())
