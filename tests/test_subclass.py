@@ -53,6 +53,7 @@ def test_config_split_orders_contingency_columns():
     assert S.SubclassConfig.for_scale("full").teacher == "conv"
     assert S.SubclassConfig.demo().aux == "diversity"
     assert S.SubclassConfig.demo().consistency == 0.0 and S.SubclassConfig().consistency > 0
+    assert S.SubclassConfig.demo().sharpen == 0.5  # the demo's own value; the default is retuned
 
 
 def test_teacher_key_ignores_student_fields():
@@ -83,7 +84,7 @@ def test_consistency_loss_is_in_the_teacher_loss():
     without = S.teacher_loss_fn(replace(cfg, consistency=0.0))(model, {"x": x, "y": y})
     z = model(x)
     assert without.item() == pytest.approx((S.L.grouped_cross_entropy(z, y, 5)
-                                            + S.L.diversity_sharpness_aux_loss(z, y, 5, 0.5)).item(), rel=1e-5)
+                                            + S.L.diversity_sharpness_aux_loss(z, y, 5, cfg.sharpen)).item(), rel=1e-5)
     assert with_c.item() > without.item()  # the consistency term is a cross-entropy, > 0
     # the views are drawn from a generator seeded by cfg.seed: a fresh loss function repeats them
     again = S.teacher_loss_fn(cfg)(model, {"x": x, "y": y})

@@ -187,3 +187,8 @@ def test_cli_bad_flags_exit_2(cache, flags, message, capsys):
         main(["subclass-students", *TINY_FLAGS, *flags])
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_chapter_teacher_is_chapter_4s_default():
+    """Chapter 5 distils from chapter 4's default teacher (one cached model for both chapters)."""
+    assert S.chapter_teacher().teacher_key() == SubclassConfig().teacher_key()
