@@ -485,11 +485,20 @@ def train_teacher(cfg: SubclassConfig = SubclassConfig(), progress: Callable | N
         return _train_teacher(cfg, progress, verbose, use_cache, device)
 
 
+def _teacher_name(cfg: SubclassConfig) -> str:
+    """The model-cache name of ``cfg``'s teacher (``train.train_cached``)."""
+    return f"subclass-teacher-{cfg.teacher}"
+
+
+#: The model-cache name of the label-free student.
+_STUDENT_NAME = "subclass-student-label-free"
+
+
 def _train_teacher(cfg, progress, verbose, use_cache, device, evaluate: bool = True) -> TeacherResult | None:
     if not isinstance(cfg, SubclassConfig):
         raise ValueError(f"cfg must be a SubclassConfig, got {type(cfg).__name__}")
     data = load_data(cfg.split, cfg.train_fraction)
-    name = f"subclass-teacher-{cfg.teacher}"
+    name = _teacher_name(cfg)
     key_cfg = cfg.teacher_key()
     fc = FitConfig(epochs=cfg.n_epochs_teacher, batch_size=cfg.batch_size, lr=cfg.lr,
                    weight_decay=cfg.weight_decay, seed=cfg.seed, jitter=cfg.jitter, device=device)
@@ -618,7 +627,7 @@ def _train_label_free_student(cfg, teacher_result, progress, verbose, use_cache,
                    callback=_progress_cb(progress, 0.0, 1.0, "student"))
 
     t0 = time.perf_counter()
-    model, hist = train_cached("subclass-student-label-free", _student_key(cfg), make, train_fn, use_cache=use_cache)
+    model, hist = train_cached(_STUDENT_NAME, _student_key(cfg), make, train_fn, use_cache=use_cache)
     took = time.perf_counter() - t0
     model.cpu()
     logits = predict(model, data["x_test"])
@@ -676,8 +685,8 @@ def default_workers() -> int:
 def _is_cached(cfg: SubclassConfig, student: bool) -> bool:
     """Whether the teacher (and student) of ``cfg`` are in the model cache on disk (the
     file names of ``train.train_cached``)."""
-    return is_cached(f"subclass-teacher-{cfg.teacher}", cfg.teacher_key()) and (
-        not student or is_cached("subclass-student-label-free", _student_key(cfg)))
+    return is_cached(_teacher_name(cfg), cfg.teacher_key()) and (
+        not student or is_cached(_STUDENT_NAME, _student_key(cfg)))
 
 
 def _train_in_worker(cfg: SubclassConfig, student: bool) -> None:

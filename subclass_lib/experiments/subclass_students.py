@@ -47,6 +47,7 @@ from .base import Command, check_fraction, check_scale, check_temperature, forma
 from .subclass import (SubclassConfig, TeacherResult, cli_threads, cpu_threads, default_workers, load_data,
                        run_in_workers, train_label_free_student, train_many, train_teacher)
 from .subclass import _add_arguments as _add_teacher_arguments
+from .subclass import _is_cached
 
 __all__ = [
     "METHODS", "ALL_METHODS", "CHAPTER_TEACHER", "chapter_teacher", "PAPER_ERROR", "PAPER_ERROR_STD", "OFFICIAL_NOTEBOOK_ACCURACY",
@@ -220,12 +221,6 @@ def get_teacher(cfg: StudentsConfig, progress: Callable | None = None, *, verbos
     t = train_teacher(cfg.teacher, progress, verbose=verbose, use_cache=use_cache, device=device)
     _TEACHERS[key] = t
     return t
-
-
-def _is_cached_teacher(cfg: StudentsConfig) -> bool:
-    """Whether ``cfg.teacher`` is in the model cache on disk (the workers of
-    :func:`prefetch_students` read it from there)."""
-    return is_cached(f"subclass-teacher-{cfg.teacher.teacher}", cfg.teacher.teacher_key())
 
 
 def _check_teacher(cfg: StudentsConfig, teacher: TeacherResult) -> None:
@@ -489,7 +484,7 @@ def run_students(cfg: StudentsConfig = StudentsConfig(), methods: Sequence[str] 
                                                               use_cache=use_cache, device=device)
     _check_teacher(cfg, teacher)
     t1 = time.perf_counter()
-    if teacher.from_cache or _is_cached_teacher(cfg):
+    if teacher.from_cache or _is_cached(cfg.teacher, student=False):
         prefetch_students([(cfg, m) for m in methods + (["no_label"] if no_label else [])],
                           use_cache=use_cache, device=device, verbose=verbose)
     data = transfer_set(cfg, teacher)
@@ -549,7 +544,7 @@ def students_over_seeds(cfg: StudentsConfig, seeds: Sequence[int] = (0, 1, 2),
     errors: dict[str, list] = {m: [] for m in methods}
     if vary_teacher:  # train the missing teachers in parallel processes first
         train_many([replace(cfg.teacher, seed=s) for s in seeds], use_cache=use_cache, device=device)
-    if vary_teacher or teacher is None or teacher.from_cache or _is_cached_teacher(cfg):
+    if vary_teacher or teacher is None or teacher.from_cache or _is_cached(cfg.teacher, student=False):
         prefetch_students([(replace(cfg, seed=s, teacher=replace(cfg.teacher, seed=s) if vary_teacher
                                     else cfg.teacher), m) for s in seeds for m in methods],
                           use_cache=use_cache, device=device, verbose=verbose)
@@ -591,7 +586,7 @@ def sweep(cfg: StudentsConfig, param: str, values: Sequence, methods: Sequence[s
     teacher = teacher if teacher is not None else get_teacher(cfg, verbose=verbose, use_cache=use_cache,
                                                               device=device)
     errors: dict[str, list] = {m: [] for m in methods}
-    if teacher.from_cache or _is_cached_teacher(cfg):
+    if teacher.from_cache or _is_cached(cfg.teacher, student=False):
         prefetch_students([(replace(cfg, **{param: v}), m) for v in values for m in methods],
                           use_cache=use_cache, device=device, verbose=verbose)
     for i, v in enumerate(values):
