@@ -4,6 +4,7 @@ soft-target helpers, configs and the `hinton` / `mythical3` command line at a ti
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -283,3 +284,32 @@ def test_bad_flags_exit_2_with_a_clear_message(argv, message, capsys):
         main(argv)
     assert e.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_sweeps_over_student_seeds_keep_one_teacher():
+    cfg = tiny_cfg()
+    sweep = H.temperature_sweep(cfg, temperatures=(1, 4), hiddens=(12,), seeds=(0, 1), verbose=False)
+    assert sweep["seeds"] == [0, 1] and sweep["T"] == [1.0, 4.0]
+    runs = sweep["distilled_runs"]["12"]
+    assert len(runs) == 2 and all(len(r) == 2 for r in runs)
+    for i in range(2):
+        col = [r[i] for r in runs]
+        assert sweep["distilled"]["12"][i] == pytest.approx(np.mean(col))
+        assert sweep["distilled_std"]["12"][i] == pytest.approx(np.std(col, ddof=1))
+    assert sweep["hard"]["12"] == pytest.approx(np.mean(sweep["hard_runs"]["12"]))
+    # seed 0 alone is the single-seed sweep; another student seed is another student, same teacher
+    one = H.temperature_sweep(cfg, temperatures=(1, 4), hiddens=(12,), verbose=False)
+    assert one["distilled_runs"]["12"][0] == runs[0] and one["distilled_std"]["12"] == [0.0, 0.0]
+    teacher, _ = H.train_teacher(cfg, verbose=False)
+    a, _ = H.train_student(cfg, teacher, "hard", seed=0, verbose=False)
+    b, _ = H.train_student(cfg, teacher, "hard", seed=1, verbose=False)
+    assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    alpha = H.alpha_sweep(cfg, alphas=(0.0, 1.0), hiddens=(12,), seeds=(0, 1), verbose=False)
+    assert alpha["alpha"] == [0.0, 1.0] and alpha["T"] == cfg.temperature
+    assert len(alpha["distilled_runs"]["12"]) == 2 and alpha["hard_runs"] == sweep["hard_runs"]
+    with pytest.raises(ValueError, match="distinct"):
+        H.temperature_sweep(cfg, temperatures=(1,), hiddens=(12,), seeds=(0, 0), verbose=False)
+    with pytest.raises(ValueError, match="seed"):
+        H.train_student(cfg, teacher, "hard", seed=-1, verbose=False)
+    with pytest.raises(ValueError, match="alpha"):
+        H.alpha_sweep(cfg, alphas=(1.5,), hiddens=(12,), verbose=False)

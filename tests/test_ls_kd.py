@@ -294,3 +294,25 @@ def test_panel_builds_and_rejects_bad_values():
         ls_kd_panel(cfg, T=5.0, run_now=False)
     with pytest.raises(ValueError):
         L.run_interactive(eps=0.1, T=4.0, classes=(1, 1, 2), cfg=cfg)
+
+
+def test_student_seeds_give_a_mean_and_a_spread():
+    cfg = L.LSKDConfig(**{**TINY, "temperatures": (1,)}, student_seeds=2)
+    assert cfg.student_seed_list() == [1, 2] and cfg.interactive().student_seeds == 1
+    res = L.run_ls_kd(cfg, verbose=False)
+    for row in res.students:
+        accs = row["seed_test_accuracy"]
+        assert len(accs) == 2 and row["test_accuracy"] == accs[0]
+        assert row["mean_test_accuracy"] == pytest.approx(np.mean(accs))
+        assert row["std_test_accuracy"] == pytest.approx(np.std(accs, ddof=1))
+        assert res.student_mean(row["eps"], row["T"]) == row["mean_test_accuracy"]
+        assert res.student_std(row["eps"], row["T"]) == row["std_test_accuracy"]
+    a, _ = L.train_student(cfg, 0.0, 1.0, verbose=False)
+    b, _ = L.train_student(cfg, 0.0, 1.0, student_seed=1, verbose=False)
+    c, _ = L.train_student(cfg, 0.0, 1.0, student_seed=2, verbose=False)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))  # seed + 1 is the default
+    assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))
+    with pytest.raises(ValueError, match="student_seeds"):
+        L.LSKDConfig(student_seeds=0)
+    with pytest.raises(ValueError, match="student_seed"):
+        L.train_student(cfg, 0.0, 1.0, student_seed=-3, verbose=False)

@@ -46,7 +46,7 @@ from .base import Command, check_fraction, check_scale, check_temperature, forma
 __all__ = [
     "HintonConfig", "Mythical3Config", "SOURCE_HINTON", "SOURCE_MYTHICAL3",
     "parse_digits", "teacher_settings", "load_splits", "transfer_set", "train_teacher",
-    "train_student", "evaluate", "per_class_accuracy", "run_hinton", "temperature_sweep",
+    "train_student", "evaluate", "per_class_accuracy", "run_hinton", "temperature_sweep", "alpha_sweep",
     "soft_targets", "mean_entropy_bits", "soft_gradient_norms", "training_frequency",
     "adjust_bias", "auto_bias_shift", "bias_sweep", "run_mythical3", "mythical3_sweep",
     "COMMANDS",
@@ -97,6 +97,12 @@ def parse_digits(digits) -> tuple[int, ...]:
             raise ValueError(f"digits must be integers 0..9, got {v}")
         out.add(v)
     return tuple(sorted(out))
+
+
+def _check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
 
 
 def _check_pos_int(name: str, v, allow_none: bool = False):
@@ -176,8 +182,9 @@ class HintonConfig:
         kw["scale"] = scale
         return cls(**kw)
 
-    def fit_config(self, epochs: int, jitter: int = 0) -> FitConfig:
-        return FitConfig(epochs=epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
+    def fit_config(self, epochs: int, jitter: int = 0, seed: int | None = None) -> FitConfig:
+        return FitConfig(epochs=epochs, batch_size=self.batch_size, lr=self.lr,
+                         seed=self.seed if seed is None else seed,
                          jitter=jitter, device=self.device, lr_schedule=self.lr_schedule)
 
 
@@ -214,12 +221,13 @@ def load_splits(seed: int = SPLIT_SEED):
     return (xt, yt), (xv, yv), (te.images, te.labels)
 
 
-def transfer_set(cfg: HintonConfig, omit: Iterable[int] = ()) -> tuple[torch.Tensor, torch.Tensor]:
+def transfer_set(cfg: HintonConfig, omit: Iterable[int] = (), seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The students' transfer set: ``train_subset`` images of the training part (seeded by
-    ``cfg.seed``), then without the digits in ``omit``."""
+    ``seed``, default ``cfg.seed``), then without the digits in ``omit``."""
+    seed = cfg.seed if seed is None else _check_seed(seed)
     (xt, yt), _, _ = load_splits()
     if cfg.train_subset is not None and cfg.train_subset < len(yt):
-        g = torch.Generator().manual_seed(10_000 + cfg.seed)
+        g = torch.Generator().manual_seed(10_000 + seed)
         idx, _ = torch.randperm(len(yt), generator=g)[:cfg.train_subset].sort()
         xt, yt = xt[idx], yt[idx]
     omit = parse_digits(omit)
@@ -286,8 +294,12 @@ def _make_student(hidden: int, seed: int) -> MLP:
 def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, T: float | None = None,
                   alpha: float | None = None, hidden: int | None = None, omit: Iterable[int] = (),
                   use_cache: bool = True, verbose: bool = True,
-                  progress: ProgressFn | None = None) -> tuple[MLP, History]:
+                  progress: ProgressFn | None = None, seed: int | None = None) -> tuple[MLP, History]:
     """A small net (2 x ``hidden``, no regularisation) on the transfer set.
+
+    ``seed`` (default ``cfg.seed``) seeds the student alone: its initial weights, its
+    transfer subset and its batch order; the teacher stays the one of ``cfg``. A hard-label
+    and a distilled student of one seed start from identical weights.
 
     ``kind="hard"``: cross-entropy on the labels. ``kind="distilled"``:
     :func:`subclass_lib.losses.distillation_loss` with the teacher's logits at temperature
@@ -300,9 +312,10 @@ def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, T: float | 
     alpha = check_fraction(cfg.alpha if alpha is None else alpha, "alpha")
     hidden = _check_pos_int("hidden", cfg.student_hidden if hidden is None else hidden)
     omit = parse_digits(omit)
-    x, y = transfer_set(cfg, omit)
+    seed = cfg.seed if seed is None else _check_seed(seed)
+    x, y = transfer_set(cfg, omit, seed)
     key = dict(kind=kind, hidden=hidden, epochs=cfg.epochs_student, train_subset=cfg.train_subset,
-               omit=list(omit), seed=cfg.seed, lr=cfg.lr, lr_schedule=cfg.lr_schedule, batch_size=cfg.batch_size)
+               omit=list(omit), seed=seed, lr=cfg.lr, lr_schedule=cfg.lr_schedule, batch_size=cfg.batch_size)
     if kind == "distilled":
         if teacher is None:
             raise ValueError("a distilled student needs a teacher")
@@ -319,11 +332,11 @@ def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, T: float | 
         else:
             data = {"x": x, "y": y, "teacher_logits": predict(teacher, x)}
             loss = lambda m, b: losses.distillation_loss(m(b["x"]), b["teacher_logits"], b["y"], T, alpha)  # noqa: E731
-        return fit(model, loss, data, cfg.fit_config(cfg.epochs_student), name=label, verbose=False,
+        return fit(model, loss, data, cfg.fit_config(cfg.epochs_student, seed=seed), name=label, verbose=False,
                    callback=_fit_callback(progress, 0.0, 1.0, label))
 
     t0 = time.perf_counter()
-    model, hist = train_cached("hinton-student", key, lambda: _make_student(hidden, cfg.seed), train_fn,
+    model, hist = train_cached("hinton-student", key, lambda: _make_student(hidden, seed), train_fn,
                                use_cache=use_cache)
     if verbose:
         took = time.perf_counter() - t0
@@ -423,28 +436,77 @@ def run_hinton(cfg: HintonConfig = HintonConfig(), use_cache: bool = True, verbo
     return out
 
 
-def temperature_sweep(cfg: HintonConfig, temperatures: Sequence[float] = (1, 2, 4, 8, 20),
-                      hiddens: Sequence[int] = (800, 30), use_cache: bool = True,
-                      verbose: bool = True) -> dict:
-    """Distilled-student test accuracy for each temperature and student size.
+def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof 1; 0 for a single value)."""
+    a = np.asarray(values, dtype=float)
+    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
 
-    Returns ``{"T": [...], "hidden": [...], "distilled": {hidden: [acc per T]},
-    "hard": {hidden: acc}}`` (keys of the inner dicts are strings, JSON-ready).
-    """
-    temps = [check_temperature(T) for T in temperatures]
+
+def _check_seeds(seeds, cfg: HintonConfig) -> list[int]:
+    seeds = [cfg.seed] if seeds is None else [_check_seed(s) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct non-negative integers, got {seeds!r}")
+    return seeds
+
+
+def _student_grid(cfg: HintonConfig, settings: Sequence[dict], hiddens: Sequence[int], seeds, use_cache: bool,
+                  verbose: bool) -> dict:
+    """Test accuracy of the hard-label student and of a distilled student for each of
+    ``settings`` (keyword arguments of :func:`train_student`), each student size and seed:
+    per-seed runs, and their mean and sample std over the seeds."""
     hiddens = [_check_pos_int("hidden", h) for h in hiddens]
+    seeds = _check_seeds(seeds, cfg)
     teacher, _ = train_teacher(cfg, use_cache, verbose)
     _, _, (xs, ys) = load_splits()
-    out = {"T": temps, "hidden": hiddens, "alpha": cfg.alpha, "distilled": {}, "hard": {}}
+
+    def acc(model):
+        return accuracy(predict(model, xs), ys)
+
+    out = {"hidden": hiddens, "seeds": seeds, "distilled": {}, "distilled_std": {}, "distilled_runs": {},
+           "hard": {}, "hard_std": {}, "hard_runs": {}}
     for h in hiddens:
-        small, _ = train_student(cfg, None, "hard", hidden=h, use_cache=use_cache, verbose=verbose)
-        out["hard"][str(h)] = accuracy(predict(small, xs), ys)
-        accs = []
-        for T in temps:
-            s, _ = train_student(cfg, teacher, "distilled", T=T, hidden=h, use_cache=use_cache, verbose=verbose)
-            accs.append(accuracy(predict(s, xs), ys))
-        out["distilled"][str(h)] = accs
+        hard = [acc(train_student(cfg, None, "hard", hidden=h, seed=s, use_cache=use_cache, verbose=verbose)[0])
+                for s in seeds]
+        runs = [[acc(train_student(cfg, teacher, "distilled", hidden=h, seed=s, use_cache=use_cache,
+                                   verbose=verbose, **kw)[0]) for kw in settings] for s in seeds]
+        key = str(h)
+        out["hard_runs"][key] = hard
+        out["hard"][key], out["hard_std"][key] = _mean_std(hard)
+        out["distilled_runs"][key] = runs
+        stats = [_mean_std([r[i] for r in runs]) for i in range(len(settings))]
+        out["distilled"][key] = [m for m, _ in stats]
+        out["distilled_std"][key] = [sd for _, sd in stats]
     return out
+
+
+def temperature_sweep(cfg: HintonConfig, temperatures: Sequence[float] = (1, 2, 4, 8, 20),
+                      hiddens: Sequence[int] = (800, 30), use_cache: bool = True,
+                      verbose: bool = True, seeds: Sequence[int] | None = None) -> dict:
+    """Distilled-student test accuracy for each temperature and student size, over ``seeds``
+    (the students' seeds, default ``[cfg.seed]``; the teacher is always the one of ``cfg``).
+
+    Returns ``{"T": [...], "hidden": [...], "alpha": ..., "seeds": [...],
+    "distilled": {hidden: [mean accuracy per T]}, "distilled_std": {hidden: [sample std per T]},
+    "distilled_runs": {hidden: [[accuracy per T] per seed]}, "hard": {hidden: mean},
+    "hard_std": {hidden: std}, "hard_runs": {hidden: [accuracy per seed]}}`` (keys of the
+    inner dicts are strings, JSON-ready). A hard-label and a distilled student of one seed
+    start from the same weights.
+    """
+    temps = [check_temperature(T) for T in temperatures]
+    grid = _student_grid(cfg, [{"T": T} for T in temps], hiddens, seeds, use_cache, verbose)
+    return {"T": temps, "alpha": cfg.alpha, **grid}
+
+
+def alpha_sweep(cfg: HintonConfig, alphas: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
+                hiddens: Sequence[int] = (800, 30), use_cache: bool = True, verbose: bool = True,
+                seeds: Sequence[int] | None = None) -> dict:
+    """Like :func:`temperature_sweep`, over the task balance ``alpha`` at ``cfg.temperature``:
+    ``{"alpha": [...], "T": ..., "distilled": {hidden: [mean accuracy per alpha]}, ...}``.
+    ``alpha = 0`` is the hard-label loss (the same student as ``"hard"`` up to the
+    floating-point order of the loss)."""
+    alphas = [check_fraction(a, "alpha") for a in alphas]
+    grid = _student_grid(cfg, [{"alpha": a} for a in alphas], hiddens, seeds, use_cache, verbose)
+    return {"alpha": alphas, "T": cfg.temperature, **grid}
 
 
 # ----------------------------------------------------------------------------- bias adjustment

@@ -127,6 +127,10 @@ class LSKDConfig:
     Students: MLP ``784-256-10`` trained on a fixed random
     ``student_fraction`` of the training images (the transfer set) for
     ``student_epochs`` epochs on the teacher's soft targets only (``alpha = 1``).
+    ``student_seeds`` students of each (teacher, T) pair differ only in their seed (initial
+    weights and batch order, seeds ``seed + 1``, ``seed + 2``, ...): their mean and spread say
+    which differences between temperatures are more than noise. The first of them is the
+    student whose penultimate layer the chapter measures.
     ``scale="full"`` (:meth:`for_scale`) switches to Hinton et al.'s sizes.
     """
 
@@ -145,6 +149,7 @@ class LSKDConfig:
     lr: float = 1e-3
     classes: tuple[int, int, int] = (4, 9, 0)
     feature_examples: int = 10_000
+    student_seeds: int = 3
     scale: str = "default"
     device: str = "auto"
 
@@ -158,7 +163,7 @@ class LSKDConfig:
         check_fraction(self.student_fraction, "student_fraction", low_open=True)
         check_fraction(self.teacher_fraction, "teacher_fraction", low_open=True)
         check_fraction(self.alpha, "alpha")
-        for name in ("teacher_epochs", "student_epochs", "batch_size", "feature_examples"):
+        for name in ("teacher_epochs", "student_epochs", "batch_size", "feature_examples", "student_seeds"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
@@ -193,7 +198,11 @@ class LSKDConfig:
         return replace(self, teacher_epochs=max(1, self.teacher_epochs // 2),
                        teacher_fraction=min(self.teacher_fraction, 0.5),
                        student_epochs=max(1, self.student_epochs // 2),
-                       student_fraction=min(self.student_fraction, 0.25))
+                       student_fraction=min(self.student_fraction, 0.25), student_seeds=1)
+
+    def student_seed_list(self) -> list[int]:
+        """The students' seeds: ``seed + 1``, ..., ``seed + student_seeds``."""
+        return [self.seed + 1 + i for i in range(self.student_seeds)]
 
     # the parts of the config that define each trained model (the cache keys)
     def teacher_key(self, eps: float) -> dict:
@@ -201,8 +210,9 @@ class LSKDConfig:
                     epochs=self.teacher_epochs, dropout=self.teacher_dropout, batch_size=self.batch_size,
                     lr=self.lr, fraction=self.teacher_fraction)
 
-    def student_key(self, eps: float, T: float) -> dict:
+    def student_key(self, eps: float, T: float, student_seed: int | None = None) -> dict:
         return dict(kind="ls-kd-student", teacher=self.teacher_key(eps), T=float(T), seed=self.seed,
+                    student_seed=self.student_seed_list()[0] if student_seed is None else int(student_seed),
                     hidden=list(self.student_hidden), epochs=self.student_epochs, alpha=self.alpha,
                     fraction=self.student_fraction, batch_size=self.batch_size, lr=self.lr)
 
@@ -231,10 +241,10 @@ def make_teacher(cfg: LSKDConfig) -> MLP:
     return MLP(hidden=cfg.teacher_hidden, dropout=cfg.teacher_dropout)
 
 
-def make_student(cfg: LSKDConfig) -> MLP:
-    """The student network, seeded with ``cfg.seed + 1``: every student (each T, each
-    teacher) starts from exactly the same initial weights."""
-    seed_everything(cfg.seed + 1)
+def make_student(cfg: LSKDConfig, student_seed: int | None = None) -> MLP:
+    """The student network, seeded with ``student_seed`` (default ``cfg.seed + 1``): every
+    student of one seed (each T, each teacher) starts from exactly the same initial weights."""
+    seed_everything(cfg.student_seed_list()[0] if student_seed is None else student_seed)
     return MLP(hidden=cfg.student_hidden)
 
 
@@ -278,8 +288,11 @@ def teacher_logits_on_transfer_set(cfg: LSKDConfig, eps: float, use_cache: bool 
 
 def train_student(cfg: LSKDConfig, eps: float, T: float, use_cache: bool = True, verbose: bool = True,
                   progress: Callable[[float, str], None] | None = None,
-                  teacher_logits: torch.Tensor | None = None):
+                  teacher_logits: torch.Tensor | None = None, student_seed: int | None = None):
     """Distil the teacher ``eps`` into a fresh student at temperature ``T``.
+
+    ``student_seed`` (default ``cfg.seed + 1``) seeds the student's initial weights and
+    batch order; the teacher and the transfer set stay those of ``cfg``.
 
     Loss: :func:`subclass_lib.losses.distillation_loss` with ``cfg.alpha`` (default 1:
     soft targets only, the T²-scaled soft cross-entropy). Returns ``(model, history)``.
@@ -287,6 +300,11 @@ def train_student(cfg: LSKDConfig, eps: float, T: float, use_cache: bool = True,
     eps = check_eps(eps)
     T = check_temperature(T)
     x, y = _transfer_set(cfg)
+    if student_seed is None:
+        student_seed = cfg.student_seed_list()[0]
+    elif isinstance(student_seed, bool) or not isinstance(student_seed, (int, np.integer)) or student_seed < 0:
+        raise ValueError(f"student_seed must be a non-negative integer, got {student_seed!r}")
+    student_seed = int(student_seed)
     name = f"lskd-student-eps{eps:g}-T{T:g}"
 
     def loss_fn(model, batch):
@@ -296,10 +314,11 @@ def train_student(cfg: LSKDConfig, eps: float, T: float, use_cache: bool = True,
         t = teacher_logits if teacher_logits is not None else teacher_logits_on_transfer_set(cfg, eps, use_cache)
         with cpu_threads():
             return fit(model, loss_fn, {"x": x, "y": y, "t": t},
-                       _fit_config(cfg, cfg.student_epochs, cfg.seed + 1),
+                       _fit_config(cfg, cfg.student_epochs, student_seed),
                        name=name, verbose=verbose, callback=_epoch_callback(progress, f"student T={T:g}"))
 
-    return train_cached("lskd-student", cfg.student_key(eps, T), lambda: make_student(cfg), train_fn,
+    return train_cached("lskd-student", cfg.student_key(eps, T, student_seed),
+                        lambda: make_student(cfg, student_seed), train_fn,
                         use_cache=use_cache)
 
 
@@ -483,6 +502,20 @@ class LSKDResult:
                 return r["test_accuracy"]
         raise KeyError(f"no student for eps={eps}, T={T}")
 
+    def _student_row(self, eps: float, T: float) -> dict:
+        for r in self.students:
+            if r["eps"] == float(eps) and r["T"] == float(T):
+                return r
+        raise KeyError(f"no student for eps={eps}, T={T}")
+
+    def student_mean(self, eps: float, T: float) -> float:
+        """Mean test accuracy over the students' seeds."""
+        return self._student_row(eps, T)["mean_test_accuracy"]
+
+    def student_std(self, eps: float, T: float) -> float:
+        """Sample standard deviation (ddof 1) of the test accuracy over the students' seeds."""
+        return self._student_row(eps, T)["std_test_accuracy"]
+
     def teacher_accuracy(self, eps: float) -> float:
         for r in self.teachers:
             if r["eps"] == float(eps):
@@ -498,7 +531,7 @@ def run_ls_kd(cfg: LSKDConfig = LSKDConfig(), use_cache: bool = True, verbose: b
     """The chapter's experiment: 2 teachers, ``2 × len(temperatures)`` students, entropy,
     geometry, diffusion index. Prints one line per trained model when ``verbose``."""
     epss = (0.0, cfg.eps)
-    n_models = 2 + 2 * len(cfg.temperatures)
+    n_models = 2 + 2 * len(cfg.temperatures) * cfg.student_seeds
     done = 0
 
     def step(what: str):
@@ -525,15 +558,24 @@ def run_ls_kd(cfg: LSKDConfig = LSKDConfig(), use_cache: bool = True, verbose: b
         teacher_feats[eps], y_feat = penultimate_features(cfg, t)
         feats_by_eps[eps] = {}
         for T in cfg.temperatures:
-            s, hs = train_student(cfg, eps, T, use_cache=use_cache, verbose=False, teacher_logits=logits)
-            sacc = mnist_test_accuracy(s)
-            time_s += hs.train_time_s
-            students.append({"eps": eps, "T": float(T), "test_accuracy": sacc})
-            feats_by_eps[eps][float(T)] = penultimate_features(cfg, s)[0]
+            accs = []
+            for i, seed in enumerate(cfg.student_seed_list()):
+                s, hs = train_student(cfg, eps, T, use_cache=use_cache, verbose=False, teacher_logits=logits,
+                                      student_seed=seed)
+                accs.append(mnist_test_accuracy(s))
+                time_s += hs.train_time_s
+                if i == 0:
+                    feats_by_eps[eps][float(T)] = penultimate_features(cfg, s)[0]
+            a = np.asarray(accs)
+            students.append({"eps": eps, "T": float(T), "test_accuracy": accs[0], "seed_test_accuracy": accs,
+                             "mean_test_accuracy": float(a.mean()),
+                             "std_test_accuracy": float(a.std(ddof=1)) if len(a) > 1 else 0.0})
             if verbose:
-                print(f"  student eps={eps:g} T={T:g}: test accuracy {sacc:.4f}  ({hs.train_time_s:.1f} s)",
-                      flush=True)
-            step(f"student eps={eps:g} T={T:g}")
+                spread = f" (mean of {len(a)} seeds {a.mean():.4f} +- {students[-1]['std_test_accuracy']:.4f})" \
+                    if len(a) > 1 else ""
+                print(f"  student eps={eps:g} T={T:g}: test accuracy {accs[0]:.4f}{spread}", flush=True)
+            for _ in range(cfg.student_seeds):
+                step(f"student eps={eps:g} T={T:g}")
     similar, dissimilar = digit_sets(teacher_feats[0.0], y_feat)
     for eps in epss:
         g = cluster_geometry(teacher_feats[eps], y_feat, similar)
@@ -585,12 +627,15 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="fraction of the 60k training images the teachers train on (override)")
     p.add_argument("--feature-examples", type=int, default=None,
                    help="test images used for centroids and the diffusion index (override; default 10000)")
+    p.add_argument("--student-seeds", type=int, default=None,
+                   help="students per (teacher, T) with different seeds, for the mean and spread (default 3)")
 
 
 def _run(args: argparse.Namespace) -> dict:
     overrides = dict(eps=check_eps(args.eps), temperatures=parse_temperatures(args.temperatures),
                      seed=args.seed, device=args.device)
-    for flag in ("teacher_epochs", "student_epochs", "student_fraction", "teacher_fraction", "feature_examples"):
+    for flag in ("teacher_epochs", "student_epochs", "student_fraction", "teacher_fraction", "feature_examples",
+                 "student_seeds"):
         v = getattr(args, flag)
         if v is not None:
             overrides[flag] = v

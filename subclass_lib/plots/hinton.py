@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 __all__ = [
-    "soft_target_bars", "soft_target_entropy", "gradient_scaling", "temperature_sweep_plot",
+    "soft_target_bars", "soft_target_entropy", "gradient_scaling", "temperature_sweep_plot", "alpha_sweep_plot",
     "accuracy_bars", "per_class_bars", "bias_sweep_plot", "mythical3_sweep_plot",
 ]
 
@@ -92,7 +92,9 @@ def temperature_sweep_plot(sweep: Mapping, point: Mapping | None = None, title: 
     """Distilled-student test accuracy vs T, one line per student size, hard-label baselines dashed.
 
     ``sweep`` is what :func:`subclass_lib.experiments.hinton.temperature_sweep` returns;
-    ``point`` (``{"T", "hidden", "accuracy"}``) marks one setting, e.g. a slider's.
+    ``point`` (``{"T", "hidden", "accuracy"}``) marks one setting, e.g. a slider's. With more
+    than one seed the points are means with error bars of one standard deviation, and the band
+    around each dashed line is the hard-label student's mean +- one standard deviation.
     """
     T = sweep["T"]
     own = ax is None
@@ -100,9 +102,16 @@ def temperature_sweep_plot(sweep: Mapping, point: Mapping | None = None, title: 
         fig, ax = plt.subplots(figsize=(5.6, 3.6))
     else:
         fig = ax.figure
+    n = len(sweep.get("seeds", [0]))
     for i, h in enumerate(sweep["distilled"]):
         c = f"C{i}"
-        ax.plot(T, sweep["distilled"][h], marker="o", ms=4, color=c, label=f"distilled, 2x{h}")
+        if n > 1:
+            ax.errorbar(T, sweep["distilled"][h], yerr=sweep["distilled_std"][h], marker="o", ms=4, color=c,
+                        capsize=3, label=f"distilled, 2x{h}")
+            m, sd = sweep["hard"][h], sweep["hard_std"][h]
+            ax.axhspan(m - sd, m + sd, color=c, alpha=0.12, lw=0)
+        else:
+            ax.plot(T, sweep["distilled"][h], marker="o", ms=4, color=c, label=f"distilled, 2x{h}")
         ax.axhline(sweep["hard"][h], color=c, ls="--", lw=1, label=f"hard labels, 2x{h}")
     if point is not None:
         ax.plot([point["T"]], [point["accuracy"]], marker="*", ms=14, color="k", ls="none",
@@ -110,9 +119,39 @@ def temperature_sweep_plot(sweep: Mapping, point: Mapping | None = None, title: 
     ax.set_xscale("log")
     ax.set_xticks(T, [f"{t:g}" for t in T])
     ax.set(xlabel="temperature T", ylabel="test accuracy")
-    ax.set_title(title or f"students distilled at alpha = {sweep.get('alpha', 0.5):g}", fontsize=10)
+    seeds = f" (mean +- std of {n} seeds)" if n > 1 else ""
+    ax.set_title(title or f"students distilled at alpha = {sweep.get('alpha', 0.5):g}{seeds}", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
+    if own:
+        fig.tight_layout()
+    return fig
+
+
+def alpha_sweep_plot(sweep: Mapping, title: str | None = None, ax=None):
+    """Distilled-student test accuracy vs the task balance alpha (what
+    :func:`subclass_lib.experiments.hinton.alpha_sweep` returns), one line per student size,
+    with the hard-label baselines dashed; means +- one std when there are several seeds."""
+    alphas = sweep["alpha"]
+    own = ax is None
+    if own:
+        fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    else:
+        fig = ax.figure
+    n = len(sweep.get("seeds", [0]))
+    for i, h in enumerate(sweep["distilled"]):
+        c = f"C{i}"
+        ax.errorbar(alphas, sweep["distilled"][h], yerr=sweep["distilled_std"][h] if n > 1 else None,
+                    marker="o", ms=4, color=c, capsize=3, label=f"2x{h} distilled, T = {sweep['T']:g}")
+        m, sd = sweep["hard"][h], sweep["hard_std"][h]
+        ax.axhline(m, color=c, ls="--", lw=1, label=f"2x{h} hard labels")
+        if n > 1:
+            ax.axhspan(m - sd, m + sd, color=c, alpha=0.12, lw=0)
+    seeds = f" (mean +- std of {n} seeds)" if n > 1 else ""
+    ax.set(xlabel="alpha (weight of the soft targets)", ylabel="test accuracy")
+    ax.set_title(title or f"students over alpha{seeds}", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
     if own:
         fig.tight_layout()
     return fig

@@ -98,19 +98,28 @@ def accuracy_vs_temperature(student_rows: Sequence[Mapping], reference: Mapping[
                             title: str | None = None):
     """Student test accuracy against T, one line per teacher eps (rows: ``eps``, ``T``, ``test_accuracy``).
 
+    Rows with ``mean_test_accuracy`` and ``std_test_accuracy`` (several student seeds) are drawn
+    as means with error bars of one standard deviation.
     ``reference``: optional paper numbers ``{label: {"T": [...], "eps=0": [...], "eps=0.1": [...]}}``
     drawn in a second panel (accuracies as fractions).
     """
     n = 2 if reference else 1
     fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 3.4), squeeze=False)
     ax = axes[0][0]
+    seeds = 1
     for eps in sorted({r["eps"] for r in student_rows}):
         rows = sorted((r for r in student_rows if r["eps"] == eps), key=lambda r: r["T"])
         label = "hard-label teacher (eps = 0)" if eps == 0 else f"LS teacher (eps = {eps:g})"
-        ax.plot([r["T"] for r in rows], [r["test_accuracy"] for r in rows], marker="o", ms=4, label=label)
+        if all("mean_test_accuracy" in r for r in rows):
+            seeds = max(seeds, len(rows[0].get("seed_test_accuracy", [0])))
+            ax.errorbar([r["T"] for r in rows], [r["mean_test_accuracy"] for r in rows],
+                        yerr=[r["std_test_accuracy"] for r in rows], marker="o", ms=4, capsize=3, label=label)
+        else:
+            ax.plot([r["T"] for r in rows], [r["test_accuracy"] for r in rows], marker="o", ms=4, label=label)
     _log2_axis(ax)
     ax.set(xlabel="distillation temperature T", ylabel="student test accuracy")
-    ax.set_title(title or "MNIST students (this book)", fontsize=10)
+    ax.set_title(title or ("MNIST students (this book" + (f", mean +- std of {seeds} seeds)" if seeds > 1 else ")")),
+                 fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     if reference:
