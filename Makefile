@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: install book test unit nbval notebooks bench clean
+.PHONY: install book test unit nbval notebooks bench robustness clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (or: make PYTHON=python3 ...)"; exit 1; }
@@ -38,6 +38,11 @@ notebooks: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_book.py
+
+# Re-execute the chapters under other numerics (one thread, two threads, AVX2 kernels), each with an empty
+# model cache, and report every claim that fails. Not part of `make test`: about one nbval run per setting.
+robustness: $(STAMP)
+	$(BIN)/python tools/check_robustness.py $(ROBUSTNESS_ARGS)
 
 clean:
 	rm -rf _build
