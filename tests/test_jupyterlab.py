@@ -111,13 +111,14 @@ def lab(tmp_path):
         proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     base = f"http://127.0.0.1:{port}/"
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy for 127.0.0.1
     try:
         deadline = time.monotonic() + 90
         while True:
             if proc.poll() is not None:
                 pytest.fail(f"JupyterLab exited with code {proc.returncode}:\n{log.read_text()[-3000:]}")
             try:
-                with urllib.request.urlopen(base + "api/status", timeout=2) as r:
+                with direct.open(base + "api/status", timeout=2) as r:
                     if r.status == 200:
                         break
             except OSError:
