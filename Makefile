@@ -1,12 +1,13 @@
 # Two commands that work on a fresh machine (Python 3.11, no GPU, package registries only):
 #   make book   -> installs everything, builds the HTML book into _build/html
 #   make test   -> installs everything, runs the unit tests and nbval over every chapter notebook
+#   make lab    -> installs everything, starts JupyterLab (with the widget extension) on the chapters
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: install book test unit nbval notebooks bench robustness clean
+.PHONY: install book test unit nbval notebooks bench lab robustness clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (or: make PYTHON=python3 ...)"; exit 1; }
@@ -43,6 +44,10 @@ bench: $(STAMP)
 # model cache, and report every claim that fails. Not part of `make test`: about one nbval run per setting.
 robustness: $(STAMP)
 	$(BIN)/python tools/check_robustness.py $(ROBUSTNESS_ARGS)
+
+# The chapters in JupyterLab, sliders live (tests/test_jupyterlab.py checks a panel there)
+lab: $(STAMP)
+	$(BIN)/jupyter lab chapters/
 
 clean:
 	rm -rf _build

@@ -1,8 +1,13 @@
 """The rendered book in a real browser (Debian's headless Chromium, driven by Playwright).
 
 Builds the book with warnings as errors, serves ``_build/html`` on 127.0.0.1, opens every page
-and checks: the page loads, no JavaScript errors from the book itself, every figure image loads,
-every internal link resolves. A screenshot of each page goes to ``_build/screenshots/``.
+and checks: the page loads, no JavaScript error and no console error, no failed request and no
+HTTP error (the server's own log counts too, for requests that no page event reports), a
+favicon link to a file of the book (headless Chromium never asks for ``/favicon.ico``, a
+desktop browser does on a page without one: a 404), no MathJax error element (a bad formula
+shows "Math input error" inside the page, not in the console), every figure image loads, every
+internal link resolves. A screenshot of each page goes to ``_build/screenshots/``. The test also
+shows that its MathJax check catches the broken equation that chapter 4 once had.
 
 The book must work offline: every request to another host is blocked (routed to an abort) and
 fails the test, as does a JavaScript error. MathJax and the ipywidgets HTML manager are served
@@ -16,6 +21,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,9 +66,30 @@ def server(built_book):
     httpd.shutdown()
 
 
+#: "404 /path" for every request the server answered with an error, whoever asked
+SERVER_ERRORS: list[str] = []
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+    def log_request(self, code="-", size="-"):
+        try:
+            code = int(code)
+        except (TypeError, ValueError):
+            return
+        if code >= 400:
+            SERVER_ERRORS.append(f"{code} {self.path}")
+
+
+# A bad formula: MathJax typesets it as an error element (mjx-merror) with a message such as
+# "Math input error" inside the page, and logs nothing to the console.
+MATH_ERRORS_JS = """() => window.MathJax && MathJax.startup && MathJax.startup.promise
+    ? MathJax.startup.promise.then(() => Array.from(
+        document.querySelectorAll('mjx-merror, merror, [data-mjx-error], .MathJax_Error'))
+        .map(e => (e.getAttribute('data-mjx-error') || e.textContent || '').trim().slice(0, 80)))
+    : []"""
 
 
 def _pages(html_root: Path) -> list[str]:
@@ -80,6 +107,8 @@ def test_every_page_in_a_real_browser(server, built_book):
     SHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     external_blocked: set[str] = set()
+    n_checked_math = 0
+    SERVER_ERRORS.clear()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM, headless=True,
@@ -104,6 +133,8 @@ def test_every_page_in_a_real_browser(server, built_book):
                     if m.type == "error" else None)
             page.on("requestfailed", lambda req, fl=failed_local: fl.append(req.url)
                     if urlparse(req.url).hostname in ("127.0.0.1", "localhost") else None)
+            page.on("response", lambda r, errors=errors: errors.append(f"HTTP {r.status} for {r.url}")
+                    if r.status >= 400 else None)
             resp = page.goto(server + rel, wait_until="load", timeout=60_000)
             if resp is None or resp.status != 200:
                 problems.append(f"{rel}: HTTP {resp.status if resp else 'no response'}")
@@ -118,6 +149,8 @@ def test_every_page_in_a_real_browser(server, built_book):
                                 ("did not load" if n_math < 0 else "typeset none"))
             if rel.startswith("chapters/0") and not rel.startswith("chapters/00") and not has_math:
                 problems.append(f"{rel}: a chapter without equations (did the math markup change?)")
+            n_checked_math += max(n_math, 0)
+            problems += [f"{rel}: MathJax error in an equation: {m!r}" for m in page.evaluate(MATH_ERRORS_JS)]
             # stored widget state: rendered by the local widget manager
             n_views = page.evaluate("() => document.querySelectorAll("
                                     "'script[type=\"application/vnd.jupyter.widget-view+json\"]').length")
@@ -128,6 +161,12 @@ def test_every_page_in_a_real_browser(server, built_book):
                     problems.append(f"{rel}: {n_views} stored widget views, none rendered")
             problems += [f"{rel}: {e}" for e in errors]
             problems += [f"{rel}: local resource failed: {u}" for u in failed_local]
+            icon = page.evaluate("() => { const l = document.querySelector('link[rel~=\"icon\"]');"
+                                 " return l ? l.href : null; }")
+            if not icon:
+                problems.append(f"{rel}: no favicon link (a browser then asks for /favicon.ico: a 404)")
+            elif not (built_book / urlparse(icon).path.lstrip("/")).is_file():
+                problems.append(f"{rel}: the favicon {icon} is not in the built book")
             # every figure image has loaded
             broken = page.evaluate("""() => Array.from(document.images)
                 .filter(i => i.src.startsWith(location.origin) && !(i.complete && i.naturalWidth > 0))
@@ -150,8 +189,38 @@ def test_every_page_in_a_real_browser(server, built_book):
                     problems.append(f"{rel}: broken internal link {urljoin(server, u.path)}")
             page.screenshot(path=str(SHOTS / (rel.replace("/", "__").replace(".html", ".png"))), full_page=False)
             page.close()
+        problems += [f"the server answered {e}" for e in SERVER_ERRORS]
+        problems += _math_check_catches_a_broken_formula(ctx, server, built_book, chapters)
         browser.close()
-    print(f"checked {len(pages)} pages")
+    print(f"checked {len(pages)} pages, {n_checked_math} typeset equations")
     if external_blocked:
         problems.append(f"requests to other hosts (the book must work offline): {sorted(external_blocked)}")
     assert not problems, "\n".join(problems)
+
+
+# Chapter 4's view-consistency equation as it once was: "\text", "\frac" and "\beta" written in a
+# plain string became a tab, a form feed and a backspace.
+BROKEN_FORMULA = "\\mathcal{L}_{\x09ext{cons}} = -\x0crac{1}{n}\\sum_i q_i + \x08eta\\,\\mathcal{L}_{\x09ext{aux}}"
+
+
+def _math_check_catches_a_broken_formula(ctx, server: str, html_root: Path, pages: list[str]) -> list[str]:
+    """Serve a copy of the first of ``pages`` with a display equation, that equation replaced by
+    :data:`BROKEN_FORMULA` (from memory, next to the real page), and check that
+    :data:`MATH_ERRORS_JS` reports it."""
+    for rel in pages:
+        text = (html_root / rel).read_text(encoding="utf-8")
+        m = re.search(r'<div class="math[^"]*"[^>]*>', text)
+        if m:
+            break
+    else:
+        return ["no display equation to break for the MathJax self-check"]
+    j = text.find("</div>", m.end())
+    text = text[:m.end()] + "\\[" + BROKEN_FORMULA + "\\]" + text[j:]
+    url = server + rel.replace(".html", "__broken_math.html")
+    page = ctx.new_page()
+    page.route(url, lambda r: r.fulfill(status=200, content_type="text/html", body=text))
+    page.goto(url, wait_until="load", timeout=60_000)
+    found = page.evaluate(MATH_ERRORS_JS)
+    page.close()
+    print(f"MathJax self-check: a broken formula shows as {found}")
+    return [] if found else ["the MathJax error check missed a broken formula (control characters in TeX)"]
