@@ -256,10 +256,11 @@ def static_panel(
 
     outer = build((), (), 0)
     slider_widgets, links = [], []
+    # one description width for every slider, so that their tracks line up
+    style = {"description_width": f"{max(6, max(len(n) for n in names) + 2)}ch"}
     for depth, (name, values, labels) in enumerate(spec):
         s = W.SelectionSlider(options=list(zip(labels, values)), index=start[depth], description=name,
-                              continuous_update=True, style={"description_width": "initial"},
-                              layout=W.Layout(width="min(480px, 100%)"))
+                              continuous_update=True, style=style, layout=W.Layout(width="min(520px, 100%)"))
         slider_widgets.append(s)
         for stack in levels[depth]:
             links.append((depth, W.jslink((s, "index"), (stack, "selected_index"))))
