@@ -86,12 +86,28 @@ LOCAL_SCRIPTS = {
     get: function () { return current; }, set: function (v) { current = patch(v); }});
 })();
 """,
+    # ipywidgets 8's StackView posts a resize message to the child view it has just rendered. When the
+    # selected index changes again before that message is delivered (a reader pressing an arrow key of
+    # a static panel's slider twice quickly), that view is already disposed and the message throws
+    # "Cannot read properties of null (reading 'processLuminoMessage')". A disposed view has nothing to
+    # lay out: drop the messages that reach it.
+    "widgets-stack-fix.js": """// written by tools/web_assets.py
+window.require(["@jupyter-widgets/base"], function (base) {
+  [base.JupyterLuminoWidget, base.JupyterLuminoPanelWidget].forEach(function (W) {
+    if (!W || W.prototype._dropsMessagesWhenDisposed) { return; }
+    var process = W.prototype.processMessage;
+    W.prototype.processMessage = function (msg) { if (this._view) { process.call(this, msg); } };
+    W.prototype._dropsMessagesWhenDisposed = true;
+  });
+});
+""",
 }
 
 #: Paths under the static directory that the book's configuration points at.
 MATHJAX_PATH = "vendor/mathjax/tex-mml-chtml.js"
 MATHJAX_SHIM = "vendor/mathjax2-shim.js"
-WIDGETS_JS = ["vendor/require.js", "vendor/requirejs-config.js", "vendor/html-manager/embed-amd.js"]
+WIDGETS_JS = ["vendor/require.js", "vendor/requirejs-config.js", "vendor/html-manager/embed-amd.js",
+              "vendor/widgets-stack-fix.js"]
 
 
 class WebAssetsUnavailable(RuntimeError):

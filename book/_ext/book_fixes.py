@@ -7,7 +7,9 @@
   (``tools/web_assets.py``: pinned npm releases, SHA-256 checked, cached after the first
   fetch) instead of public CDNs, so the built HTML renders equations and stored widgets
   offline. If the copies cannot be had, the build warns (an error under ``-W``) and the
-  pages fall back to the CDNs.
+  pages fall back to the CDNs. With the widget manager comes ``widgets-stack-fix.js``, which
+  keeps a ``Stack`` that switches twice in quick succession (a static panel's slider,
+  ``subclass_lib.widgets.static_panel``) from throwing in the console.
 """
 
 import importlib.util
