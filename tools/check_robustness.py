@@ -48,9 +48,10 @@ SETTINGS: dict[str, dict[str, str]] = {
     "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"},
 }
 
-_FAILED = re.compile(r"^FAILED (\S+)", re.M)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_FAILED = re.compile(r"^FAILED (.+?)(?: - .*)?$", re.M)
 _CLAIM = re.compile(r"claim not met in this run: .*")
-_SUMMARY = re.compile(r"^=+ (.*(?:passed|failed).*) =+$", re.M)
+_SUMMARY = re.compile(r"^=*\s*(\d+ (?:passed|failed|error).*? in [\d.]+s.*?)\s*=*$", re.M)
 
 
 def _chapters(names: list[str] | None) -> list[Path]:
@@ -72,20 +73,25 @@ def _capability(env: dict) -> str:
     return res.stdout.strip() or res.stderr.strip()[-200:]
 
 
-def run_setting(name: str, chapters: list[Path], keep_cache: Path | None = None) -> dict:
-    """nbval over ``chapters`` with the setting's environment and a fresh model cache."""
-    env = dict(os.environ, **SETTINGS[name], SUBCLASS_LIB_CLAIMS="strict", PYTHONUNBUFFERED="1")
+def run_setting(name: str, chapters: list[Path], keep_cache: Path | None = None, log_dir: Path | None = None) -> dict:
+    """nbval over ``chapters`` with the setting's environment and a fresh model cache; the whole
+    pytest log goes to ``log_dir/<setting>.log`` when ``log_dir`` is given."""
+    env = dict(os.environ, **SETTINGS[name], SUBCLASS_LIB_CLAIMS="strict", PYTHONUNBUFFERED="1",
+               NO_COLOR="1", PY_COLORS="0")
     with tempfile.TemporaryDirectory(prefix=f"robustness-{name}-") as tmp:
         env["SUBCLASS_LIB_CACHE"] = str(keep_cache / name if keep_cache else Path(tmp) / "models")
         capability = _capability(env)
         print(f"[{name}] {' '.join(f'{k}={v}' for k, v in SETTINGS[name].items())}  "
               f"(torch: capability, threads = {capability})", flush=True)
-        cmd = [sys.executable, "-m", "pytest", "-q", "-ra", "-p", "no:cacheprovider", "--nbval-lax",
+        cmd = [sys.executable, "-m", "pytest", "-q", "-ra", "--color=no", "-p", "no:cacheprovider", "--nbval-lax",
                "--nbval-current-env", "--nbval-cell-timeout=1800", *map(str, chapters)]
         t0 = time.perf_counter()
         res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
         took = time.perf_counter() - t0
-    log = res.stdout + res.stderr
+    log = _ANSI.sub("", res.stdout + res.stderr)
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        (log_dir / f"{name}.log").write_text(log)
     summary = _SUMMARY.findall(log)
     return {"setting": name, "env": SETTINGS[name], "torch": capability, "seconds": round(took, 1),
             "passed": res.returncode == 0, "summary": summary[-1] if summary else log.strip()[-300:],
@@ -152,6 +158,7 @@ def main(argv=None) -> int:
     p.add_argument("--keep-cache", type=Path, default=None,
                    help="keep each setting's trained models under this directory (default: a temporary one)")
     p.add_argument("--json", type=Path, default=None, help="also write the report as JSON")
+    p.add_argument("--log-dir", type=Path, default=None, help="write each setting's whole pytest log here")
     p.add_argument("--reader-seed", type=int, default=None, metavar="N",
                    help="instead of the settings: run the chapters as a reader with seed N would (no exception allowed)")
     args = p.parse_args(argv)
@@ -163,7 +170,7 @@ def main(argv=None) -> int:
             p.error("--reader-seed must be a non-negative integer")
         report.append(run_reader_seed(args.reader_seed, chapters, args.keep_cache))
     for name in ([] if args.reader_seed is not None else args.settings):
-        r = run_setting(name, chapters, args.keep_cache)
+        r = run_setting(name, chapters, args.keep_cache, args.log_dir)
         report.append(r)
         print(f"[{name}] {'passed' if r['passed'] else 'FAILED'} in {r['seconds']:.0f} s: {r['summary']}", flush=True)
         for cell in r["failed_cells"]:
