@@ -98,6 +98,53 @@ def _pages(html_root: Path) -> list[str]:
                   if p.name not in skip and "_static" not in p.parts and "_sources" not in p.parts)
 
 
+# The setting named by the one figure box of a static panel that is on screen
+SHOWN_SETTING_JS = """panel => Array.from(panel.querySelectorAll('.static-panel-figure'))
+    .filter(b => b.checkVisibility())
+    .map(b => b.querySelector('.static-panel-caption').innerText.trim())"""
+
+
+def _move_every_static_slider(page) -> tuple[int, list[str]]:
+    """Move every slider of every static panel (subclass_lib.widgets.static_panel) one step with
+    the keyboard and check that the one figure shown is the one whose caption names the new
+    setting ("name = value" for every slider's readout). Returns (sliders moved, problems)."""
+    problems, moved = [], 0
+    panels = page.locator(".static-panel")
+    for i in range(panels.count()):
+        panel = panels.nth(i)
+        panel.scroll_into_view_if_needed()
+        sliders = panel.locator(".widget-hslider")
+        names = [sliders.nth(k).locator(".widget-label").inner_text().strip() for k in range(sliders.count())]
+
+        def expected() -> str:
+            return ", ".join(f"{n} = {sliders.nth(k).locator('.widget-readout').inner_text().strip()}"
+                             for k, n in enumerate(names))
+
+        for k in range(sliders.count()):
+            before = expected()
+            handle = sliders.nth(k).locator(".noUi-handle")
+            handle.focus()
+            page.keyboard.press("ArrowRight")
+            if expected() == before:  # the last value: step back instead
+                page.keyboard.press("ArrowLeft")
+            want = expected()
+            if want == before:
+                problems.append(f"static panel {i}: slider {names[k]!r} did not move")
+                continue
+            try:
+                page.wait_for_function(
+                    """([panel, want]) => Array.from(panel.querySelectorAll('.static-panel-figure'))
+                        .some(b => b.checkVisibility() && b.querySelector('.static-panel-caption').innerText.trim() === want)""",
+                    arg=[panel.element_handle(), want], timeout=10_000)
+            except Exception:
+                pass
+            shown = panel.evaluate(SHOWN_SETTING_JS)
+            if shown != [want]:
+                problems.append(f"static panel {i}: after moving {names[k]!r} the panel shows {shown}, expected [{want!r}]")
+            moved += 1
+    return moved, problems
+
+
 def test_every_page_in_a_real_browser(server, built_book):
     from playwright.sync_api import sync_playwright
 
@@ -108,6 +155,7 @@ def test_every_page_in_a_real_browser(server, built_book):
     problems: list[str] = []
     external_blocked: set[str] = set()
     n_checked_math = 0
+    n_static_sliders = 0
     SERVER_ERRORS.clear()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
@@ -159,6 +207,10 @@ def test_every_page_in_a_real_browser(server, built_book):
                     page.wait_for_selector(".jupyter-widgets", timeout=15_000)
                 except Exception:
                     problems.append(f"{rel}: {n_views} stored widget views, none rendered")
+            # static twins of the slider panels: every slider moves its panel's figure to that setting's
+            moved, static_problems = _move_every_static_slider(page)
+            n_static_sliders += moved
+            problems += [f"{rel}: {e}" for e in static_problems]
             problems += [f"{rel}: {e}" for e in errors]
             problems += [f"{rel}: local resource failed: {u}" for u in failed_local]
             icon = page.evaluate("() => { const l = document.querySelector('link[rel~=\"icon\"]');"
@@ -192,7 +244,9 @@ def test_every_page_in_a_real_browser(server, built_book):
         problems += [f"the server answered {e}" for e in SERVER_ERRORS]
         problems += _math_check_catches_a_broken_formula(ctx, server, built_book, chapters)
         browser.close()
-    print(f"checked {len(pages)} pages, {n_checked_math} typeset equations")
+    print(f"checked {len(pages)} pages, {n_checked_math} typeset equations, {n_static_sliders} static sliders moved")
+    if not n_static_sliders:
+        problems.append("no static slider panel in the book (chapter 1 has two)")
     if external_blocked:
         problems.append(f"requests to other hosts (the book must work offline): {sorted(external_blocked)}")
     assert not problems, "\n".join(problems)

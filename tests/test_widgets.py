@@ -93,3 +93,23 @@ def test_preview_shows_a_partial_result_before_the_final_one():
     box = retrain_panel({"T": t}, run, lambda r: shown.append(r) or "shown")
     _, _, status = _parts(box)
     assert [r["part"] for r in shown] == ["first", "all"] and "done" in status.value
+
+
+def test_distillation_static_panels_show_the_live_panels_figure_for_every_setting(tmp_path, monkeypatch):
+    from subclass_lib import widgets
+    from subclass_lib.experiments import hinton as H
+
+    monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "models"))
+    cfg = H.HintonConfig(teacher_hidden=16, student_hidden=12, epochs_teacher=1, epochs_student=1,
+                         train_subset=300, jitter=0, device="cpu")
+    sweep = H.temperature_sweep(cfg, temperatures=(1, 4), hiddens=(12, 8), verbose=False)
+    alpha = H.alpha_sweep(cfg, alphas=(0.0, 0.5), hiddens=(12, 8), verbose=False)
+    box = widgets.distillation_static_panels(cfg, sweep, alpha)
+    over_T, over_alpha = box.children
+    assert [s.description for s in over_T.sliders] == ["student", "T"]
+    assert [s.description for s in over_alpha.sliders] == ["student", "alpha"]
+    assert set(over_T.settings) == {(h, T) for h in (12, 8) for T in (1.0, 4.0)}
+    assert set(over_alpha.settings) == {(h, a) for h in (12, 8) for a in (0.0, 0.5)}
+    # the default is the chapter's setting: its student size at cfg.temperature / cfg.alpha
+    assert over_T.sliders[0].value == 12 and over_T.sliders[1].value == 4.0
+    assert len({over_T.png[s] for s in over_T.settings}) == 4  # one distinct figure per setting

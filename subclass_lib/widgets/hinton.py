@@ -17,7 +17,8 @@ from ..experiments import hinton as H
 from ..plots.hinton import accuracy_bars, per_class_bars, temperature_sweep_plot
 from .common import retrain_panel
 
-__all__ = ["distillation_panel", "mythical3_panel", "TEMPERATURES", "STUDENT_SIZES"]
+__all__ = ["distillation_panel", "distillation_figure", "distillation_static_panels", "mythical3_panel",
+           "TEMPERATURES", "STUDENT_SIZES"]
 
 TEMPERATURES = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 20.0)
 STUDENT_SIZES = (30, 100, 300, 800)
@@ -58,19 +59,48 @@ def distillation_panel(cfg: H.HintonConfig = H.HintonConfig(), sweep: Mapping | 
         r["hidden"] = int(hidden)
         return r
 
-    def show(r):
-        c = r["config"]
-        fig, axes = plt.subplots(1, 2 if sweep else 1, figsize=(10 if sweep else 5, 3.6), squeeze=False)
-        accuracy_bars(r, reference=None, ax=axes[0, 0],
-                      title=f"students 2x{c['student_hidden']}, T={c['temperature']:g}, alpha={c['alpha']:g}")
-        if sweep:
-            temperature_sweep_plot(sweep, ax=axes[0, 1], title="your setting on the precomputed sweep",
-                                   point={"T": c["temperature"], "hidden": c["student_hidden"],
-                                          "accuracy": r["distilled"]["test_accuracy"]})
-        fig.tight_layout()
-        return fig
+    return retrain_panel(controls, run, lambda r: distillation_figure(r, sweep), title="Try it: distil a small net",
+                         run_now=run_now)
 
-    return retrain_panel(controls, run, show, title="Try it: distil a small net", run_now=run_now)
+
+def distillation_figure(result: Mapping, sweep: Mapping | None = None):
+    """The figure of :func:`distillation_panel` for one setting (a :func:`~subclass_lib.experiments.hinton.run_hinton`
+    result): the three accuracies as bars, titled with the setting, and, with ``sweep``, the
+    distilled student as a star on the precomputed temperature sweep."""
+    c = result["config"]
+    fig, axes = plt.subplots(1, 2 if sweep else 1, figsize=(10 if sweep else 5, 3.6), squeeze=False)
+    accuracy_bars(result, reference=None, ax=axes[0, 0],
+                  title=f"students 2x{c['student_hidden']}, T={c['temperature']:g}, alpha={c['alpha']:g}")
+    if sweep:
+        temperature_sweep_plot(sweep, ax=axes[0, 1], title="this setting on the precomputed sweep",
+                               point={"T": c["temperature"], "hidden": c["student_hidden"],
+                                      "accuracy": result["distilled"]["test_accuracy"]})
+    fig.tight_layout()
+    return fig
+
+
+def distillation_static_panels(cfg: H.HintonConfig, sweep: Mapping, alpha_sweep: Mapping | None = None) -> W.VBox:
+    """Static twins of :func:`distillation_panel` for the rendered book: the panel's own figure
+    for every student size and temperature of ``sweep`` (at ``cfg.alpha``) and, with
+    ``alpha_sweep``, for every student size and alpha (at ``cfg.temperature``). Every student
+    is the seed-``cfg.seed`` one that the sweeps trained, read from the model cache."""
+    from .static import static_panel
+
+    def figure(h, T=None, alpha=None):
+        c = replace(cfg, student_hidden=int(h), temperature=float(cfg.temperature if T is None else T),
+                    alpha=float(cfg.alpha if alpha is None else alpha))
+        return distillation_figure(H.run_hinton(c, verbose=False), sweep)
+
+    sizes = [int(h) for h in sweep["hidden"]]
+    size0 = cfg.student_hidden if cfg.student_hidden in sizes else sizes[0]
+    panels = [static_panel(lambda h, T: figure(h, T=T), [("student", sizes), ("T", list(sweep["T"]))],
+                           title=f"The distillation panel over T (alpha = {cfg.alpha:g})",
+                           default={"student": size0, "T": cfg.temperature})]
+    if alpha_sweep is not None:
+        panels.append(static_panel(lambda h, a: figure(h, alpha=a), [("student", sizes), ("alpha", list(alpha_sweep["alpha"]))],
+                                   title=f"The distillation panel over alpha (T = {cfg.temperature:g})",
+                                   default={"student": size0, "alpha": cfg.alpha}))
+    return W.VBox(panels)
 
 
 def mythical3_panel(cfg: H.Mythical3Config = H.Mythical3Config(), run_now: bool = True) -> W.VBox:
