@@ -81,6 +81,8 @@ def _write_book(folder: Path) -> None:
     shutil.copy(ROOT / "book" / "_ext" / "book_fixes.py", folder / "book" / "_ext" / "book_fixes.py")
     shutil.copy(ROOT / "tools" / "web_assets.py", folder / "tools" / "web_assets.py")
     shutil.copy(ROOT / "book" / "references.bib", folder / "book" / "references.bib")
+    # the book's static files (the favicon _config.yml names, ...)
+    shutil.copytree(ROOT / "book" / "_static", folder / "book" / "_static")
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["title"] = "Static panel test"
     (folder / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
