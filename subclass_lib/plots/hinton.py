@@ -88,6 +88,24 @@ def gradient_scaling(norms: Mapping[str, Sequence[float]]):
     return fig
 
 
+def _student_lines(ax, xs, sweep: Mapping, distilled_label, hard_label) -> int:
+    """One line of distilled students over ``xs`` and one dashed hard-label baseline per student
+    size of a sweep; with several seeds, means with error bars of one std and a +- one std band
+    around the baseline. Returns the number of seeds."""
+    n = len(sweep.get("seeds", [0]))
+    for i, h in enumerate(sweep["distilled"]):
+        c = f"C{i}"
+        if n > 1:
+            ax.errorbar(xs, sweep["distilled"][h], yerr=sweep["distilled_std"][h], marker="o", ms=4, color=c,
+                        capsize=3, label=distilled_label(h))
+            m, sd = sweep["hard"][h], sweep["hard_std"][h]
+            ax.axhspan(m - sd, m + sd, color=c, alpha=0.12, lw=0)
+        else:
+            ax.plot(xs, sweep["distilled"][h], marker="o", ms=4, color=c, label=distilled_label(h))
+        ax.axhline(sweep["hard"][h], color=c, ls="--", lw=1, label=hard_label(h))
+    return n
+
+
 def temperature_sweep_plot(sweep: Mapping, point: Mapping | None = None, title: str | None = None, ax=None):
     """Distilled-student test accuracy vs T, one line per student size, hard-label baselines dashed.
 
@@ -102,17 +120,7 @@ def temperature_sweep_plot(sweep: Mapping, point: Mapping | None = None, title: 
         fig, ax = plt.subplots(figsize=(5.6, 3.6))
     else:
         fig = ax.figure
-    n = len(sweep.get("seeds", [0]))
-    for i, h in enumerate(sweep["distilled"]):
-        c = f"C{i}"
-        if n > 1:
-            ax.errorbar(T, sweep["distilled"][h], yerr=sweep["distilled_std"][h], marker="o", ms=4, color=c,
-                        capsize=3, label=f"distilled, 2x{h}")
-            m, sd = sweep["hard"][h], sweep["hard_std"][h]
-            ax.axhspan(m - sd, m + sd, color=c, alpha=0.12, lw=0)
-        else:
-            ax.plot(T, sweep["distilled"][h], marker="o", ms=4, color=c, label=f"distilled, 2x{h}")
-        ax.axhline(sweep["hard"][h], color=c, ls="--", lw=1, label=f"hard labels, 2x{h}")
+    n = _student_lines(ax, T, sweep, lambda h: f"distilled, 2x{h}", lambda h: f"hard labels, 2x{h}")
     if point is not None:
         ax.plot([point["T"]], [point["accuracy"]], marker="*", ms=14, color="k", ls="none",
                 label=f"your setting (2x{point['hidden']})")
@@ -138,15 +146,8 @@ def alpha_sweep_plot(sweep: Mapping, title: str | None = None, ax=None):
         fig, ax = plt.subplots(figsize=(5.6, 3.6))
     else:
         fig = ax.figure
-    n = len(sweep.get("seeds", [0]))
-    for i, h in enumerate(sweep["distilled"]):
-        c = f"C{i}"
-        ax.errorbar(alphas, sweep["distilled"][h], yerr=sweep["distilled_std"][h] if n > 1 else None,
-                    marker="o", ms=4, color=c, capsize=3, label=f"2x{h} distilled, T = {sweep['T']:g}")
-        m, sd = sweep["hard"][h], sweep["hard_std"][h]
-        ax.axhline(m, color=c, ls="--", lw=1, label=f"2x{h} hard labels")
-        if n > 1:
-            ax.axhspan(m - sd, m + sd, color=c, alpha=0.12, lw=0)
+    n = _student_lines(ax, alphas, sweep, lambda h: f"2x{h} distilled, T = {sweep['T']:g}",
+                       lambda h: f"2x{h} hard labels")
     seeds = f" (mean +- std of {n} seeds)" if n > 1 else ""
     ax.set(xlabel="alpha (weight of the soft targets)", ylabel="test accuracy")
     ax.set_title(title or f"students over alpha{seeds}", fontsize=10)
