@@ -145,8 +145,7 @@ class HintonConfig:
     def __post_init__(self):
         check_scale(self.scale)
         check_lr_schedule(self.lr_schedule)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        _check_seed(self.seed)
         check_temperature(self.temperature, "temperature")
         check_fraction(self.alpha, "alpha")
         for name in ("teacher_hidden", "student_hidden", "epochs_teacher", "epochs_student", "batch_size"):
