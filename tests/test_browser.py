@@ -22,7 +22,6 @@ import functools
 import http.server
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -34,7 +33,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+from _browser import CHROMIUM, launch, offline_context  # noqa: E402 (tests/_browser.py)
 
 
 
@@ -158,20 +157,8 @@ def test_every_page_in_a_real_browser(server, built_book):
     n_static_sliders = 0
     SERVER_ERRORS.clear()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
-        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-
-        def route(r):
-            if urlparse(r.request.url).hostname in ("127.0.0.1", "localhost"):
-                r.continue_()
-            else:
-                external_blocked.add(urlparse(r.request.url).hostname or r.request.url)
-                r.abort()
-
-        ctx.route("**/*", route)
+        browser = launch(pw)
+        ctx = offline_context(browser, external_blocked)
         for rel in pages:
             page = ctx.new_page()
             errors: list[str] = []

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -29,7 +28,7 @@ from urllib.parse import urlparse
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+from _browser import CHROMIUM, launch, offline_context  # noqa: E402 (tests/_browser.py)
 
 CELLS = [
     "# chapter 4's panel: retrain the subclass teacher (a few seconds)\n"
@@ -155,21 +154,9 @@ def test_panel_retrains_in_jupyterlab(lab):
     errors: list[str] = []
     external: set[str] = set()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
+        browser = launch(pw)
         try:
-            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-
-            def route(r):
-                if urlparse(r.request.url).hostname in ("127.0.0.1", "localhost"):
-                    r.continue_()
-                else:
-                    external.add(urlparse(r.request.url).hostname or r.request.url)
-                    r.abort()
-
-            ctx.route("**/*", route)
+            ctx = offline_context(browser, external, width=1400, height=1000)
             page = ctx.new_page()
             page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
             page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)

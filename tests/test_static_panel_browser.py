@@ -34,7 +34,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+from _browser import CHROMIUM, launch, offline_context  # noqa: E402 (tests/_browser.py)
 PAGE = "static_panel_demo"
 
 NOTEBOOK_CODE = r'''import matplotlib.pyplot as plt
@@ -198,21 +198,9 @@ def test_sliders_switch_the_figure_in_the_built_page_without_a_kernel(server, bu
     errors: list[str] = []
     blocked: set[str] = set()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
+        browser = launch(pw)
         try:
-            ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-
-            def route(r):
-                if urlparse(r.request.url).hostname in ("127.0.0.1", "localhost"):
-                    r.continue_()
-                else:
-                    blocked.add(urlparse(r.request.url).hostname or r.request.url)
-                    r.abort()
-
-            ctx.route("**/*", route)
+            ctx = offline_context(browser, blocked)
             page = ctx.new_page()
             page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
             page.on("console", lambda m: errors.append(f"console: {m.text} @ {m.location.get('url', '')}")
