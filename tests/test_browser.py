@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import re
 import subprocess
@@ -155,6 +156,7 @@ def test_every_page_in_a_real_browser(server, built_book):
     external_blocked: set[str] = set()
     n_checked_math = 0
     n_static_sliders = 0
+    per_page: dict[str, int] = {}
     SERVER_ERRORS.clear()
     with sync_playwright() as pw:
         browser = launch(pw)
@@ -197,7 +199,17 @@ def test_every_page_in_a_real_browser(server, built_book):
             # static twins of the slider panels: every slider moves its panel's figure to that setting's
             moved, static_problems = _move_every_static_slider(page)
             n_static_sliders += moved
+            per_page[rel] = moved
             problems += [f"{rel}: {e}" for e in static_problems]
+            # ... and no slider that needs a kernel: a live panel's output is left out of the book
+            dead = page.evaluate("""() => Array.from(document.querySelectorAll('.widget-hslider, .widget-vslider, '
+                + '.widget-dropdown, .widget-select-multiple, button.jupyter-button'))
+                .filter(w => !w.closest('.static-panel')).length""")
+            if dead:
+                problems.append(f"{rel}: {dead} slider(s), menu(s) or button(s) outside a static panel "
+                                "(they need a kernel: tag the live panel's cell remove-output)")
+            if rel.startswith("chapters/0") and not rel.startswith("chapters/00") and not moved:
+                problems.append(f"{rel}: a chapter with no static slider panel")
             problems += [f"{rel}: {e}" for e in errors]
             problems += [f"{rel}: local resource failed: {u}" for u in failed_local]
             icon = page.evaluate("() => { const l = document.querySelector('link[rel~=\"icon\"]');"
@@ -232,6 +244,7 @@ def test_every_page_in_a_real_browser(server, built_book):
         problems += _math_check_catches_a_broken_formula(ctx, server, built_book, chapters)
         browser.close()
     print(f"checked {len(pages)} pages, {n_checked_math} typeset equations, {n_static_sliders} static sliders moved")
+    (SHOTS / "static_sliders.json").write_text(json.dumps({"moved": n_static_sliders, "per_page": per_page}, indent=1))
     if not n_static_sliders:
         problems.append("no static slider panel in the book (chapter 1 has two)")
     if external_blocked:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import ipywidgets as W
 import matplotlib
 
@@ -113,3 +115,81 @@ def test_distillation_static_panels_show_the_live_panels_figure_for_every_settin
     # the default is the chapter's setting: its student size at cfg.temperature / cfg.alpha
     assert over_T.sliders[0].value == 12 and over_T.sliders[1].value == 4.0
     assert len({over_T.png[s] for s in over_T.settings}) == 4  # one distinct figure per setting
+
+
+def _same_png(panel, setting, fig):
+    """The panel's stored figure for ``setting`` is ``fig`` (rendered the way the panel renders)."""
+    from subclass_lib.widgets.static import STATIC_PANEL_DPI, _png
+    return panel.png[setting] == _png(fig, "", STATIC_PANEL_DPI, True)
+
+
+def test_mythical3_static_panels_cover_digit_T_and_alpha(tmp_path, monkeypatch):
+    from subclass_lib import widgets
+    from subclass_lib.experiments import hinton as H
+
+    monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "models"))
+    cfg = H.Mythical3Config(teacher_hidden=16, student_hidden=12, epochs_teacher=1, epochs_student=1,
+                            train_subset=300, jitter=0, device="cpu")
+    box = widgets.mythical3_static_panels(cfg, digits=(1, 3), temperatures=(1.0, 4.0), alphas=(0.5, 1.0))
+    over_digit, over_alpha = box.children
+    assert [s.description for s in over_digit.sliders] == ["omit", "T"]
+    assert set(over_digit.settings) == {(d, T) for d in (1, 3) for T in (1.0, 4.0)}
+    assert over_digit.sliders[0].value == 3 and over_digit.sliders[1].value == 4.0  # the chapter's setting
+    assert [s.description for s in over_alpha.sliders] == ["alpha"] and over_alpha.sliders[0].value == 0.5
+    assert len(set(over_digit.png.values())) == 4
+    # the live panel's figure for that setting
+    r = H.run_mythical3(replace(cfg, omit=(1,), temperature=1.0), verbose=False)
+    assert _same_png(over_digit, (1, 1.0), widgets.mythical3_figure(r))
+
+
+def test_ls_kd_static_panel_covers_eps_and_T(tmp_path, monkeypatch):
+    from subclass_lib import widgets
+    from subclass_lib.experiments import ls_kd as L
+
+    monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "models"))
+    cfg = L.LSKDConfig(teacher_hidden=(32,), teacher_epochs=1, teacher_fraction=0.02, student_hidden=(16,),
+                       student_epochs=1, student_fraction=0.02, feature_examples=1000, temperatures=(1, 4))
+    panel = widgets.ls_kd_static_panel(cfg, eps_values=(0.0, 0.1), temperatures=(1.0, 4.0))
+    assert [s.description for s in panel.sliders] == ["LS eps", "T"]
+    assert [s.value for s in panel.sliders] == [0.1, 4.0]
+    assert len(set(panel.png.values())) == 4
+    r = L.run_interactive(eps=0.0, T=4.0, classes=cfg.classes, cfg=cfg.interactive())
+    assert _same_png(panel, (0.0, 4.0), widgets.ls_kd_figure(r))
+
+
+def test_teacher_static_panels_cover_aux_beta_sharpen_and_consistency(tmp_path, monkeypatch):
+    from subclass_lib import widgets
+
+    monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "models"))
+    base = replace(widgets.TEACHER_INTERACTIVE, n_epochs_teacher=1, train_fraction=0.02, hidden=16)
+    box = widgets.teacher_static_panels(base, betas=(0.0, 1.0), aux=(("diversity", None), ("contrastive T=1", 1.0)),
+                                        sharpen=(0.0, 0.5), consistency=(0.0, 1.0))
+    by_aux, by_sharpen, by_consistency = box.children
+    assert [s.description for s in by_aux.sliders] == ["aux loss", "beta"]
+    assert set(by_aux.settings) == {(a, b) for a in ("diversity", "contrastive T=1") for b in (0.0, 1.0)}
+    assert by_aux.sliders[1].value == 1.0  # the panel's default beta
+    assert by_sharpen.sliders[0].value == 0.5  # the grid value nearest the panel's default (0.4)
+    assert by_consistency.sliders[0].value == 1.0
+    r = widgets.run_interactive_teacher(base=base, aux="contrastive", aux_weight=1.0, aux_temperature=1.0)
+    assert _same_png(by_aux, ("contrastive T=1", 1.0), widgets.show_teacher(r))
+
+
+def test_students_static_panels_cover_T_fraction_alpha_and_size(tmp_path, monkeypatch):
+    from subclass_lib import widgets
+    from subclass_lib.experiments import subclass_students as S
+    from subclass_lib.experiments.subclass import SubclassConfig
+
+    monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "models"))
+    cfg = S.StudentsConfig(teacher=SubclassConfig(n_epochs_teacher=1, hidden=16, train_fraction=0.02),
+                           student_hidden=(8, 8), epochs=1, eval_every=3)
+    teacher = S.get_teacher(cfg, verbose=False)
+    box = widgets.students_static_panels(cfg, teacher, temperatures=(1.0, 4.0), fractions=(0.1, 0.2),
+                                         alphas=(0.0, 0.5), hiddens=("8,8", "16,16"))
+    by_T, by_alpha, by_size = box.children
+    assert [s.description for s in by_T.sliders] == ["T", "transfer set"]
+    assert [s.value for s in by_T.sliders] == [4.0, 0.2]  # the interactive defaults
+    assert by_alpha.sliders[0].value == 0.5 and by_size.sliders[0].value == "8,8"
+    assert len(set(by_T.png.values())) == 4
+    c = cfg.interactive(T=1.0, transfer_fraction=0.1)
+    r = S.run_students(c, S.METHODS, teacher, no_label=False, verbose=False)
+    assert _same_png(by_T, (1.0, 0.1), widgets.students_figure(r))

@@ -25,11 +25,10 @@ from IPython.display import display
 
 __all__ = ["retrain_panel", "KERNEL_NOTE"]
 
-KERNEL_NOTE = (
-    "<small><b>Interactive panel.</b> The sliders retrain models and need a running Python "
-    "kernel: launch this page on Binder or Colab (rocket icon at the top) or open the notebook "
-    "in Jupyter. In the static book, the figure after this panel shows the same experiment "
-    "over a precomputed sweep of the slider values.</small>")
+#: The one-line note every live panel shows under its title (a static panel says
+#: :data:`~.static.STATIC_NOTE`).
+KERNEL_NOTE = ("<small><i>live: retrains</i> (needs a running Python kernel: Jupyter, Binder or Colab)"
+               "</small>")
 
 
 def retrain_panel(

@@ -18,7 +18,8 @@ from ..plots.hinton import accuracy_bars, per_class_bars, temperature_sweep_plot
 from .common import retrain_panel
 
 __all__ = ["distillation_panel", "distillation_figure", "distillation_static_panels", "mythical3_panel",
-           "TEMPERATURES", "STUDENT_SIZES"]
+           "mythical3_figure", "mythical3_static_panels", "TEMPERATURES", "STUDENT_SIZES",
+           "MYTHICAL3_DIGITS", "MYTHICAL3_TEMPERATURES", "MYTHICAL3_ALPHAS"]
 
 TEMPERATURES = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 20.0)
 STUDENT_SIZES = (30, 100, 300, 800)
@@ -121,17 +122,55 @@ def mythical3_panel(cfg: H.Mythical3Config = H.Mythical3Config(), run_now: bool 
         # the distilled student first (shown at once), then the hard-label baseline
         return H.run_mythical3(c, verbose=False, progress=progress, partial=preview)
 
-    def show(r):
-        omit = r["config"]["omit"]
-        h, a = r["hard_labels"], r["distilled_bias_adjusted"]
-        per = {k: r["per_class"][k] for k in ("hard_labels", "distilled", "distilled_bias_adjusted")
-               if r["per_class"][k] is not None}
-        title = (f"omitted {omit}: on them hard "
-                 + (f"{h['accuracy_on_omitted']:.3f}" if h else "(training...)")
-                 + f", distilled {r['distilled']['accuracy_on_omitted']:.3f}, "
-                 f"bias +{a['bias_shift']:.2f}: {a['accuracy_on_omitted']:.3f}  |  all digits "
-                 + (f"{h['test_accuracy']:.3f}" if h else "-")
-                 + f" / {r['distilled']['test_accuracy']:.3f} / {a['test_accuracy']:.3f}")
-        return per_class_bars(per, omit=omit, title=title)
+    return retrain_panel(controls, run, mythical3_figure, title="Try it: the mythical digit", run_now=run_now)
 
-    return retrain_panel(controls, run, show, title="Try it: the mythical digit", run_now=run_now)
+
+def mythical3_figure(r: Mapping):
+    """The figure of :func:`mythical3_panel` for one setting (a :func:`~subclass_lib.experiments.hinton.run_mythical3`
+    result, possibly still without its hard-label student): per-digit test accuracy of the
+    three students, titled with the setting and the accuracies on the omitted digits and on all."""
+    c = r["config"]
+    omit = c["omit"]
+    h, a = r["hard_labels"], r["distilled_bias_adjusted"]
+    per = {k: r["per_class"][k] for k in ("hard_labels", "distilled", "distilled_bias_adjusted")
+           if r["per_class"][k] is not None}
+    title = (f"omitted {tuple(omit)}, T={c['temperature']:g}, alpha={c['alpha']:g}: on them hard "
+             + (f"{h['accuracy_on_omitted']:.3f}" if h else "(training...)")
+             + f", distilled {r['distilled']['accuracy_on_omitted']:.3f}, "
+             f"bias +{a['bias_shift']:.2f}: {a['accuracy_on_omitted']:.3f}\nall digits: hard "
+             + (f"{h['test_accuracy']:.3f}" if h else "-")
+             + f", distilled {r['distilled']['test_accuracy']:.3f}, shifted {a['test_accuracy']:.3f}")
+    fig = per_class_bars(per, omit=omit, title=title)
+    fig.axes[0].title.set_fontsize(9)
+    return fig
+
+
+#: The grid of chapter 2's static panels: digits left out one at a time, temperatures, alphas.
+MYTHICAL3_DIGITS = (1, 3, 5, 8)
+MYTHICAL3_TEMPERATURES = (1.0, 4.0, 20.0)
+MYTHICAL3_ALPHAS = (0.25, 0.5, 0.75, 1.0)
+
+
+def mythical3_static_panels(cfg: H.Mythical3Config, digits=MYTHICAL3_DIGITS, temperatures=MYTHICAL3_TEMPERATURES,
+                            alphas=MYTHICAL3_ALPHAS) -> W.VBox:
+    """Static twins of :func:`mythical3_panel` for the rendered book: the panel's own figure for
+    every omitted digit (one at a time) and temperature (at ``cfg.alpha``), and for every alpha
+    (``cfg.omit`` left out, at ``cfg.temperature``). Students come from the model cache where
+    the chapter trained them; the others train here (seconds each)."""
+    from .static import static_panel
+
+    def figure(omit, T, alpha):
+        return mythical3_figure(H.run_mythical3(replace(cfg, omit=tuple(omit), temperature=float(T),
+                                                        alpha=float(alpha)), verbose=False))
+
+    d0 = cfg.omit[0] if len(cfg.omit) == 1 and cfg.omit[0] in digits else digits[0]
+    T0 = cfg.temperature if cfg.temperature in temperatures else temperatures[0]
+    a0 = cfg.alpha if cfg.alpha in alphas else alphas[0]
+    return W.VBox([
+        static_panel(lambda d, T: figure((d,), T, cfg.alpha), [("omit", list(digits)), ("T", list(temperatures))],
+                     title=f"The mythical-digit panel over the omitted digit and T (alpha = {cfg.alpha:g})",
+                     default={"omit": d0, "T": T0}),
+        static_panel(lambda a: figure(cfg.omit, cfg.temperature, a), [("alpha", list(alphas))],
+                     title=f"... and over alpha (omitted {tuple(cfg.omit)}, T = {cfg.temperature:g})",
+                     default={"alpha": a0}),
+    ])

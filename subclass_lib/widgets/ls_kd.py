@@ -16,10 +16,14 @@ from ..experiments import ls_kd as L
 from ..plots.ls_kd import projection_scatter
 from .common import retrain_panel
 
-__all__ = ["ls_kd_panel", "PANEL_TEMPERATURES", "PANEL_EPS"]
+__all__ = ["ls_kd_panel", "ls_kd_figure", "ls_kd_static_panel", "PANEL_TEMPERATURES", "PANEL_EPS",
+           "STATIC_EPS", "STATIC_TEMPERATURES"]
 
 PANEL_TEMPERATURES = (1.0, 2.0, 3.0, 4.0, 8.0, 16.0, 64.0)
 PANEL_EPS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
+#: The grid of the static twin (a subset of the sliders' values).
+STATIC_EPS = (0.0, 0.1, 0.3, 0.5)
+STATIC_TEMPERATURES = (1.0, 4.0, 16.0, 64.0)
 
 
 def _digit(value: int, name: str) -> W.Dropdown:
@@ -54,15 +58,33 @@ def ls_kd_panel(cfg: L.LSKDConfig = L.LSKDConfig(), eps: float = 0.1, T: float =
     def run(progress, eps, T, a, b, c):
         return L.run_interactive(eps=eps, T=T, classes=(a, b, c), cfg=icfg, progress=progress)
 
-    def show(r):
-        fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.5))
-        projection_scatter(r["teacher_projection"], ax=axes[0],
-                           title=f"teacher, eps={r['eps']:g}: test acc {r['teacher_accuracy']:.4f}")
-        projection_scatter(r["student_projection"], ax=axes[1],
-                           title=f"student, T={r['T']:g}: test acc {r['student_accuracy']:.4f}")
-        axes[0].legend(fontsize=7, markerscale=2, loc="best")
-        fig.tight_layout()
-        return fig
-
-    return retrain_panel(controls, run, show, title="Try it: label smoothing and temperature",
+    return retrain_panel(controls, run, ls_kd_figure, title="Try it: label smoothing and temperature",
                          run_now=run_now)
+
+
+def ls_kd_figure(r) -> plt.Figure:
+    """The figure of :func:`ls_kd_panel` for one setting (a :func:`~subclass_lib.experiments.ls_kd.run_interactive`
+    result): the teacher's and the student's penultimate projections with their test accuracies."""
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.5))
+    projection_scatter(r["teacher_projection"], ax=axes[0],
+                       title=f"teacher, eps={r['eps']:g}: test acc {r['teacher_accuracy']:.4f}")
+    projection_scatter(r["student_projection"], ax=axes[1],
+                       title=f"student, T={r['T']:g}: test acc {r['student_accuracy']:.4f}")
+    axes[0].legend(fontsize=7, markerscale=2, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def ls_kd_static_panel(cfg: L.LSKDConfig = L.LSKDConfig(), eps_values=STATIC_EPS, temperatures=STATIC_TEMPERATURES,
+                       eps: float = 0.1, T: float = 4.0) -> W.VBox:
+    """Static twin of :func:`ls_kd_panel` for the rendered book: the panel's own figure (digits
+    ``cfg.classes``, the interactive scale) for every eps and T of the grid, starting at ``eps``, ``T``.
+    Models the chapter trained come from the cache; the others train here (seconds each)."""
+    from .static import static_panel
+
+    icfg = cfg.interactive()
+    return static_panel(lambda e, t: ls_kd_figure(L.run_interactive(eps=e, T=t, classes=cfg.classes, cfg=icfg)),
+                        [("LS eps", list(eps_values)), ("T", list(temperatures))],
+                        title="The label-smoothing panel over eps and T (panel scale, digits "
+                              + ", ".join(map(str, cfg.classes)) + ")",
+                        default={"LS eps": float(eps), "T": float(T)})

@@ -11,7 +11,8 @@ from ..experiments.subclass import SubclassConfig, train_teacher
 from ..plots.subclass import subclass_contingency
 from .common import retrain_panel
 
-__all__ = ["TEACHER_INTERACTIVE", "TEACHER_SPLITS", "teacher_panel", "run_interactive_teacher", "show_teacher"]
+__all__ = ["TEACHER_INTERACTIVE", "TEACHER_SPLITS", "teacher_panel", "run_interactive_teacher", "show_teacher",
+           "teacher_static_panels", "STATIC_BETAS", "STATIC_AUX", "STATIC_SHARPEN", "STATIC_CONSISTENCY"]
 
 #: The panel's smaller scale: a quarter of the training set, a few epochs (seconds a retrain).
 TEACHER_INTERACTIVE = replace(SubclassConfig(), n_epochs_teacher=3, train_fraction=0.25)
@@ -72,3 +73,42 @@ def teacher_panel(base: SubclassConfig = TEACHER_INTERACTIVE, run_now: bool = Tr
 
     return retrain_panel(controls, run, show_teacher, title="Try it: a teacher that invents subclasses",
                          run_now=run_now)
+
+
+#: The grid of the static twins: the sweep chapter 4 trains for its panel (at the panel's scale).
+STATIC_BETAS = (0.0, 0.5, 1.0, 2.0, 3.0)
+STATIC_AUX = (("diversity", None), ("contrastive T=0.3", 0.3), ("contrastive T=1", 1.0), ("contrastive T=3", 3.0))
+STATIC_SHARPEN = (0.0, 0.25, 0.5, 1.0, 2.0)
+STATIC_CONSISTENCY = (0.0, 0.5, 1.0, 2.0, 3.0)
+
+
+def teacher_static_panels(base: SubclassConfig = TEACHER_INTERACTIVE, betas=STATIC_BETAS, aux=STATIC_AUX,
+                          sharpen=STATIC_SHARPEN, consistency=STATIC_CONSISTENCY) -> W.VBox:
+    """Static twins of :func:`teacher_panel` for the rendered book: the panel's own figure for
+    every auxiliary loss (``aux``: ``(label, contrastive temperature or None for diversity)``) and
+    beta, for every sharpness, and for every view-consistency weight (the other sliders at
+    ``base``). Teachers the chapter trained come from the model cache."""
+    from .static import static_panel
+
+    kinds = dict(aux)
+
+    def by_aux(label, beta):
+        t = kinds[label]
+        values = (dict(aux="diversity", aux_weight=beta) if t is None
+                  else dict(aux="contrastive", aux_weight=beta, aux_temperature=t))
+        return show_teacher(run_interactive_teacher(base=base, **values))
+
+    def nearest(values, v):  # the grid value closest to the panel's default
+        return min(values, key=lambda x: abs(x - v))
+
+    return W.VBox([
+        static_panel(by_aux, [("aux loss", list(kinds)), ("beta", list(betas))],
+                     title="The teacher panel over the auxiliary loss and its weight beta", default={"beta": nearest(betas, base.aux_weight)}),
+        static_panel(lambda s: show_teacher(run_interactive_teacher(base=base, sharpen=s)), [("sharpen", list(sharpen))],
+                     title=f"... over the sharpness of the diversity loss (beta = {base.aux_weight:g})",
+                     default={"sharpen": nearest(sharpen, base.sharpen)}),
+        static_panel(lambda g: show_teacher(run_interactive_teacher(base=base, consistency=g)),
+                     [("consistency", list(consistency))],
+                     title="... over the view-consistency weight",
+                     default={"consistency": nearest(consistency, base.consistency)}),
+    ])

@@ -8,7 +8,8 @@ from ..experiments.subclass_students import METHODS, PAPER_ERROR, StudentsConfig
 from ..plots.subclass_students import student_errors
 from .common import retrain_panel
 
-__all__ = ["students_panel", "PANEL_T", "PANEL_ALPHA", "PANEL_HIDDEN", "PANEL_FRACTION"]
+__all__ = ["students_panel", "students_figure", "students_static_panels", "PANEL_T", "PANEL_ALPHA", "PANEL_HIDDEN",
+           "PANEL_FRACTION"]
 
 PANEL_T = (1.0, 2.0, 4.0, 8.0, 16.0)
 PANEL_ALPHA = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -36,12 +37,43 @@ def students_panel(cfg: StudentsConfig | None = None, teacher=None, run_now: boo
         c = base.interactive(T=T, alpha=alpha, student_hidden=hidden, transfer_fraction=fraction)
         return run_students(c, METHODS, teacher, progress, no_label=False, verbose=False)
 
-    def show(res):
-        errors = {s["method"]: s["test_error"] for s in res["students"]}
-        c = res["config"]
-        title = (f"students {','.join(map(str, c['student_hidden']))}, T={c['T']:g}, alpha={c['alpha']:g}, "
-                 f"{100 * c['transfer_fraction']:g}% of the transfer set, {c['epochs']} epochs")
-        return student_errors(errors, reference={m: PAPER_ERROR[m] for m in errors if m in PAPER_ERROR},
-                              title=title)
+    return retrain_panel(controls, run, students_figure, title="Try it: train the four students", run_now=run_now)
 
-    return retrain_panel(controls, run, show, title="Try it: train the four students", run_now=run_now)
+
+def students_figure(res):
+    """The figure of :func:`students_panel` for one setting (a :func:`~subclass_lib.experiments.subclass_students.run_students`
+    result): the students' binary test errors beside the paper's, titled with the setting."""
+    errors = {s["method"]: s["test_error"] for s in res["students"]}
+    c = res["config"]
+    title = (f"students {','.join(map(str, c['student_hidden']))}, T={c['T']:g}, alpha={c['alpha']:g}, "
+             f"{100 * c['transfer_fraction']:g}% of the transfer set, {c['epochs']} epochs")
+    return student_errors(errors, reference={m: PAPER_ERROR[m] for m in errors if m in PAPER_ERROR}, title=title)
+
+
+def students_static_panels(cfg: StudentsConfig | None = None, teacher=None, temperatures=PANEL_T,
+                           fractions=PANEL_FRACTION, alphas=PANEL_ALPHA, hiddens=PANEL_HIDDEN) -> W.VBox:
+    """Static twins of :func:`students_panel` for the rendered book: the panel's own figure (the
+    four students at the interactive scale) for every T and transfer-set fraction, for every
+    alpha and for every student size (the other sliders at ``cfg.interactive()``'s values).
+    Students the chapter trained come from the model cache; the others train here."""
+    from .static import static_panel
+
+    base = (cfg or StudentsConfig()).interactive()
+    teacher = teacher if teacher is not None else get_teacher(base, verbose=False)
+
+    def figure(**values):
+        c = base.interactive(**values)
+        return students_figure(run_students(c, METHODS, teacher, no_label=False, verbose=False))
+
+    hidden0 = ",".join(map(str, base.student_hidden))
+    return W.VBox([
+        static_panel(lambda T, f: figure(T=T, transfer_fraction=f),
+                     [("T", list(temperatures)), ("transfer set", list(fractions))],
+                     title=f"The students panel over T and the transfer-set fraction (alpha = {base.alpha:g}, "
+                           f"students {hidden0})",
+                     default={"T": base.T, "transfer set": base.transfer_fraction}),
+        static_panel(lambda a: figure(alpha=a), [("alpha", list(alphas))],
+                     title=f"... over alpha (T = {base.T:g})", default={"alpha": base.alpha}),
+        static_panel(lambda h: figure(student_hidden=tuple(int(u) for u in h.split(","))), [("student", list(hiddens))],
+                     title="... over the student's size", default={"student": hidden0} if hidden0 in hiddens else None),
+    ])
