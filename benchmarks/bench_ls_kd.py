@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import _machine  # benchmarks/_machine.py: the machine line every benchmark prints first
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "chapters" / "03_temperature_label_smoothing.ipynb"
 
@@ -68,6 +70,7 @@ def main(argv=None) -> int:
     p.add_argument("--skip-notebook", action="store_true", help="time only the slider retrains")
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = p.parse_args(argv)
+    print(_machine.describe(), flush=True)
     load0 = os.getloadavg()[0]
     ok = True
     if not args.skip_notebook:

@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import _machine  # benchmarks/_machine.py: the machine line every benchmark prints first
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_S = 49.0
 DEMO_RECOVERY = 0.8288
@@ -106,6 +108,7 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=0, metavar="K",
                    help="also report recovery at the demo's configuration over seeds 0..K-1")
     args = p.parse_args(argv)
+    print(_machine.describe(), flush=True)
     if args.seeds < 0 or args.repeat < 1:
         p.error("--seeds must be >= 0 and --repeat >= 1")
     print("before:", load())

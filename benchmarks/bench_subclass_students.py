@@ -18,11 +18,14 @@ import sys
 import tempfile
 import time
 
+import _machine  # benchmarks/_machine.py: the machine line every benchmark prints first
+
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--skip-default", action="store_true", help="time only the teacher and the slider retrain")
     args = p.parse_args(argv)
+    print(_machine.describe(), flush=True)
     with tempfile.TemporaryDirectory(prefix="subclass_students_bench_") as cache:
         os.environ["SUBCLASS_LIB_CACHE"] = cache
         from subclass_lib.experiments import subclass_students as S  # after setting the cache

@@ -1,0 +1,34 @@
+"""What every benchmark prints first: the processor, torch's CPU kernels and the load.
+
+Speed differs between processors (an AVX-512 machine and an AVX2 one run other matrix
+kernels) and with other work on the machine, so a figure is only comparable beside this line.
+``ATEN_CPU_CAPABILITY=avx2`` (with ``MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2``) makes
+an AVX-512 machine compute like an AVX2 one: the line then says ``AVX2``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+
+
+def processor() -> str:
+    """The processor's model name (``/proc/cpuinfo`` on Linux, else what Python knows)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown processor"
+
+
+def describe() -> str:
+    """One line: processor, CPUs, torch version, CPU capability (the kernels torch runs), threads, load."""
+    import torch
+
+    cap = torch.backends.cpu.get_cpu_capability()
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"machine: {processor()}, {os.cpu_count()} CPUs; torch {torch.__version__}, CPU capability {cap}, "
+            f"{torch.get_num_threads()} threads; load average {load}")
