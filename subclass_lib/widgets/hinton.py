@@ -134,7 +134,7 @@ def mythical3_figure(r: Mapping):
     h, a = r["hard_labels"], r["distilled_bias_adjusted"]
     per = {k: r["per_class"][k] for k in ("hard_labels", "distilled", "distilled_bias_adjusted")
            if r["per_class"][k] is not None}
-    title = (f"omitted {tuple(omit)}, T={c['temperature']:g}, alpha={c['alpha']:g}: on them hard "
+    title = (f"omitted {', '.join(map(str, omit))}, T={c['temperature']:g}, alpha={c['alpha']:g}: on them hard "
              + (f"{h['accuracy_on_omitted']:.3f}" if h else "(training...)")
              + f", distilled {r['distilled']['accuracy_on_omitted']:.3f}, "
              f"bias +{a['bias_shift']:.2f}: {a['accuracy_on_omitted']:.3f}\nall digits: hard "
@@ -171,6 +171,6 @@ def mythical3_static_panels(cfg: H.Mythical3Config, digits=MYTHICAL3_DIGITS, tem
                      title=f"The mythical-digit panel over the omitted digit and T (alpha = {cfg.alpha:g})",
                      default={"omit": d0, "T": T0}),
         static_panel(lambda a: figure(cfg.omit, cfg.temperature, a), [("alpha", list(alphas))],
-                     title=f"... and over alpha (omitted {tuple(cfg.omit)}, T = {cfg.temperature:g})",
+                     title=f"... and over alpha (omitted {', '.join(map(str, cfg.omit))}, T = {cfg.temperature:g})",
                      default={"alpha": a0}),
     ])
