@@ -18,7 +18,7 @@ Two scales, one code path (:meth:`HintonConfig.for_scale`):
 
 The first 5,000 images of a seeded permutation of the MNIST training set are held out
 (validation; also the unlabelled images used to choose the bias shift automatically).
-The teacher is cached by :func:`subclass_lib.train.train_cached` under a key made only of
+The teacher is cached by :func:`subclass_lib.runner.train_cached` under a key made only of
 its own settings, so chapter 2 reuses chapter 1's teacher and every student and slider
 setting shares it.
 """
@@ -40,7 +40,8 @@ from .. import losses
 from ..data import N_DIGITS, load_mnist, omit_digits, train_val_split
 from ..metrics import accuracy
 from ..models import MLP, predict
-from ..train import LR_SCHEDULES, FitConfig, History, check_lr_schedule, fit, seed_everything, train_cached
+from ..runner import load_or_train, train_cached
+from ..train import LR_SCHEDULES, FitConfig, History, check_lr_schedule, fit, seed_everything
 from .base import Command, check_fraction, check_scale, check_temperature, format_table
 
 __all__ = [
@@ -321,10 +322,7 @@ def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, T: float | 
         key.update(T=T, alpha=alpha, teacher=teacher_settings(cfg))
     label = f"student 2x{hidden} " + ("hard labels" if kind == "hard" else f"distilled T={T:g} alpha={alpha:g}")
 
-    trained = []
-
     def train_fn(model):
-        trained.append(True)
         if kind == "hard":
             data = {"x": x, "y": y}
             loss = lambda m, b: losses.cross_entropy(m(b["x"]), b["y"])  # noqa: E731
@@ -335,11 +333,11 @@ def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, T: float | 
                    callback=_fit_callback(progress, 0.0, 1.0, label))
 
     t0 = time.perf_counter()
-    model, hist = train_cached("hinton-student", key, lambda: _make_student(hidden, seed), train_fn,
-                               use_cache=use_cache)
+    model, hist, from_cache = load_or_train("hinton-student", key, lambda: _make_student(hidden, seed), train_fn,
+                                            use_cache=use_cache)
     if verbose:
         took = time.perf_counter() - t0
-        how = f"trained in {took:.1f} s" if trained else "from the cache"
+        how = "from the cache" if from_cache else f"trained in {took:.1f} s"
         print(f"{label} on {len(y)} transfer images: {how}", flush=True)
     return model, hist
 

@@ -32,9 +32,9 @@ import torch
 from .. import losses, metrics
 from ..data import load_mnist, subset
 from ..models import MLP, predict
-from ..train import FitConfig, fit, seed_everything, train_cached
+from ..runner import cpu_threads, train_cached  # one training thread: the same numbers whatever the thread count
+from ..train import FitConfig, fit, seed_everything
 from .base import Command, check_fraction, check_scale, check_temperature, format_table
-from .subclass import cpu_threads  # one training thread: the same numbers whatever the thread count
 
 __all__ = [
     "LSKDConfig",

@@ -9,7 +9,7 @@ NumPy demo's bounded diversity/sharpness surrogate, or none (the subclasses coll
 Public API (stable; chapter 5 builds on it):
 
 * :class:`SubclassConfig`: every knob, validated; defaults = the chapter's default scale.
-* :func:`train_teacher` -> :class:`TeacherResult` (cached with ``train_cached``).
+* :func:`train_teacher` -> :class:`TeacherResult` (cached with ``runner.load_or_train``).
 * :func:`train_label_free_student` -> :class:`StudentResult`: the demo's student, trained
   only on ``softmax(teacher sub-logits / T)``, never a label.
 * :func:`run_subclass` -> the JSON dict of ``python -m subclass_lib subclass``.
@@ -20,12 +20,9 @@ Public API (stable; chapter 5 builds on it):
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
-import os
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 
@@ -35,16 +32,17 @@ import torch
 from .. import data as D
 from .. import losses as L
 from .. import metrics as M
+from .. import runner
 from ..models import ConvTeacher, MLP, predict
-from ..train import (FitConfig, History, cache_dir, cache_key, fit, is_cached, resolve_device, store_cached,
-                     seed_everything, train_cached)
+from ..runner import cache_dir, cache_key, cli_threads, cpu_threads, default_workers, is_cached, load_or_train, store_cached
+from ..train import FitConfig, History, fit, resolve_device, seed_everything
 from .base import SCALES, Command, check_scale, format_table
 
 __all__ = [
     "SubclassConfig", "TeacherResult", "StudentResult", "DEMO", "AUX_KINDS", "TEACHERS",
     "load_data", "teacher_loss_fn", "train_teacher", "train_label_free_student", "run_subclass",
     "recovery_over_seeds", "teacher_ensemble", "prefetch_teachers", "train_many", "align_logits",
-    "entropy_report", "cpu_threads", "cli_threads", "COMMANDS",
+    "entropy_report", "in_cache", "COMMANDS",
 ]
 
 AUX_KINDS = ("contrastive", "diversity", "none")
@@ -228,78 +226,6 @@ class SubclassConfig:
             d.pop("view_shift")
             d.pop("view_noise")
         return d
-
-
-# ---------------------------------------------------------------------------- threads
-
-THREADS_ENV = "SUBCLASS_LIB_THREADS"
-
-
-def _positive_int_env(name: str, default: int | None) -> int | None:
-    """The positive integer in environment variable ``name`` (``default`` when unset)."""
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    try:
-        n = int(raw)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise ValueError(f"{name} must be a positive integer, got {raw!r}")
-    return n
-
-
-_PINNED: list[int] = []  # thread counts of the enclosing cpu_threads(...) blocks
-
-
-def _check_threads(n, what: str) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{what} must be a positive integer, got {n!r}")
-
-
-def available_cpus() -> int:
-    """The number of CPUs this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-@contextlib.contextmanager
-def cpu_threads(n: int | None = None):
-    """Run the enclosed CPU work with ``n`` torch threads (default: the count of an enclosing
-    ``cpu_threads`` block, else ``$SUBCLASS_LIB_THREADS``, else 1), restoring the previous
-    setting afterwards. The command line wraps a single run in ``cpu_threads(all CPUs)``.
-
-    One thread is the default because these models are small: on the book's shared 2-core
-    machine two threads per process made a training step up to 10x slower whenever other
-    processes were running (the threads wait for each other), and the thread count slightly
-    changes the floating-point results, so a fixed count keeps a seed's numbers the same
-    whatever the machine's load.
-    """
-    if n is None:
-        n = _PINNED[-1] if _PINNED else _positive_int_env(THREADS_ENV, 1)
-    _check_threads(n, "the number of threads")
-    old = torch.get_num_threads()
-    if n != old:
-        torch.set_num_threads(n)
-    _PINNED.append(n)
-    try:
-        yield
-    finally:
-        _PINNED.pop()
-        if n != old:
-            torch.set_num_threads(old)
-
-
-def cli_threads(requested: int | None) -> int:
-    """Threads of a command-line run: ``--threads``, else ``$SUBCLASS_LIB_THREADS``, else
-    every CPU (one run has the machine to itself; the chapters' parallel workers use one
-    thread each instead)."""
-    n = requested if requested is not None else _positive_int_env(THREADS_ENV, None)
-    n = available_cpus() if n is None else n
-    _check_threads(n, "--threads")
-    return n
 
 
 # ---------------------------------------------------------------------------- data
@@ -486,7 +412,7 @@ def train_teacher(cfg: SubclassConfig = SubclassConfig(), progress: Callable | N
 
 
 def _teacher_name(cfg: SubclassConfig) -> str:
-    """The model-cache name of ``cfg``'s teacher (``train.train_cached``)."""
+    """The model-cache name of ``cfg``'s teacher (``runner.load_or_train``)."""
     return f"subclass-teacher-{cfg.teacher}"
 
 
@@ -534,12 +460,11 @@ def _train_teacher(cfg, progress, verbose, use_cache, device, evaluate: bool = T
         return fit(model, teacher_loss_fn(cfg), train, fc, name="teacher", verbose=False, callback=callback)
 
     t0 = time.perf_counter()
-    model, hist = train_cached(name, key_cfg, make, train_fn, use_cache=use_cache)
+    model, hist, from_cache = load_or_train(name, key_cfg, make, train_fn, use_cache=use_cache)
     took = time.perf_counter() - t0
-    from_cache = not snaps
     spath = _snapshot_path(name, key_cfg)
     skey = str(spath)
-    if snaps:
+    if not from_cache:
         _store_snapshots(spath, snaps, on_disk=use_cache)
     elif skey not in _SNAPSHOTS and spath.exists():
         try:
@@ -619,24 +544,21 @@ def _train_label_free_student(cfg, teacher_result, progress, verbose, use_cache,
         seed_everything(cfg.seed)
         return MLP(hidden=(cfg.hidden,), out_dim=cfg.n_classes * cfg.n_sub)
 
-    trained = []
-
     def train_fn(model):
-        trained.append(True)
         return fit(model, loss_fn, train, fc, name="student", verbose=False,
                    callback=_progress_cb(progress, 0.0, 1.0, "student"))
 
     t0 = time.perf_counter()
-    model, hist = train_cached(_STUDENT_NAME, _student_key(cfg), make, train_fn, use_cache=use_cache)
+    model, hist, from_cache = load_or_train(_STUDENT_NAME, _student_key(cfg), make, train_fn, use_cache=use_cache)
     took = time.perf_counter() - t0
     model.cpu()
     logits = predict(model, data["x_test"])
     ev = _evaluate(logits, cfg, data["digit_test"], data["y_test"])
     res = StudentResult(config=cfg, model=model, test_logits=logits, super_accuracy=ev["super_accuracy"],
                         contingency=ev["contingency"], recovery=ev["recovery"], history=hist,
-                        train_time_s=hist.train_time_s, from_cache=not trained)
+                        train_time_s=hist.train_time_s, from_cache=from_cache)
     if verbose:
-        how = "cached" if not trained else f"trained {cfg.n_epochs_student} epochs in {took:.1f} s"
+        how = "cached" if from_cache else f"trained {cfg.n_epochs_student} epochs in {took:.1f} s"
         print(f"label-free student T={T:g} seed {cfg.seed}: {how}; super acc {res.super_accuracy:.4f}, "
               f"recovery {res.recovery_any:.4f} (1-to-1 {res.recovery_one_to_one:.4f})", flush=True)
     return res
@@ -672,64 +594,22 @@ def _mean_std(xs) -> tuple[float, float]:
 
 # ---------------------------------------------------------------------------- parallel
 
-WORKERS_ENV = "SUBCLASS_LIB_WORKERS"
-
-
-def default_workers() -> int:
-    """Worker processes for :func:`train_many`: ``$SUBCLASS_LIB_WORKERS``, else the number
-    of CPUs this process may use (each worker trains on one thread)."""
-    n = _positive_int_env(WORKERS_ENV, None)
-    return available_cpus() if n is None else n
-
-
-def _is_cached(cfg: SubclassConfig, student: bool) -> bool:
+def in_cache(cfg: SubclassConfig, student: bool = False) -> bool:
     """Whether the teacher (and student) of ``cfg`` are in the model cache on disk (the
-    file names of ``train.train_cached``)."""
+    file names of ``runner.load_or_train``)."""
     return is_cached(_teacher_name(cfg), cfg.teacher_key()) and (
         not student or is_cached(_STUDENT_NAME, _student_key(cfg)))
 
 
 def _train_in_worker(cfg: SubclassConfig, student: bool) -> None:
-    """Runs in a worker process: train and cache (nothing is sent back but success; the
-    teacher's test-set evaluation is left to the process that loads it)."""
+    """Runs in a runner worker: train and cache (nothing is sent back but success; the
+    teacher's test-set evaluation is left to the caller that loads it)."""
     if not student:
         with cpu_threads():
             _train_teacher(cfg, None, False, True, "auto", evaluate=False)
         return
     t = train_teacher(cfg, verbose=False)
     train_label_free_student(cfg, t, verbose=False)
-
-
-def run_in_workers(fn: Callable, jobs: Sequence[tuple], workers: int, *, progress: Callable | None = None,
-                   what: str | None = None) -> bool:
-    """Run ``fn(*job)`` for every job in up to ``workers`` spawned processes (for work that
-    leaves its result in the model cache). Returns False, having run nothing, when there is
-    nothing to gain (fewer than two jobs or workers); if the pool breaks (e.g. a script
-    without a ``__main__`` guard) warns and returns False after whatever finished, so the
-    caller simply does the rest itself. A job's own exception (e.g. ValueError) is raised."""
-    jobs = list(jobs)
-    if workers < 2 or len(jobs) < 2:
-        return False
-    import concurrent.futures as cf
-    import multiprocessing as mp
-
-    n = min(workers, len(jobs))
-    if what:
-        print(f"training {len(jobs)} {what} in {n} worker processes", flush=True)
-    done = 0
-    try:
-        with cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as ex:
-            futures = [ex.submit(fn, *job) for job in jobs]
-            for fut in cf.as_completed(futures):
-                fut.result()
-                done += 1
-                if progress is not None:
-                    progress(0.9 * done / len(jobs), f"{done}/{len(jobs)} trained")
-    except cf.process.BrokenProcessPool as exc:
-        warnings.warn(f"parallel training failed ({exc}); training the rest in this process. "
-                      "In a script, call this under `if __name__ == \"__main__\":`.", stacklevel=3)
-        return False
-    return True
 
 
 def _job_cost(cfg: SubclassConfig, student: bool) -> float:
@@ -743,10 +623,10 @@ def prefetch_teachers(cfgs: Sequence[SubclassConfig], *, student: bool | Sequenc
                       device: str = "auto", progress: Callable | None = None, _here: bool = True) -> int:
     """Train the teachers of ``cfgs`` (and, where ``student`` is True -- one flag for all or
     one per configuration -- their label-free students) that are not in the model cache yet,
-    in up to ``workers`` processes (default :func:`default_workers`), longest runs first, so
+    in up to ``workers`` runner workers (default :func:`default_workers`), longest runs first, so
     that a chapter's many runs share one pool and keep every core busy. Returns how many
     configurations were trained; :func:`train_teacher` and :func:`train_many` then load them
-    from the cache. Without worker processes (one worker, one job, no cache or a GPU) the
+    from the cache. Without the worker pool (one worker, one job, no cache or a GPU) the
     missing ones are trained here, one after another."""
     cfgs = list(cfgs)
     flags = [bool(student)] * len(cfgs) if isinstance(student, bool) else [bool(f) for f in student]
@@ -761,12 +641,12 @@ def prefetch_teachers(cfgs: Sequence[SubclassConfig], *, student: bool | Sequenc
     todo, seen = [], set()
     for c, st in zip(cfgs, flags):
         k = json.dumps([c.teacher_key(), _student_key(c) if st else None], sort_keys=True)
-        if k not in seen and not (use_cache and _is_cached(c, st)):
+        if k not in seen and not (use_cache and in_cache(c, st)):
             seen.add(k)
             todo.append((c, st))
     todo.sort(key=lambda job: -_job_cost(*job))
     parallel = (use_cache and resolve_device(device).type == "cpu"
-                and run_in_workers(_train_in_worker, todo, n, progress=progress,
+                and runner.run_in_workers(_train_in_worker, todo, n, progress=progress,
                                    what="teacher(s)" if verbose else None))
     if not parallel and _here:
         for i, (c, st) in enumerate(todo):
@@ -782,10 +662,10 @@ def train_many(cfgs: Sequence[SubclassConfig], *, student: bool = False, workers
                verbose: bool = False, use_cache: bool = True, device: str = "auto",
                progress: Callable | None = None) -> list:
     """Train (or load) the teachers of ``cfgs`` -- and with ``student=True`` their
-    label-free students -- using up to ``workers`` processes (default
+    label-free students -- using up to ``workers`` runner workers (default
     :func:`default_workers`), one training thread each.
 
-    The configurations not yet in the model cache are trained in parallel worker processes
+    The configurations not yet in the model cache are trained in parallel by the runner's workers
     (:func:`prefetch_teachers`), which write them to the cache; then every result is loaded
     here, in order. Each model trains on one thread from its own seed, so the numbers are the
     same as those of a sequential run on the same machine. Without the cache
@@ -815,7 +695,7 @@ def recovery_over_seeds(cfg: SubclassConfig, seeds: Sequence[int] = range(5), *,
                         verbose: bool = False, use_cache: bool = True, device: str = "auto",
                         progress: Callable | None = None, workers: int | None = None) -> dict:
     """Teacher (and, with ``student=True``, label-free student) recovery for each seed,
-    trained in parallel processes by :func:`train_many` (``workers``).
+    trained in parallel by :func:`train_many` (``workers``).
 
     Returns ``{"seeds", "teacher": {"recovery_any", "recovery_one_to_one", "super_accuracy"}
     (per-seed lists), "mean", "std", "mean_one_to_one", "std_one_to_one", ...}``; with a

@@ -42,12 +42,13 @@ from .. import data as D
 from .. import losses as L
 from .. import metrics as M
 from ..models import MLP, predict
-from ..train import FitConfig, History, fit, is_cached, resolve_device, seed_everything, train_cached
+from .. import runner
+from ..runner import cli_threads, cpu_threads, default_workers, is_cached, load_or_train
+from ..train import FitConfig, History, fit, resolve_device, seed_everything
 from .base import Command, check_fraction, check_scale, check_temperature, format_table
-from .subclass import (SubclassConfig, TeacherResult, cli_threads, cpu_threads, default_workers, load_data,
-                       run_in_workers, train_label_free_student, train_many, train_teacher)
+from .subclass import (SubclassConfig, TeacherResult, in_cache, load_data, train_label_free_student, train_many,
+                       train_teacher)
 from .subclass import _add_arguments as _add_teacher_arguments
-from .subclass import _is_cached
 
 __all__ = [
     "METHODS", "ALL_METHODS", "CHAPTER_TEACHER", "chapter_teacher", "PAPER_ERROR", "PAPER_ERROR_STD", "OFFICIAL_NOTEBOOK_ACCURACY",
@@ -371,7 +372,7 @@ def train_student(cfg: StudentsConfig, method: str, teacher: TeacherResult | Non
     ``teacher``: chapter 4's teacher of ``cfg.teacher`` (trained or loaded when None).
     ``data``: a :func:`transfer_set` of this config and teacher, to skip recomputing it.
     ``progress(fraction, text)`` is called after every epoch. Runs on a fixed number of CPU
-    threads (chapter 4's :func:`cpu_threads`: 1 unless ``$SUBCLASS_LIB_THREADS``), so a seed's
+    threads (:func:`runner.cpu_threads`: 1 unless ``$SUBCLASS_LIB_THREADS``), so a seed's
     numbers do not depend on the machine's load.
     """
     with cpu_threads():
@@ -401,16 +402,13 @@ def _train_student(cfg, method, teacher, progress, data, verbose, use_cache, dev
 
     fc = FitConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
                    seed=cfg.seed, eval_every=cfg.eval_every, device=device)
-    trained = []
-
     def train_fn(model):
-        trained.append(True)
         return fit(model, loss_fn, train, fc, val_fn=val_fn, extra_modules=extra, name=method, verbose=False,
                    callback=_progress_cb(progress, 0.0, 1.0, _LABELS[method]))
 
     t0 = time.perf_counter()
-    model, hist = train_cached(f"subclass-student-{method}", cfg.student_key(method),
-                               lambda: make_student(cfg, method), train_fn, use_cache=use_cache)
+    model, hist, from_cache = load_or_train(f"subclass-student-{method}", cfg.student_key(method),
+                                            lambda: make_student(cfg, method), train_fn, use_cache=use_cache)
     took = time.perf_counter() - t0
     model.cpu()
     logits = predict(model, data["x_test"])
@@ -418,7 +416,7 @@ def _train_student(cfg, method, teacher, progress, data, verbose, use_cache, dev
     run = StudentRun(method=method, test_accuracy=acc, test_error=1.0 - acc,
                      val_accuracy=hist.val_accuracy[-1] if hist.val_accuracy else float("nan"),
                      curve=[list(p) for p in hist.step_eval], train_time_s=hist.train_time_s,
-                     from_cache=not trained, n_outputs=logits.shape[1], model=model)
+                     from_cache=from_cache, n_outputs=logits.shape[1], model=model)
     if logits.shape[1] == c * s and s > 1:
         order = np.empty(10, dtype=np.int64)
         order[list(data["digit_order"])] = np.arange(10)
@@ -432,7 +430,7 @@ def _train_student(cfg, method, teacher, progress, data, verbose, use_cache, dev
 
 
 def _student_in_worker(cfg: StudentsConfig, method: str) -> None:
-    """Runs in a worker process: train one student into the cache (its teacher is read from
+    """Runs in a runner worker: train one student into the cache (its teacher is read from
     the cache; the caller made sure it is there)."""
     train_student(cfg, method, get_teacher(cfg, verbose=False), verbose=False)
 
@@ -440,7 +438,7 @@ def _student_in_worker(cfg: StudentsConfig, method: str) -> None:
 def prefetch_students(jobs: Sequence[tuple[StudentsConfig, str]], *, workers: int | None = None,
                       use_cache: bool = True, device: str = "auto", verbose: bool = False) -> bool:
     """Train the ``(cfg, method)`` students that are not in the model cache yet in parallel
-    worker processes (``subclass.run_in_workers``; one CPU thread each, so the numbers are
+    workers (``runner.run_in_workers``; one CPU thread each, so the numbers are
     those of a sequential run), so that the caller then loads them from the cache. Needs the
     cache and each config's teacher in it; otherwise (or with one worker, or on a GPU) does
     nothing and returns False."""
@@ -457,7 +455,7 @@ def prefetch_students(jobs: Sequence[tuple[StudentsConfig, str]], *, workers: in
     teachers = {repr(sorted(c.teacher.teacher_key().items())): c for c, _ in todo}
     for c in teachers.values():  # the workers read the teachers from the cache
         get_teacher(c, verbose=False, use_cache=True, device=device)
-    return run_in_workers(_student_in_worker, todo, n, what="student(s)" if verbose else None)
+    return runner.run_in_workers(_student_in_worker, todo, n, what="student(s)" if verbose else None)
 
 
 def initial_students(cfg: StudentsConfig, methods: Sequence[str] = ALL_METHODS) -> dict[str, MLP]:
@@ -484,7 +482,7 @@ def run_students(cfg: StudentsConfig = StudentsConfig(), methods: Sequence[str] 
                                                               use_cache=use_cache, device=device)
     _check_teacher(cfg, teacher)
     t1 = time.perf_counter()
-    if teacher.from_cache or _is_cached(cfg.teacher, student=False):
+    if teacher.from_cache or in_cache(cfg.teacher, student=False):
         prefetch_students([(cfg, m) for m in methods + (["no_label"] if no_label else [])],
                           use_cache=use_cache, device=device, verbose=verbose)
     data = transfer_set(cfg, teacher)
@@ -542,9 +540,9 @@ def students_over_seeds(cfg: StudentsConfig, seeds: Sequence[int] = (0, 1, 2),
     if not seeds:
         raise ValueError("seeds must name at least one seed")
     errors: dict[str, list] = {m: [] for m in methods}
-    if vary_teacher:  # train the missing teachers in parallel processes first
+    if vary_teacher:  # train the missing teachers in parallel first
         train_many([replace(cfg.teacher, seed=s) for s in seeds], use_cache=use_cache, device=device)
-    if vary_teacher or teacher is None or teacher.from_cache or _is_cached(cfg.teacher, student=False):
+    if vary_teacher or teacher is None or teacher.from_cache or in_cache(cfg.teacher, student=False):
         prefetch_students([(replace(cfg, seed=s, teacher=replace(cfg.teacher, seed=s) if vary_teacher
                                     else cfg.teacher), m) for s in seeds for m in methods],
                           use_cache=use_cache, device=device, verbose=verbose)
@@ -586,7 +584,7 @@ def sweep(cfg: StudentsConfig, param: str, values: Sequence, methods: Sequence[s
     teacher = teacher if teacher is not None else get_teacher(cfg, verbose=verbose, use_cache=use_cache,
                                                               device=device)
     errors: dict[str, list] = {m: [] for m in methods}
-    if teacher.from_cache or _is_cached(cfg.teacher, student=False):
+    if teacher.from_cache or in_cache(cfg.teacher, student=False):
         prefetch_students([(replace(cfg, **{param: v}), m) for v in values for m in methods],
                           use_cache=use_cache, device=device, verbose=verbose)
     for i, v in enumerate(values):
