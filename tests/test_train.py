@@ -288,3 +288,17 @@ def test_load_or_train_says_whether_the_model_came_from_the_cache(tmp_path):
     # train_cached is load_or_train without the flag
     m5, h5 = train_cached("unit-flag", {"k": 1}, make, train_fn)
     assert len(calls) == 2 and h5.loss == h1.loss
+
+
+def test_command_line_modules_are_not_in_the_cache_fingerprint():
+    """Editing a help text (subclass_lib/cli/) must not throw away trained models."""
+    from pathlib import Path
+
+    from subclass_lib import runner
+
+    root = Path(runner.__file__).parent
+    rel = {p.relative_to(root).as_posix() for p in runner.training_sources()}
+    assert (root / "cli" / "hinton.py").exists() and (root / "cli" / "__init__.py").exists()
+    assert not any(r.startswith("cli/") for r in rel), sorted(rel)
+    assert "__main__.py" not in rel
+    assert {"train.py", "runner.py", "losses.py", "experiments/hinton.py", "experiments/subclass.py"} <= rel

@@ -1,4 +1,4 @@
-"""Shared pieces of the experiment recipes: scales, JSON output, text tables, CLI commands.
+"""Shared pieces of the experiment recipes: scales, JSON output, text tables.
 
 A recipe is a frozen config dataclass in and a JSON-serialisable results dataclass (or dict)
 out. Notebooks, widgets and the command line all call the same recipe functions.
@@ -6,14 +6,13 @@ out. Notebooks, widgets and the command line all call the same recipe functions.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import math
 import os
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import fields, is_dataclass
 from pathlib import Path
 
 import numpy as np
@@ -97,29 +96,3 @@ def format_table(rows: Sequence[Mapping], columns: Sequence[str] | None = None,
     line = "  ".join(str(c).ljust(w) for c, w in zip(columns, widths))
     sep = "  ".join("-" * w for w in widths)
     return "\n".join([line, sep] + ["  ".join(v.ljust(w) for v, w in zip(b, widths)) for b in body])
-
-
-@dataclass(frozen=True)
-class Command:
-    """One sub-command of ``python -m subclass_lib``.
-
-    ``add_arguments(parser)`` declares the flags; ``run(args)`` returns the JSON-able
-    result (a dict); ``render(result)`` returns the text table printed to stdout.
-    Raise ``ValueError`` for bad flag values: the CLI turns it into a usage error (exit 2).
-    """
-
-    name: str
-    help: str
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], dict]
-    render: Callable[[dict], str]
-
-
-def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags every experiment takes: --seed, --scale, --device, --json, --no-cache."""
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--scale", choices=SCALES, default="default",
-                        help="'default': the book's size (minutes on a laptop CPU); 'full': the papers' size")
-    parser.add_argument("--device", default="auto", help="'auto' (GPU if present), 'cpu' or 'cuda'")
-    parser.add_argument("--json", metavar="PATH", default=None, help="also write the results as JSON here")
-    parser.add_argument("--no-cache", action="store_true", help="retrain even if a cached model exists")
