@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .checks import check_seed
 from .data import jitter as jitter_images
 
 Batch = dict[str, torch.Tensor]
@@ -29,8 +30,7 @@ Batch = dict[str, torch.Tensor]
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) so a run is repeatable on one machine."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = check_seed(seed)
     random.seed(int(seed))
     np.random.seed(int(seed) % 2**32)
     torch.manual_seed(int(seed))

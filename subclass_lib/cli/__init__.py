@@ -14,7 +14,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..experiments.base import SCALES
+from ..checks import SCALES
 
 # command modules, in the order of the book; each has a COMMANDS list
 RECIPE_MODULES: tuple[str, ...] = ("hinton", "ls_kd", "subclass", "subclass_students")

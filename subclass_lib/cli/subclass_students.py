@@ -7,7 +7,8 @@ from dataclasses import asdict, fields
 
 from ..experiments.base import format_table
 from ..experiments.subclass import SubclassConfig
-from ..experiments.subclass_students import METHODS, StudentsConfig, check_hidden, results_table, run_students
+from ..checks import check_hidden
+from ..experiments.subclass_students import METHODS, StudentsConfig, results_table, run_students
 from ..runner import cli_threads, cpu_threads
 from . import Command
 from .subclass import add_arguments as add_teacher_arguments

@@ -18,29 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-SCALES = ("default", "full")
-
-
-def check_scale(scale: str) -> str:
-    """Validate a scale name: ``"default"`` (the book and CI) or ``"full"`` (the papers' size)."""
-    if scale not in SCALES:
-        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
-    return scale
-
-
-def check_temperature(T, name: str = "T") -> float:
-    T = float(T)
-    if not (math.isfinite(T) and T > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {T!r}")
-    return T
-
-
-def check_fraction(x, name: str, low_open: bool = False) -> float:
-    x = float(x)
-    ok = (0 < x <= 1) if low_open else (0 <= x <= 1)
-    if not (math.isfinite(x) and ok):
-        raise ValueError(f"{name} must be in {'(0, 1]' if low_open else '[0, 1]'}, got {x!r}")
-    return x
+from ..checks import SCALES, check_fraction, check_scale, check_temperature  # noqa: F401  (their old home)
 
 
 def to_jsonable(obj):

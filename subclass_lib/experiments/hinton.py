@@ -41,7 +41,7 @@ from ..metrics import accuracy
 from ..models import MLP, predict
 from ..runner import load_or_train, train_cached
 from ..train import FitConfig, History, check_lr_schedule, fit, seed_everything
-from .base import check_fraction, check_scale, check_temperature
+from ..checks import check_fraction, check_pos_int, check_scale, check_seed, check_temperature
 
 __all__ = [
     "HintonConfig", "Mythical3Config", "SOURCE_HINTON", "SOURCE_MYTHICAL3",
@@ -98,20 +98,6 @@ def parse_digits(digits) -> tuple[int, ...]:
     return tuple(sorted(out))
 
 
-def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
-def _check_pos_int(name: str, v, allow_none: bool = False):
-    if v is None and allow_none:
-        return None
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    return int(v)
-
-
 # ----------------------------------------------------------------------------- configs
 
 @dataclass(frozen=True)
@@ -144,12 +130,12 @@ class HintonConfig:
     def __post_init__(self):
         check_scale(self.scale)
         check_lr_schedule(self.lr_schedule)
-        _check_seed(self.seed)
+        check_seed(self.seed)
         check_temperature(self.temperature, "temperature")
         check_fraction(self.alpha, "alpha")
         for name in ("teacher_hidden", "student_hidden", "epochs_teacher", "epochs_student", "batch_size"):
-            _check_pos_int(name, getattr(self, name))
-        _check_pos_int("train_subset", self.train_subset, allow_none=True)
+            check_pos_int(name, getattr(self, name))
+        check_pos_int("train_subset", self.train_subset, allow_none=True)
         for name in ("teacher_dropout", "teacher_input_dropout"):
             v = getattr(self, name)
             if not 0 <= v < 1:
@@ -222,7 +208,7 @@ def load_splits(seed: int = SPLIT_SEED):
 def transfer_set(cfg: HintonConfig, omit: Iterable[int] = (), seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The students' transfer set: ``train_subset`` images of the training part (seeded by
     ``seed``, default ``cfg.seed``), then without the digits in ``omit``."""
-    seed = cfg.seed if seed is None else _check_seed(seed)
+    seed = cfg.seed if seed is None else check_seed(seed)
     (xt, yt), _, _ = load_splits()
     if cfg.train_subset is not None and cfg.train_subset < len(yt):
         g = torch.Generator().manual_seed(10_000 + seed)
@@ -308,9 +294,9 @@ def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, T: float | 
         raise ValueError(f"kind must be 'hard' or 'distilled', got {kind!r}")
     T = check_temperature(cfg.temperature if T is None else T, "T")
     alpha = check_fraction(cfg.alpha if alpha is None else alpha, "alpha")
-    hidden = _check_pos_int("hidden", cfg.student_hidden if hidden is None else hidden)
+    hidden = check_pos_int("hidden", cfg.student_hidden if hidden is None else hidden)
     omit = parse_digits(omit)
-    seed = cfg.seed if seed is None else _check_seed(seed)
+    seed = cfg.seed if seed is None else check_seed(seed)
     x, y = transfer_set(cfg, omit, seed)
     key = dict(kind=kind, hidden=hidden, epochs=cfg.epochs_student, train_subset=cfg.train_subset,
                omit=list(omit), seed=seed, lr=cfg.lr, lr_schedule=cfg.lr_schedule, batch_size=cfg.batch_size)
@@ -438,7 +424,7 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float]:
 
 
 def _check_seeds(seeds, cfg: HintonConfig) -> list[int]:
-    seeds = [cfg.seed] if seeds is None else [_check_seed(s) for s in seeds]
+    seeds = [cfg.seed] if seeds is None else [check_seed(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct non-negative integers, got {seeds!r}")
     return seeds
@@ -449,7 +435,7 @@ def _student_grid(cfg: HintonConfig, settings: Sequence[dict], hiddens: Sequence
     """Test accuracy of the hard-label student and of a distilled student for each of
     ``settings`` (keyword arguments of :func:`train_student`), each student size and seed:
     per-seed runs, and their mean and sample std over the seeds."""
-    hiddens = [_check_pos_int("hidden", h) for h in hiddens]
+    hiddens = [check_pos_int("hidden", h) for h in hiddens]
     seeds = _check_seeds(seeds, cfg)
     teacher, _ = train_teacher(cfg, use_cache, verbose)
     _, _, (xs, ys) = load_splits()

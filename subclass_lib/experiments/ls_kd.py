@@ -33,7 +33,7 @@ from ..data import load_mnist, subset
 from ..models import MLP, predict
 from ..runner import cpu_threads, train_cached  # one training thread: the same numbers whatever the thread count
 from ..train import FitConfig, fit, seed_everything
-from .base import check_fraction, check_scale, check_temperature
+from ..checks import check_fraction, check_scale, check_temperature
 
 __all__ = [
     "LSKDConfig",

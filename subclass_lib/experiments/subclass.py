@@ -35,7 +35,7 @@ from .. import runner
 from ..models import ConvTeacher, MLP, predict
 from ..runner import cache_dir, cache_key, cpu_threads, default_workers, is_cached, load_or_train, store_cached
 from ..train import FitConfig, History, fit, resolve_device, seed_everything
-from .base import SCALES, check_scale
+from ..checks import SCALES, check_int, check_real, check_scale
 
 __all__ = [
     "SubclassConfig", "TeacherResult", "StudentResult", "DEMO", "AUX_KINDS", "TEACHERS",
@@ -60,24 +60,6 @@ DEMO = {
 }
 #: The paper's CIFAR-2x5 entropies with the auxiliary loss (bits).
 PAPER_ENTROPY_BITS = {"per_example": 0.42, "utilisation": 3.19}
-
-
-def _check_int(name: str, v, low: int, high: int | None = None) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low or (high is not None and v > high):
-        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be an integer {rng}, got {v!r}")
-    return int(v)
-
-
-def _check_real(name: str, v, low: float, strict: bool) -> float:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {v!r}") from None
-    ok = math.isfinite(x) and (x > low if strict else x >= low)
-    if isinstance(v, bool) or not ok:
-        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {low}, got {v!r}")
-    return x
 
 
 @dataclass(frozen=True)
@@ -133,19 +115,19 @@ class SubclassConfig:
     scale: str = "default"
 
     def __post_init__(self):
-        _check_int("seed", self.seed, 0)
-        _check_int("n_epochs_teacher", self.n_epochs_teacher, 1)
-        _check_int("n_epochs_student", self.n_epochs_student, 1)
-        _check_real("temperature", self.temperature, 0.0, strict=True)
+        check_int("seed", self.seed, 0)
+        check_int("n_epochs_teacher", self.n_epochs_teacher, 1)
+        check_int("n_epochs_student", self.n_epochs_student, 1)
+        check_real("temperature", self.temperature, 0.0, strict=True)
         if self.aux not in AUX_KINDS:
             raise ValueError(f"aux must be one of {AUX_KINDS}, got {self.aux!r}")
-        _check_real("aux_weight (beta)", self.aux_weight, 0.0, strict=False)
-        _check_real("aux_temperature", self.aux_temperature, 0.0, strict=True)
-        _check_real("sharpen", self.sharpen, 0.0, strict=False)
-        _check_real("consistency", self.consistency, 0.0, strict=False)
-        _check_int("view_shift", self.view_shift, 0, 27)
-        _check_real("view_noise", self.view_noise, 0.0, strict=False)
-        _check_int("n_sub", self.n_sub, 1, 50)
+        check_real("aux_weight (beta)", self.aux_weight, 0.0, strict=False)
+        check_real("aux_temperature", self.aux_temperature, 0.0, strict=True)
+        check_real("sharpen", self.sharpen, 0.0, strict=False)
+        check_real("consistency", self.consistency, 0.0, strict=False)
+        check_int("view_shift", self.view_shift, 0, 27)
+        check_real("view_noise", self.view_noise, 0.0, strict=False)
+        check_int("n_sub", self.n_sub, 1, 50)
         if not isinstance(self.split, str):
             raise ValueError(f"split must be a digit string like '01234', got {self.split!r}")
         try:
@@ -154,15 +136,15 @@ class SubclassConfig:
             raise ValueError(f"split {self.split!r} is not a partition of the digits 0-9: {exc}") from None
         if self.teacher not in TEACHERS:
             raise ValueError(f"teacher must be one of {TEACHERS}, got {self.teacher!r}")
-        _check_int("hidden", self.hidden, 1)
-        _check_int("batch_size", self.batch_size, 2)
-        _check_real("lr", self.lr, 0.0, strict=True)
-        _check_real("weight_decay", self.weight_decay, 0.0, strict=False)
-        _check_int("jitter", self.jitter, 0, 8)
-        cd = _check_real("conv_dropout", self.conv_dropout, 0.0, strict=False)
+        check_int("hidden", self.hidden, 1)
+        check_int("batch_size", self.batch_size, 2)
+        check_real("lr", self.lr, 0.0, strict=True)
+        check_real("weight_decay", self.weight_decay, 0.0, strict=False)
+        check_int("jitter", self.jitter, 0, 8)
+        cd = check_real("conv_dropout", self.conv_dropout, 0.0, strict=False)
         if cd >= 1:
             raise ValueError(f"conv_dropout must be in [0, 1), got {self.conv_dropout!r}")
-        tf = _check_real("train_fraction", self.train_fraction, 0.0, strict=True)
+        tf = check_real("train_fraction", self.train_fraction, 0.0, strict=True)
         if tf > 1:
             raise ValueError(f"train_fraction must be in (0, 1], got {self.train_fraction!r}")
         check_scale(self.scale)

@@ -44,7 +44,7 @@ from ..models import MLP, predict
 from .. import runner
 from ..runner import cpu_threads, default_workers, is_cached, load_or_train
 from ..train import FitConfig, History, fit, resolve_device, seed_everything
-from .base import check_fraction, check_scale, check_temperature
+from ..checks import check_fraction, check_hidden, check_int, check_scale, check_temperature
 from .subclass import (SubclassConfig, TeacherResult, in_cache, load_data, train_label_free_student, train_many,
                        train_teacher)
 
@@ -87,30 +87,6 @@ _LABELS = {"hard_labels": "hard labels", "distillation": "distillation",
            "no_label": "no binary label (intra-class)"}
 
 
-def check_hidden(h) -> tuple[int, ...]:
-    if isinstance(h, str):
-        try:
-            h = tuple(int(v) for v in h.replace("x", ",").split(",") if v.strip())
-        except ValueError:
-            raise ValueError(f"student_hidden must be comma-separated positive integers like '128,128', "
-                             f"got {h!r}") from None
-    if isinstance(h, (int, np.integer)) and not isinstance(h, bool):
-        h = (int(h),)
-    try:
-        h = tuple(h)
-    except TypeError:
-        raise ValueError(f"student_hidden must be a tuple of positive integers, got {h!r}") from None
-    if not h or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in h):
-        raise ValueError(f"student_hidden must be one or more positive integers, got {h!r}")
-    return tuple(int(v) for v in h)
-
-
-def _check_int(name: str, v, low: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
-    return int(v)
-
-
 @dataclass(frozen=True)
 class StudentsConfig:
     """Configuration of chapter 5's students (the teacher is ``teacher``, chapter 4's config).
@@ -149,8 +125,8 @@ class StudentsConfig:
         if not isinstance(self.teacher, SubclassConfig):
             raise ValueError(f"teacher must be a SubclassConfig, got {type(self.teacher).__name__}")
         object.__setattr__(self, "student_hidden", check_hidden(self.student_hidden))
-        _check_int("epochs", self.epochs, 1)
-        _check_int("batch_size", self.batch_size, 2)
+        check_int("epochs", self.epochs, 1)
+        check_int("batch_size", self.batch_size, 2)
         for name in ("lr",):
             v = float(getattr(self, name))
             if not (math.isfinite(v) and v > 0):
@@ -165,8 +141,8 @@ class StudentsConfig:
             raise ValueError(f"penultimate_weight must be a finite number >= 0, got {self.penultimate_weight!r}")
         check_fraction(self.transfer_fraction, "transfer_fraction", low_open=True)
         if self.eval_every is not None:
-            _check_int("eval_every", self.eval_every, 1)
-        _check_int("seed", self.seed, 0)
+            check_int("eval_every", self.eval_every, 1)
+        check_int("seed", self.seed, 0)
         check_scale(self.scale)
 
     @classmethod
