@@ -22,7 +22,6 @@ import json
 import multiprocessing as mp
 import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, is_dataclass
@@ -33,6 +32,7 @@ import torch
 from torch import nn
 
 from . import __version__
+from .files import atomic_write
 from .train import History
 
 # ----------------------------------------------------------------------------- cache
@@ -107,21 +107,6 @@ def is_cached(name: str, config) -> bool:
 _MEMORY: dict[str, tuple[dict, dict]] = {}
 
 
-def _atomic_torch_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def load_or_train(
     name: str,
     config,
@@ -189,8 +174,8 @@ def store_cached(name: str, config, model: nn.Module, hist: History, on_disk: bo
     _MEMORY[cache_key(name, config)] = (state_dict, hist.to_dict())
     if on_disk:
         try:
-            _atomic_torch_save({"model": state_dict, "history": hist.to_dict(), "name": name},
-                               cached_path(name, config))
+            payload = {"model": state_dict, "history": hist.to_dict(), "name": name}
+            atomic_write(cached_path(name, config), lambda f: torch.save(payload, f))
         except OSError as exc:
             print(f"note: could not write the model cache ({exc}); continuing without it", file=sys.stderr)
 

@@ -6,11 +6,9 @@ out. Notebooks, widgets and the command line all call the same recipe functions.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import fields, is_dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ import numpy as np
 import torch
 
 from ..checks import SCALES, check_fraction, check_scale, check_temperature  # noqa: F401  (their old home)
+from ..files import atomic_write
 
 
 def to_jsonable(obj):
@@ -44,17 +43,7 @@ def write_json(obj, path: str | os.PathLike) -> Path:
     """Write ``obj`` as indented JSON, atomically (temporary file, then rename)."""
     path = Path(path)
     text = json.dumps(to_jsonable(obj), indent=2, sort_keys=False, allow_nan=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, text + "\n")
 
 
 def format_table(rows: Sequence[Mapping], columns: Sequence[str] | None = None,

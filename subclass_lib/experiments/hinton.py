@@ -31,13 +31,13 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 
-import numpy as np
 import torch
 from scipy.optimize import brentq
 
 from .. import losses
-from ..data import N_DIGITS, load_mnist, omit_digits, train_val_split
-from ..metrics import accuracy
+from ..data import N_DIGITS, load_mnist, omit_digits, parse_digits, train_val_split
+from ..losses import soft_targets
+from ..metrics import accuracy, mean_std
 from ..models import MLP, predict
 from ..runner import load_or_train, train_cached
 from ..train import FitConfig, History, check_lr_schedule, fit, seed_everything
@@ -75,28 +75,6 @@ SOURCE_MYTHICAL3 = {
 
 
 # ----------------------------------------------------------------------------- validation
-
-def parse_digits(digits) -> tuple[int, ...]:
-    """Digits as a sorted tuple from ``3``, ``"3"``, ``"0,1,2"``, ``"012"`` or ``(0, 1)``; () allowed."""
-    if digits is None:
-        return ()
-    if isinstance(digits, (int, np.integer)) and not isinstance(digits, bool):
-        digits = (int(digits),)
-    if isinstance(digits, str):
-        digits = [c for c in digits if not c.isspace() and c != ","]
-    out = set()
-    for d in digits:
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer, str)):
-            raise ValueError(f"digits must be integers 0..9, got {d!r}")
-        try:
-            v = int(d)
-        except ValueError:
-            raise ValueError(f"digits must be integers 0..9, got {d!r}") from None
-        if not 0 <= v < N_DIGITS:
-            raise ValueError(f"digits must be integers 0..9, got {v}")
-        out.add(v)
-    return tuple(sorted(out))
-
 
 # ----------------------------------------------------------------------------- configs
 
@@ -348,12 +326,6 @@ def evaluate(logits: torch.Tensor, labels: torch.Tensor, omit: Iterable[int] = (
 
 # ----------------------------------------------------------------------------- chapter 1
 
-def soft_targets(logits: torch.Tensor, T: float) -> torch.Tensor:
-    """The teacher's softened probabilities ``softmax(logits / T)``."""
-    T = check_temperature(T)
-    return torch.softmax(logits / T, dim=1)
-
-
 def mean_entropy_bits(logits: torch.Tensor, temperatures: Sequence[float]) -> list[float]:
     """Mean entropy (bits) of ``softmax(logits / T)`` over the rows, for each ``T``."""
     out = []
@@ -417,12 +389,6 @@ def run_hinton(cfg: HintonConfig = HintonConfig(), use_cache: bool = True, verbo
     return out
 
 
-def _mean_std(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (ddof 1; 0 for a single value)."""
-    a = np.asarray(values, dtype=float)
-    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
-
-
 def _check_seeds(seeds, cfg: HintonConfig) -> list[int]:
     seeds = [cfg.seed] if seeds is None else [check_seed(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
@@ -452,9 +418,9 @@ def _student_grid(cfg: HintonConfig, settings: Sequence[dict], hiddens: Sequence
                                    verbose=verbose, **kw)[0]) for kw in settings] for s in seeds]
         key = str(h)
         out["hard_runs"][key] = hard
-        out["hard"][key], out["hard_std"][key] = _mean_std(hard)
+        out["hard"][key], out["hard_std"][key] = mean_std(hard, ddof=1)
         out["distilled_runs"][key] = runs
-        stats = [_mean_std([r[i] for r in runs]) for i in range(len(settings))]
+        stats = [mean_std([r[i] for r in runs], ddof=1) for i in range(len(settings))]
         out["distilled"][key] = [m for m, _ in stats]
         out["distilled_std"][key] = [sd for _, sd in stats]
     return out

@@ -32,10 +32,12 @@ from .. import data as D
 from .. import losses as L
 from .. import metrics as M
 from .. import runner
+from ..metrics import mean_std
 from ..models import ConvTeacher, MLP, predict
 from ..runner import cache_dir, cache_key, cpu_threads, default_workers, is_cached, load_or_train, store_cached
 from ..train import FitConfig, History, fit, resolve_device, seed_everything
-from ..checks import SCALES, check_int, check_real, check_scale
+from ..checks import check_int, check_real, check_scale
+from ..files import atomic_write
 
 __all__ = [
     "SubclassConfig", "TeacherResult", "StudentResult", "DEMO", "AUX_KINDS", "TEACHERS",
@@ -361,10 +363,7 @@ def _store_snapshots(path, snaps: list, on_disk: bool = True) -> None:
     if not on_disk:
         return
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(snaps))
-        tmp.replace(path)
+        atomic_write(path, json.dumps(snaps))
     except OSError:
         pass
 
@@ -568,11 +567,6 @@ def run_subclass(cfg: SubclassConfig = SubclassConfig(), progress: Callable | No
     }
 
 
-def _mean_std(xs) -> tuple[float, float]:
-    a = np.asarray(xs, dtype=float)
-    return float(a.mean()), float(a.std())  # population std (ddof=0), as numpy's default
-
-
 # ---------------------------------------------------------------------------- parallel
 
 def in_cache(cfg: SubclassConfig, student: bool = False) -> bool:
@@ -697,13 +691,13 @@ def recovery_over_seeds(cfg: SubclassConfig, seeds: Sequence[int] = range(5), *,
         if student:
             for k in out["student"]:
                 out["student"][k].append(getattr(st, k))
-    out["mean"], out["std"] = _mean_std(out["teacher"]["recovery_any"])
-    out["mean_one_to_one"], out["std_one_to_one"] = _mean_std(out["teacher"]["recovery_one_to_one"])
-    out["super_accuracy_mean"], _ = _mean_std(out["teacher"]["super_accuracy"])
+    out["mean"], out["std"] = mean_std(out["teacher"]["recovery_any"], ddof=0)
+    out["mean_one_to_one"], out["std_one_to_one"] = mean_std(out["teacher"]["recovery_one_to_one"], ddof=0)
+    out["super_accuracy_mean"], _ = mean_std(out["teacher"]["super_accuracy"], ddof=0)
     if student:
         st = out["student"]
-        out["student_mean"], out["student_std"] = _mean_std(st["recovery_any"])
-        out["student_super_accuracy_mean"], out["student_super_accuracy_std"] = _mean_std(st["super_accuracy"])
+        out["student_mean"], out["student_std"] = mean_std(st["recovery_any"], ddof=0)
+        out["student_super_accuracy_mean"], out["student_super_accuracy_std"] = mean_std(st["super_accuracy"], ddof=0)
     return out
 
 

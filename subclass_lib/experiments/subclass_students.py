@@ -40,6 +40,7 @@ from torch import nn
 from .. import data as D
 from .. import losses as L
 from .. import metrics as M
+from ..metrics import mean_std
 from ..models import MLP, predict
 from .. import runner
 from ..runner import cpu_threads, default_workers, is_cached, load_or_train
@@ -493,11 +494,6 @@ def run_students(cfg: StudentsConfig = StudentsConfig(), methods: Sequence[str] 
     return out
 
 
-def _mean_std(xs) -> tuple[float, float]:
-    a = np.asarray(xs, dtype=float)
-    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
-
-
 def students_over_seeds(cfg: StudentsConfig, seeds: Sequence[int] = (0, 1, 2),
                         methods: Sequence[str] = METHODS, *, vary_teacher: bool = False,
                         teacher: TeacherResult | None = None, verbose: bool = False, use_cache: bool = True,
@@ -532,7 +528,7 @@ def students_over_seeds(cfg: StudentsConfig, seeds: Sequence[int] = (0, 1, 2),
             progress((i + 1) / len(seeds), f"seed {s} done")
     out = {"seeds": seeds, "methods": list(methods), "errors": errors, "mean": {}, "std": {}}
     for m in methods:
-        out["mean"][m], out["std"][m] = _mean_std(errors[m])
+        out["mean"][m], out["std"][m] = mean_std(errors[m], ddof=1)
     wins = {}
     for a, b, name in (("subclass_distillation", "distillation", "subclass_vs_distillation"),
                        ("distillation", "hard_labels", "distillation_vs_hard")):
