@@ -10,8 +10,8 @@ import argparse
 import sys
 import time
 
-from .experiments import all_commands
-from .experiments.base import add_common_arguments, write_json
+from .cli import add_common_arguments, all_commands
+from .experiments.base import write_json
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:

@@ -21,7 +21,6 @@ import importlib.metadata
 import io
 import os
 import pickle
-import tempfile
 import threading
 import urllib.request
 import warnings
@@ -29,6 +28,8 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
+
+from .files import atomic_write
 
 __all__ = [
     "MNISTSplit",
@@ -43,6 +44,7 @@ __all__ = [
     "superclass_labels",
     "subclass_order",
     "omit_digits",
+    "parse_digits",
     "keep_digits",
     "train_val_split",
     "jitter",
@@ -208,22 +210,8 @@ def _load_from_cache(split: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _atomic_write(path: str, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` atomically: temp file in the same dir, fsync, os.replace."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write ``payload`` to ``path`` atomically (:func:`subclass_lib.files.atomic_write`), readable by all."""
+    atomic_write(path, payload, mode=0o644)
 
 
 def _fsync_dir(directory: str) -> None:
@@ -609,10 +597,37 @@ def _check_pair(images, labels) -> torch.Tensor:
     return _as_label_tensor(labels)
 
 
-def _digit_set(digits) -> set[int]:
+def parse_digits(digits, where: str = "digits") -> tuple[int, ...]:
+    """Digits as a sorted tuple without repeats from ``3``, ``"3"``, ``"0,1,2"``, ``"012"``
+    or ``(0, 1)`` (whitespace and commas in a string ignored); ``None`` or ``()`` give ``()``."""
+    if digits is None:
+        return ()
     if isinstance(digits, (int, np.integer)) and not isinstance(digits, (bool, np.bool_)):
-        digits = (digits,)
-    return set(_parse_digits(digits, "digits"))
+        digits = (int(digits),)
+    if isinstance(digits, str):
+        digits = [c for c in digits if not c.isspace() and c != ","]
+    try:
+        items = list(digits)
+    except TypeError:
+        raise ValueError(f"{where} must be integers 0..9, got {digits!r}") from None
+    out = set()
+    for d in items:
+        if isinstance(d, torch.Tensor) and d.numel() == 1 and not d.is_floating_point() and d.dtype != torch.bool:
+            d = int(d)
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer, str)):
+            raise ValueError(f"{where} must be integers 0..9, got {d!r}")
+        try:
+            v = int(d)
+        except ValueError:
+            raise ValueError(f"{where} must be integers 0..9, got {d!r}") from None
+        if not 0 <= v < N_DIGITS:
+            raise ValueError(f"{where} must be integers 0..9; digit {v} is outside 0..9")
+        out.add(v)
+    return tuple(sorted(out))
+
+
+def _digit_set(digits) -> set[int]:
+    return set(parse_digits(digits))
 
 
 def keep_digits(images: torch.Tensor, labels: torch.Tensor, digits) -> tuple[torch.Tensor, torch.Tensor]:

@@ -26,6 +26,7 @@ __all__ = [
     "class_centroids",
     "similar_dissimilar_sets",
     "diffusion_index",
+    "mean_std",
 ]
 
 
@@ -473,3 +474,10 @@ def diffusion_index(
         "dissimilar": float(eta_d.mean()),
         "per_class": {"targets": np.asarray(targets, dtype=np.int64), "similar": eta_s, "dissimilar": eta_d},
     }
+
+
+def mean_std(values, ddof: int) -> tuple[float, float]:
+    """Mean and standard deviation of ``values`` with ``ddof`` delta degrees of freedom
+    (0: population std; 1: sample std, 0.0 for a single value)."""
+    a = np.asarray(values, dtype=float)
+    return float(a.mean()), float(a.std(ddof=ddof)) if ddof == 0 or len(a) > ddof else 0.0

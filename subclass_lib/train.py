@@ -6,32 +6,23 @@ images; other keys, e.g. ``"y"`` or ``"teacher_logits"``, ride along row by row)
 Per epoch the data are shuffled once (one permutation, then contiguous slices), which
 keeps the per-step overhead small on a laptop CPU.
 
-``train_cached`` wraps a training run in a cache keyed by a hash of its configuration,
-the library version and the library's source code, written atomically, so a notebook
-or a slider that asks for a configuration it has seen before gets the model at once.
+The cache of trained models (``train_cached``) lives in :mod:`subclass_lib.runner`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import math
-import os
 import random
-import sys
-import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field, is_dataclass
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
-from . import __version__
+from .checks import check_seed
 from .data import jitter as jitter_images
 
 Batch = dict[str, torch.Tensor]
@@ -39,8 +30,7 @@ Batch = dict[str, torch.Tensor]
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) so a run is repeatable on one machine."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = check_seed(seed)
     random.seed(int(seed))
     np.random.seed(int(seed) % 2**32)
     torch.manual_seed(int(seed))
@@ -248,147 +238,3 @@ def fit(
         model.load_state_dict(best_state)
     model.eval()
     return hist
-
-
-# ----------------------------------------------------------------------------- cache
-
-def cache_dir() -> Path:
-    """Folder of trained models: ``$SUBCLASS_LIB_CACHE``, default ``~/.cache/subclass_lib/models``."""
-    env = os.environ.get("SUBCLASS_LIB_CACHE")
-    return Path(env).expanduser() if env else Path("~/.cache/subclass_lib/models").expanduser()
-
-
-_SOURCE_HASH: str | None = None
-
-
-# Source that decides what a trained model is; figures and panels are left out so that
-# editing a plot does not throw away every trained model.
-_TRAINING_SOURCES = ("*.py", "experiments/*.py")
-# ... and modules that never change a trained model (the command line, the chapters' claim checks)
-_NOT_TRAINING = ("__main__.py", "claims.py")
-
-
-def library_fingerprint() -> str:
-    """Hash of the library's version and training source: a change to that code invalidates the cache."""
-    global _SOURCE_HASH
-    if _SOURCE_HASH is None:
-        h = hashlib.sha256(__version__.encode())
-        root = Path(__file__).parent
-        for p in sorted(q for pattern in _TRAINING_SOURCES for q in root.glob(pattern) if q.name not in _NOT_TRAINING):
-            h.update(p.relative_to(root).as_posix().encode())
-            h.update(p.read_bytes())
-        _SOURCE_HASH = h.hexdigest()[:16]
-    return _SOURCE_HASH
-
-
-def _jsonable(obj):
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return _jsonable(asdict(obj))
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.integer, np.floating)):
-        return obj.item()
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    raise ValueError(f"cannot use a {type(obj).__name__} in a cache key")
-
-
-def cache_key(name: str, config) -> str:
-    """Stable hash of a run's name, configuration (JSON-able or a dataclass) and the library."""
-    payload = json.dumps({"name": name, "config": _jsonable(config), "lib": library_fingerprint()},
-                         sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:20]
-
-
-def cached_path(name: str, config) -> Path:
-    """The file :func:`train_cached` keeps the model of ``(name, config)`` in."""
-    return cache_dir() / f"{name}-{cache_key(name, config)}.pt"
-
-
-def is_cached(name: str, config) -> bool:
-    """Whether :func:`train_cached` would find ``(name, config)`` on disk (e.g. to decide
-    which runs still need training before handing them to worker processes)."""
-    return cached_path(name, config).exists()
-
-
-_MEMORY: dict[str, tuple[dict, dict]] = {}
-
-
-def _atomic_torch_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def train_cached(
-    name: str,
-    config,
-    make_model: Callable[[], nn.Module],
-    train_fn: Callable[[nn.Module], History],
-    use_cache: bool = True,
-    extra: Callable[[nn.Module], dict] | None = None,
-) -> tuple[nn.Module, History]:
-    """Return ``(model, history)`` for a configuration, training only if it is not cached.
-
-    ``make_model()`` builds the (seeded) untrained model; ``train_fn(model)`` trains it in
-    place and returns its :class:`History`. The result is kept in memory and on disk under
-    :func:`cache_dir`, keyed by :func:`cache_key`. The file is written to a temporary name
-    and renamed, so an interrupted run never leaves a half-written file that is later read;
-    an unreadable cache file is ignored (with a warning) and retrained.
-    """
-    key = cache_key(name, config)
-    path = cached_path(name, config)
-    model = make_model()
-    if use_cache:
-        state = _MEMORY.get(key)
-        if state is None and path.exists():
-            try:
-                state = torch.load(path, map_location="cpu", weights_only=True)
-                state = (state["model"], state["history"])
-            except Exception as exc:  # corrupt or from an incompatible torch: retrain
-                warnings.warn(f"ignoring unreadable cached model {path.name}: {exc}", stacklevel=2)
-                state = None
-        if state is not None:
-            try:
-                model.load_state_dict(state[0])
-            except (RuntimeError, KeyError) as exc:
-                warnings.warn(f"cached model {path.name} does not fit the model; retraining ({exc})",
-                              stacklevel=2)
-            else:
-                _MEMORY[key] = state
-                model.eval()
-                return model, History.from_dict(state[1])
-    hist = train_fn(model)
-    model.eval()
-    store_cached(name, config, model, hist, on_disk=use_cache)
-    return model, hist
-
-
-def store_cached(name: str, config, model: nn.Module, hist: History, on_disk: bool = True) -> None:
-    """Keep ``model``'s current weights and ``hist`` as the trained model of ``(name, config)``,
-    in memory and (``on_disk``) atomically on disk: what :func:`train_cached` does after
-    training, also usable for a checkpoint that is exactly another configuration's result."""
-    state_dict = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    _MEMORY[cache_key(name, config)] = (state_dict, hist.to_dict())
-    if on_disk:
-        try:
-            _atomic_torch_save({"model": state_dict, "history": hist.to_dict(), "name": name},
-                               cached_path(name, config))
-        except OSError as exc:
-            print(f"note: could not write the model cache ({exc}); continuing without it", file=sys.stderr)
-
-
-def clear_memory_cache() -> None:
-    """Forget the in-memory copies (the files on disk stay)."""
-    _MEMORY.clear()

@@ -23,10 +23,10 @@ TINY_FLAGS = ["--teacher-epochs", "1", "--student-epochs", "1", "--teacher-fract
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "models"))
-    from subclass_lib import train
-    train.clear_memory_cache()
+    from subclass_lib import runner
+    runner.clear_memory_cache()
     yield
-    train.clear_memory_cache()
+    runner.clear_memory_cache()
 
 
 # ------------------------------------------------------------------ label smoothing loss
@@ -204,8 +204,8 @@ def test_for_scale():
 def test_run_tiny_is_deterministic_and_in_range():
     cfg = L.LSKDConfig(**TINY)
     r1 = L.run_ls_kd(cfg, verbose=False).to_json()
-    from subclass_lib import train
-    train.clear_memory_cache()
+    from subclass_lib import runner
+    runner.clear_memory_cache()
     r2 = L.run_ls_kd(cfg, use_cache=False, verbose=False).to_json()
     assert r1 == r2
     assert set(r1) == {"teachers", "students", "diffusion_index", "config"}

@@ -11,7 +11,8 @@ import torch
 
 from subclass_lib.__main__ import main
 from subclass_lib.experiments import subclass as S
-from subclass_lib.train import clear_memory_cache
+from subclass_lib import runner as R
+from subclass_lib.runner import clear_memory_cache
 
 TINY = dict(n_epochs_teacher=2, n_epochs_student=1, train_fraction=0.05, batch_size=128)
 
@@ -126,9 +127,9 @@ def test_halfway_checkpoint_is_exactly_the_shorter_run():
     assert len(half.history.loss) == 2 and half.history.loss == direct.history.loss
     # odd epoch counts have no halfway point; without the cache nothing is stored
     S.train_teacher(replace(cfg, n_epochs_teacher=3, seed=1), verbose=False)
-    assert not S._is_cached(replace(cfg, n_epochs_teacher=1, seed=1), False)
+    assert not S.in_cache(replace(cfg, n_epochs_teacher=1, seed=1), False)
     S.train_teacher(replace(cfg, seed=2), verbose=False, use_cache=False)
-    assert not S._is_cached(replace(short, seed=2), False)
+    assert not S.in_cache(replace(short, seed=2), False)
 
 
 def test_label_free_student_and_n_sub_3():
@@ -182,13 +183,13 @@ def test_train_many_in_processes_equals_sequential(tmp_path, monkeypatch):
 
 
 def test_default_workers_reads_the_environment(monkeypatch):
-    monkeypatch.setenv(S.WORKERS_ENV, "3")
-    assert S.default_workers() == 3
-    monkeypatch.setenv(S.WORKERS_ENV, "zero")
-    with pytest.raises(ValueError, match=S.WORKERS_ENV):
-        S.default_workers()
-    monkeypatch.delenv(S.WORKERS_ENV)
-    assert S.default_workers() >= 1
+    monkeypatch.setenv(R.WORKERS_ENV, "3")
+    assert R.default_workers() == 3
+    monkeypatch.setenv(R.WORKERS_ENV, "zero")
+    with pytest.raises(ValueError, match=R.WORKERS_ENV):
+        R.default_workers()
+    monkeypatch.delenv(R.WORKERS_ENV)
+    assert R.default_workers() >= 1
 
 
 # ----------------------------------------------------------------------------- CLI
@@ -210,29 +211,29 @@ def test_cli_tiny_run_writes_json(tmp_path, capsys):
     assert set(res["timing_s"]) >= {"teacher", "student", "total"}
     assert res["config"]["split"] == "01389" and res["config"]["aux"] == "contrastive"
     assert res["digit_order"] == [0, 1, 3, 8, 9, 2, 4, 5, 6, 7]
-    assert res["threads"] == S.available_cpus()  # a command-line run uses the whole machine
+    assert res["threads"] == R.available_cpus()  # a command-line run uses the whole machine
 
 
 def test_cpu_threads_nests_and_restores(monkeypatch):
-    monkeypatch.delenv(S.THREADS_ENV, raising=False)
+    monkeypatch.delenv(R.THREADS_ENV, raising=False)
     before = torch.get_num_threads()
-    with S.cpu_threads(2):
+    with R.cpu_threads(2):
         assert torch.get_num_threads() == 2
-        with S.cpu_threads():  # what train_teacher does inside: keeps the outer count
+        with R.cpu_threads():  # what train_teacher does inside: keeps the outer count
             assert torch.get_num_threads() == 2
-        with S.cpu_threads(1):
+        with R.cpu_threads(1):
             assert torch.get_num_threads() == 1
         assert torch.get_num_threads() == 2
     assert torch.get_num_threads() == before
-    with S.cpu_threads():
+    with R.cpu_threads():
         assert torch.get_num_threads() == 1
-    monkeypatch.setenv(S.THREADS_ENV, "3")
-    assert S.cli_threads(None) == 3 and S.cli_threads(2) == 2
-    monkeypatch.delenv(S.THREADS_ENV)
-    assert S.cli_threads(None) == S.available_cpus()
+    monkeypatch.setenv(R.THREADS_ENV, "3")
+    assert R.cli_threads(None) == 3 and R.cli_threads(2) == 2
+    monkeypatch.delenv(R.THREADS_ENV)
+    assert R.cli_threads(None) == R.available_cpus()
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="threads"):
-            with S.cpu_threads(bad):
+            with R.cpu_threads(bad):
                 pass
 
 
@@ -259,11 +260,11 @@ def test_prefetch_trains_only_what_is_missing_longest_first(monkeypatch):
     b = replace(a, aux_weight=0.0)
     same_as_b = replace(a, aux="contrastive", aux_weight=0.0)  # one teacher: no auxiliary term
     order = []
-    monkeypatch.setattr(S, "run_in_workers", lambda fn, jobs, n, **kw: order.extend(jobs) and False)
+    monkeypatch.setattr(R, "run_in_workers", lambda fn, jobs, n, **kw: order.extend(jobs) and False)
     assert S.prefetch_teachers([b, same_as_b, replace(a, n_epochs_teacher=4)], student=[False, False, True],
                                workers=1) == 2
     assert [(c.n_epochs_teacher, st) for c, st in order] == [(4, True), (2, False)]  # longest first
-    assert S._is_cached(replace(a, n_epochs_teacher=4), True) and S._is_cached(same_as_b, False)
+    assert S.in_cache(replace(a, n_epochs_teacher=4), True) and S.in_cache(same_as_b, False)
     assert S.prefetch_teachers([b, same_as_b], workers=1) == 0  # all cached
     with pytest.raises(ValueError, match="flags"):
         S.prefetch_teachers([a, b], student=[True])

@@ -10,8 +10,8 @@ import torch
 from subclass_lib import losses
 from subclass_lib.data import load_mnist
 from subclass_lib.models import MLP, ConvTeacher, build_model, predict
-from subclass_lib.train import (FitConfig, History, cache_key, clear_memory_cache, fit,
-                                seed_everything, train_cached)
+from subclass_lib.runner import cache_key, clear_memory_cache, train_cached
+from subclass_lib.train import FitConfig, History, fit, seed_everything
 
 
 @pytest.fixture(autouse=True)
@@ -260,3 +260,45 @@ def test_cosine_schedule_decays_to_zero_and_constant_keeps_the_rate():
     assert len(cos) == 16 and cos[0] == 0.01 and all(a > b for a, b in zip(cos, cos[1:])) and cos[-1] < 0.001
     with pytest.raises(ValueError, match="lr_schedule"):
         FitConfig(lr_schedule="step")
+
+
+def test_load_or_train_says_whether_the_model_came_from_the_cache(tmp_path):
+    from subclass_lib.runner import load_or_train
+
+    calls = []
+
+    def make():
+        seed_everything(0)
+        return MLP((8,), 10)
+
+    def train_fn(model):
+        calls.append(1)
+        return fit(model, ce_loss, {"x": torch.rand(64, 784), "y": torch.randint(0, 10, (64,))},
+                   FitConfig(epochs=1, seed=0), verbose=False)
+
+    m1, h1, cached1 = load_or_train("unit-flag", {"k": 1}, make, train_fn)
+    m2, h2, cached2 = load_or_train("unit-flag", {"k": 1}, make, train_fn)  # from memory
+    clear_memory_cache()
+    m3, h3, cached3 = load_or_train("unit-flag", {"k": 1}, make, train_fn)  # from disk
+    _, _, cached4 = load_or_train("unit-flag", {"k": 1}, make, train_fn, use_cache=False)  # retrained
+    assert (cached1, cached2, cached3, cached4) == (False, True, True, False)
+    assert len(calls) == 2
+    assert h1.loss == h2.loss == h3.loss
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m3.state_dict().values()))
+    # train_cached is load_or_train without the flag
+    m5, h5 = train_cached("unit-flag", {"k": 1}, make, train_fn)
+    assert len(calls) == 2 and h5.loss == h1.loss
+
+
+def test_command_line_modules_are_not_in_the_cache_fingerprint():
+    """Editing a help text (subclass_lib/cli/) must not throw away trained models."""
+    from pathlib import Path
+
+    from subclass_lib import runner
+
+    root = Path(runner.__file__).parent
+    rel = {p.relative_to(root).as_posix() for p in runner.training_sources()}
+    assert (root / "cli" / "hinton.py").exists() and (root / "cli" / "__init__.py").exists()
+    assert not any(r.startswith("cli/") for r in rel), sorted(rel)
+    assert "__main__.py" not in rel
+    assert {"train.py", "runner.py", "losses.py", "experiments/hinton.py", "experiments/subclass.py"} <= rel

@@ -1,4 +1,4 @@
-"""Shared pieces of the experiment recipes: scales, JSON output, text tables, CLI commands.
+"""Shared pieces of the experiment recipes: scales, JSON output, text tables.
 
 A recipe is a frozen config dataclass in and a JSON-serialisable results dataclass (or dict)
 out. Notebooks, widgets and the command line all call the same recipe functions.
@@ -6,42 +6,18 @@ out. Notebooks, widgets and the command line all call the same recipe functions.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import json
 import math
 import os
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import fields, is_dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-SCALES = ("default", "full")
-
-
-def check_scale(scale: str) -> str:
-    """Validate a scale name: ``"default"`` (the book and CI) or ``"full"`` (the papers' size)."""
-    if scale not in SCALES:
-        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
-    return scale
-
-
-def check_temperature(T, name: str = "T") -> float:
-    T = float(T)
-    if not (math.isfinite(T) and T > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {T!r}")
-    return T
-
-
-def check_fraction(x, name: str, low_open: bool = False) -> float:
-    x = float(x)
-    ok = (0 < x <= 1) if low_open else (0 <= x <= 1)
-    if not (math.isfinite(x) and ok):
-        raise ValueError(f"{name} must be in {'(0, 1]' if low_open else '[0, 1]'}, got {x!r}")
-    return x
+from ..checks import SCALES, check_fraction, check_scale, check_temperature  # noqa: F401  (their old home)
+from ..files import atomic_write
 
 
 def to_jsonable(obj):
@@ -67,17 +43,7 @@ def write_json(obj, path: str | os.PathLike) -> Path:
     """Write ``obj`` as indented JSON, atomically (temporary file, then rename)."""
     path = Path(path)
     text = json.dumps(to_jsonable(obj), indent=2, sort_keys=False, allow_nan=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, text + "\n")
 
 
 def format_table(rows: Sequence[Mapping], columns: Sequence[str] | None = None,
@@ -97,29 +63,3 @@ def format_table(rows: Sequence[Mapping], columns: Sequence[str] | None = None,
     line = "  ".join(str(c).ljust(w) for c, w in zip(columns, widths))
     sep = "  ".join("-" * w for w in widths)
     return "\n".join([line, sep] + ["  ".join(v.ljust(w) for v, w in zip(b, widths)) for b in body])
-
-
-@dataclass(frozen=True)
-class Command:
-    """One sub-command of ``python -m subclass_lib``.
-
-    ``add_arguments(parser)`` declares the flags; ``run(args)`` returns the JSON-able
-    result (a dict); ``render(result)`` returns the text table printed to stdout.
-    Raise ``ValueError`` for bad flag values: the CLI turns it into a usage error (exit 2).
-    """
-
-    name: str
-    help: str
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], dict]
-    render: Callable[[dict], str]
-
-
-def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags every experiment takes: --seed, --scale, --device, --json, --no-cache."""
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--scale", choices=SCALES, default="default",
-                        help="'default': the book's size (minutes on a laptop CPU); 'full': the papers' size")
-    parser.add_argument("--device", default="auto", help="'auto' (GPU if present), 'cpu' or 'cuda'")
-    parser.add_argument("--json", metavar="PATH", default=None, help="also write the results as JSON here")
-    parser.add_argument("--no-cache", action="store_true", help="retrain even if a cached model exists")

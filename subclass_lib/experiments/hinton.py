@@ -18,30 +18,30 @@ Two scales, one code path (:meth:`HintonConfig.for_scale`):
 
 The first 5,000 images of a seeded permutation of the MNIST training set are held out
 (validation; also the unlabelled images used to choose the bias shift automatically).
-The teacher is cached by :func:`subclass_lib.train.train_cached` under a key made only of
+The teacher is cached by :func:`subclass_lib.runner.train_cached` under a key made only of
 its own settings, so chapter 2 reuses chapter 1's teacher and every student and slider
 setting shares it.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 
-import numpy as np
 import torch
 from scipy.optimize import brentq
 
 from .. import losses
-from ..data import N_DIGITS, load_mnist, omit_digits, train_val_split
-from ..metrics import accuracy
+from ..data import N_DIGITS, load_mnist, omit_digits, parse_digits, train_val_split
+from ..losses import soft_targets
+from ..metrics import accuracy, mean_std
 from ..models import MLP, predict
-from ..train import LR_SCHEDULES, FitConfig, History, check_lr_schedule, fit, seed_everything, train_cached
-from .base import Command, check_fraction, check_scale, check_temperature, format_table
+from ..runner import load_or_train, train_cached
+from ..train import FitConfig, History, check_lr_schedule, fit, seed_everything
+from ..checks import check_fraction, check_pos_int, check_scale, check_seed, check_temperature
 
 __all__ = [
     "HintonConfig", "Mythical3Config", "SOURCE_HINTON", "SOURCE_MYTHICAL3",
@@ -49,7 +49,6 @@ __all__ = [
     "train_student", "evaluate", "per_class_accuracy", "run_hinton", "temperature_sweep", "alpha_sweep",
     "soft_targets", "mean_entropy_bits", "soft_gradient_norms", "training_frequency",
     "adjust_bias", "auto_bias_shift", "bias_sweep", "run_mythical3", "mythical3_sweep",
-    "COMMANDS",
 ]
 
 ProgressFn = Callable[[float, str], None]
@@ -76,42 +75,6 @@ SOURCE_MYTHICAL3 = {
 
 
 # ----------------------------------------------------------------------------- validation
-
-def parse_digits(digits) -> tuple[int, ...]:
-    """Digits as a sorted tuple from ``3``, ``"3"``, ``"0,1,2"``, ``"012"`` or ``(0, 1)``; () allowed."""
-    if digits is None:
-        return ()
-    if isinstance(digits, (int, np.integer)) and not isinstance(digits, bool):
-        digits = (int(digits),)
-    if isinstance(digits, str):
-        digits = [c for c in digits if not c.isspace() and c != ","]
-    out = set()
-    for d in digits:
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer, str)):
-            raise ValueError(f"digits must be integers 0..9, got {d!r}")
-        try:
-            v = int(d)
-        except ValueError:
-            raise ValueError(f"digits must be integers 0..9, got {d!r}") from None
-        if not 0 <= v < N_DIGITS:
-            raise ValueError(f"digits must be integers 0..9, got {v}")
-        out.add(v)
-    return tuple(sorted(out))
-
-
-def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
-def _check_pos_int(name: str, v, allow_none: bool = False):
-    if v is None and allow_none:
-        return None
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    return int(v)
-
 
 # ----------------------------------------------------------------------------- configs
 
@@ -145,12 +108,12 @@ class HintonConfig:
     def __post_init__(self):
         check_scale(self.scale)
         check_lr_schedule(self.lr_schedule)
-        _check_seed(self.seed)
+        check_seed(self.seed)
         check_temperature(self.temperature, "temperature")
         check_fraction(self.alpha, "alpha")
         for name in ("teacher_hidden", "student_hidden", "epochs_teacher", "epochs_student", "batch_size"):
-            _check_pos_int(name, getattr(self, name))
-        _check_pos_int("train_subset", self.train_subset, allow_none=True)
+            check_pos_int(name, getattr(self, name))
+        check_pos_int("train_subset", self.train_subset, allow_none=True)
         for name in ("teacher_dropout", "teacher_input_dropout"):
             v = getattr(self, name)
             if not 0 <= v < 1:
@@ -223,7 +186,7 @@ def load_splits(seed: int = SPLIT_SEED):
 def transfer_set(cfg: HintonConfig, omit: Iterable[int] = (), seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The students' transfer set: ``train_subset`` images of the training part (seeded by
     ``seed``, default ``cfg.seed``), then without the digits in ``omit``."""
-    seed = cfg.seed if seed is None else _check_seed(seed)
+    seed = cfg.seed if seed is None else check_seed(seed)
     (xt, yt), _, _ = load_splits()
     if cfg.train_subset is not None and cfg.train_subset < len(yt):
         g = torch.Generator().manual_seed(10_000 + seed)
@@ -309,9 +272,9 @@ def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, T: float | 
         raise ValueError(f"kind must be 'hard' or 'distilled', got {kind!r}")
     T = check_temperature(cfg.temperature if T is None else T, "T")
     alpha = check_fraction(cfg.alpha if alpha is None else alpha, "alpha")
-    hidden = _check_pos_int("hidden", cfg.student_hidden if hidden is None else hidden)
+    hidden = check_pos_int("hidden", cfg.student_hidden if hidden is None else hidden)
     omit = parse_digits(omit)
-    seed = cfg.seed if seed is None else _check_seed(seed)
+    seed = cfg.seed if seed is None else check_seed(seed)
     x, y = transfer_set(cfg, omit, seed)
     key = dict(kind=kind, hidden=hidden, epochs=cfg.epochs_student, train_subset=cfg.train_subset,
                omit=list(omit), seed=seed, lr=cfg.lr, lr_schedule=cfg.lr_schedule, batch_size=cfg.batch_size)
@@ -321,10 +284,7 @@ def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, T: float | 
         key.update(T=T, alpha=alpha, teacher=teacher_settings(cfg))
     label = f"student 2x{hidden} " + ("hard labels" if kind == "hard" else f"distilled T={T:g} alpha={alpha:g}")
 
-    trained = []
-
     def train_fn(model):
-        trained.append(True)
         if kind == "hard":
             data = {"x": x, "y": y}
             loss = lambda m, b: losses.cross_entropy(m(b["x"]), b["y"])  # noqa: E731
@@ -335,11 +295,11 @@ def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, T: float | 
                    callback=_fit_callback(progress, 0.0, 1.0, label))
 
     t0 = time.perf_counter()
-    model, hist = train_cached("hinton-student", key, lambda: _make_student(hidden, seed), train_fn,
-                               use_cache=use_cache)
+    model, hist, from_cache = load_or_train("hinton-student", key, lambda: _make_student(hidden, seed), train_fn,
+                                            use_cache=use_cache)
     if verbose:
         took = time.perf_counter() - t0
-        how = f"trained in {took:.1f} s" if trained else "from the cache"
+        how = "from the cache" if from_cache else f"trained in {took:.1f} s"
         print(f"{label} on {len(y)} transfer images: {how}", flush=True)
     return model, hist
 
@@ -365,12 +325,6 @@ def evaluate(logits: torch.Tensor, labels: torch.Tensor, omit: Iterable[int] = (
 
 
 # ----------------------------------------------------------------------------- chapter 1
-
-def soft_targets(logits: torch.Tensor, T: float) -> torch.Tensor:
-    """The teacher's softened probabilities ``softmax(logits / T)``."""
-    T = check_temperature(T)
-    return torch.softmax(logits / T, dim=1)
-
 
 def mean_entropy_bits(logits: torch.Tensor, temperatures: Sequence[float]) -> list[float]:
     """Mean entropy (bits) of ``softmax(logits / T)`` over the rows, for each ``T``."""
@@ -435,14 +389,8 @@ def run_hinton(cfg: HintonConfig = HintonConfig(), use_cache: bool = True, verbo
     return out
 
 
-def _mean_std(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (ddof 1; 0 for a single value)."""
-    a = np.asarray(values, dtype=float)
-    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
-
-
 def _check_seeds(seeds, cfg: HintonConfig) -> list[int]:
-    seeds = [cfg.seed] if seeds is None else [_check_seed(s) for s in seeds]
+    seeds = [cfg.seed] if seeds is None else [check_seed(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct non-negative integers, got {seeds!r}")
     return seeds
@@ -453,7 +401,7 @@ def _student_grid(cfg: HintonConfig, settings: Sequence[dict], hiddens: Sequence
     """Test accuracy of the hard-label student and of a distilled student for each of
     ``settings`` (keyword arguments of :func:`train_student`), each student size and seed:
     per-seed runs, and their mean and sample std over the seeds."""
-    hiddens = [_check_pos_int("hidden", h) for h in hiddens]
+    hiddens = [check_pos_int("hidden", h) for h in hiddens]
     seeds = _check_seeds(seeds, cfg)
     teacher, _ = train_teacher(cfg, use_cache, verbose)
     _, _, (xs, ys) = load_splits()
@@ -470,9 +418,9 @@ def _student_grid(cfg: HintonConfig, settings: Sequence[dict], hiddens: Sequence
                                    verbose=verbose, **kw)[0]) for kw in settings] for s in seeds]
         key = str(h)
         out["hard_runs"][key] = hard
-        out["hard"][key], out["hard_std"][key] = _mean_std(hard)
+        out["hard"][key], out["hard_std"][key] = mean_std(hard, ddof=1)
         out["distilled_runs"][key] = runs
-        stats = [_mean_std([r[i] for r in runs]) for i in range(len(settings))]
+        stats = [mean_std([r[i] for r in runs], ddof=1) for i in range(len(settings))]
         out["distilled"][key] = [m for m, _ in stats]
         out["distilled_std"][key] = [sd for _, sd in stats]
     return out
@@ -664,101 +612,3 @@ def mythical3_sweep(cfg: Mythical3Config, temperatures: Sequence[float] = (1, 2,
         out["adjusted_accuracy_on_omitted"].append(r["distilled_bias_adjusted"]["accuracy_on_omitted"])
         out["bias_shift"].append(r["distilled_bias_adjusted"]["bias_shift"])
     return out
-
-
-# ----------------------------------------------------------------------------- command line
-
-_FIELD_HELP = {
-    "temperature": "distillation temperature T > 0",
-    "alpha": "weight of the soft-target term in [0, 1] (1 - alpha weighs the hard labels)",
-    "teacher_hidden": "units in each of the teacher's two hidden layers",
-    "student_hidden": "units in each of the students' two hidden layers",
-    "epochs_teacher": "teacher training epochs",
-    "epochs_student": "student training epochs",
-    "train_subset": "size of the students' transfer set (images drawn from the 55,000 training images)",
-    "teacher_dropout": "teacher dropout rate on hidden units",
-    "teacher_input_dropout": "teacher dropout rate on input pixels",
-    "max_norm": "max-norm bound on each unit's incoming weights (teacher)",
-    "jitter": "teacher augmentation: random shifts of up to this many pixels",
-    "lr": "Adam learning rate",
-    "lr_schedule": "learning-rate schedule: constant or cosine (decays to 0 over the run)",
-    "batch_size": "minibatch size",
-}
-_COMMON = ("seed", "scale", "device")  # added to every command by the CLI itself
-
-
-def _add_config_arguments(parser: argparse.ArgumentParser, cls) -> None:
-    """One flag per config field (``--epochs-teacher`` for ``epochs_teacher``); unset flags
-    keep the scale's value."""
-    for f in fields(cls):
-        if f.name in _COMMON or f.name in ("omit", "bias_shift"):
-            continue
-        typ = {"temperature": float, "alpha": float, "max_norm": float, "lr": float,
-               "teacher_dropout": float, "teacher_input_dropout": float, "lr_schedule": str}.get(f.name, int)
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=typ, default=None,
-                            choices=LR_SCHEDULES if f.name == "lr_schedule" else None,
-                            metavar=f.name.upper().split("_")[-1] if f.name != "temperature" else "T",
-                            help=_FIELD_HELP.get(f.name, f.name) + " (default: the scale's value)")
-
-
-def _config_from_args(cls, args: argparse.Namespace, **extra):
-    kw = {f.name: getattr(args, f.name) for f in fields(cls)
-          if f.name not in ("scale", "omit", "bias_shift") and getattr(args, f.name, None) is not None}
-    kw.update(extra)
-    return cls.for_scale(args.scale, **kw)
-
-
-def _hinton_args(p: argparse.ArgumentParser) -> None:
-    _add_config_arguments(p, HintonConfig)
-
-
-def _hinton_run(args) -> dict:
-    cfg = _config_from_args(HintonConfig, args)
-    return run_hinton(cfg, use_cache=not args.no_cache, verbose=True)
-
-
-def _hinton_render(r: dict) -> str:
-    ref_acc, ref_err = SOURCE_HINTON["write-up"], SOURCE_HINTON["Hinton et al. (errors)"]
-    rows = [{"model": n, "test accuracy": r[n]["test_accuracy"], "test errors": r[n]["test_errors"],
-             "write-up": ref_acc[n], "Hinton et al. errors": ref_err[n]} for n in ("teacher", "small", "distilled")]
-    c = r["config"]
-    head = (f"Hinton distillation on MNIST (scale {c['scale']}, seed {c['seed']}): teacher 2x{c['teacher_hidden']}, "
-            f"students 2x{c['student_hidden']}, T={c['temperature']:g}, alpha={c['alpha']:g}, "
-            f"transfer set {c['train_subset'] or 55000} images")
-    return head + "\n" + format_table(rows)
-
-
-def _mythical_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--omit", default="3", metavar="DIGITS",
-                   help="digits left out of the transfer set, e.g. 3 or 0,1,2,3,4,5,6,9 (default 3)")
-    p.add_argument("--bias-shift", dest="bias_shift", type=float, default=None,
-                   help="bias shift of the omitted digits (default: chosen automatically)")
-    _add_config_arguments(p, Mythical3Config)
-
-
-def _mythical_run(args) -> dict:
-    cfg = _config_from_args(Mythical3Config, args, omit=parse_digits(args.omit), bias_shift=args.bias_shift)
-    return run_mythical3(cfg, use_cache=not args.no_cache, verbose=True)
-
-
-def _mythical_render(r: dict) -> str:
-    omit = r["config"]["omit"]
-    rows = []
-    for n in ("teacher", "hard_labels", "distilled", "distilled_bias_adjusted"):
-        rows.append({"model": n, "test accuracy": r[n]["test_accuracy"], "test errors": r[n]["test_errors"],
-                     f"accuracy on {''.join(map(str, omit))}": r[n]["accuracy_on_omitted"],
-                     "errors on omitted": r[n]["errors_on_omitted"]})
-    a = r["distilled_bias_adjusted"]
-    return (f"Mythical digit(s) {omit}: transfer set of {r['transfer_set_size']} images without them "
-            f"(scale {r['config']['scale']}, seed {r['config']['seed']})\n" + format_table(rows)
-            + f"\nbias shift {a['bias_shift']:.3f} ({a['bias_shift_choice']}; Hinton et al. used 3.5 for the 3)"
-            + "\nwrite-up: not distilled 0.8882, distilled 0.9869; Hinton et al.: 206 errors (133 on 3s), "
-              "after the bias shift 109 (14 on 3s)")
-
-
-COMMANDS: list[Command] = [
-    Command("hinton", "Chapter 1: teacher, small net on hard labels and distilled small net (Hinton et al. 2015)",
-            _hinton_args, _hinton_run, _hinton_render),
-    Command("mythical3", "Chapter 2: the mythical 3 - distil on a transfer set without some digits, "
-            "then adjust the biases", _mythical_args, _mythical_run, _mythical_render),
-]

@@ -9,7 +9,7 @@ NumPy demo's bounded diversity/sharpness surrogate, or none (the subclasses coll
 Public API (stable; chapter 5 builds on it):
 
 * :class:`SubclassConfig`: every knob, validated; defaults = the chapter's default scale.
-* :func:`train_teacher` -> :class:`TeacherResult` (cached with ``train_cached``).
+* :func:`train_teacher` -> :class:`TeacherResult` (cached with ``runner.load_or_train``).
 * :func:`train_label_free_student` -> :class:`StudentResult`: the demo's student, trained
   only on ``softmax(teacher sub-logits / T)``, never a label.
 * :func:`run_subclass` -> the JSON dict of ``python -m subclass_lib subclass``.
@@ -19,15 +19,11 @@ Public API (stable; chapter 5 builds on it):
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import json
 import math
-import os
 import time
-import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -35,16 +31,19 @@ import torch
 from .. import data as D
 from .. import losses as L
 from .. import metrics as M
+from .. import runner
+from ..metrics import mean_std
 from ..models import ConvTeacher, MLP, predict
-from ..train import (FitConfig, History, cache_dir, cache_key, fit, is_cached, resolve_device, store_cached,
-                     seed_everything, train_cached)
-from .base import SCALES, Command, check_scale, format_table
+from ..runner import cache_dir, cache_key, cpu_threads, default_workers, is_cached, load_or_train, store_cached
+from ..train import FitConfig, History, fit, resolve_device, seed_everything
+from ..checks import check_int, check_real, check_scale
+from ..files import atomic_write
 
 __all__ = [
     "SubclassConfig", "TeacherResult", "StudentResult", "DEMO", "AUX_KINDS", "TEACHERS",
     "load_data", "teacher_loss_fn", "train_teacher", "train_label_free_student", "run_subclass",
     "recovery_over_seeds", "teacher_ensemble", "prefetch_teachers", "train_many", "align_logits",
-    "entropy_report", "cpu_threads", "cli_threads", "COMMANDS",
+    "entropy_report", "in_cache",
 ]
 
 AUX_KINDS = ("contrastive", "diversity", "none")
@@ -63,24 +62,6 @@ DEMO = {
 }
 #: The paper's CIFAR-2x5 entropies with the auxiliary loss (bits).
 PAPER_ENTROPY_BITS = {"per_example": 0.42, "utilisation": 3.19}
-
-
-def _check_int(name: str, v, low: int, high: int | None = None) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low or (high is not None and v > high):
-        rng = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(f"{name} must be an integer {rng}, got {v!r}")
-    return int(v)
-
-
-def _check_real(name: str, v, low: float, strict: bool) -> float:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {v!r}") from None
-    ok = math.isfinite(x) and (x > low if strict else x >= low)
-    if isinstance(v, bool) or not ok:
-        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {low}, got {v!r}")
-    return x
 
 
 @dataclass(frozen=True)
@@ -136,19 +117,19 @@ class SubclassConfig:
     scale: str = "default"
 
     def __post_init__(self):
-        _check_int("seed", self.seed, 0)
-        _check_int("n_epochs_teacher", self.n_epochs_teacher, 1)
-        _check_int("n_epochs_student", self.n_epochs_student, 1)
-        _check_real("temperature", self.temperature, 0.0, strict=True)
+        check_int("seed", self.seed, 0)
+        check_int("n_epochs_teacher", self.n_epochs_teacher, 1)
+        check_int("n_epochs_student", self.n_epochs_student, 1)
+        check_real("temperature", self.temperature, 0.0, strict=True)
         if self.aux not in AUX_KINDS:
             raise ValueError(f"aux must be one of {AUX_KINDS}, got {self.aux!r}")
-        _check_real("aux_weight (beta)", self.aux_weight, 0.0, strict=False)
-        _check_real("aux_temperature", self.aux_temperature, 0.0, strict=True)
-        _check_real("sharpen", self.sharpen, 0.0, strict=False)
-        _check_real("consistency", self.consistency, 0.0, strict=False)
-        _check_int("view_shift", self.view_shift, 0, 27)
-        _check_real("view_noise", self.view_noise, 0.0, strict=False)
-        _check_int("n_sub", self.n_sub, 1, 50)
+        check_real("aux_weight (beta)", self.aux_weight, 0.0, strict=False)
+        check_real("aux_temperature", self.aux_temperature, 0.0, strict=True)
+        check_real("sharpen", self.sharpen, 0.0, strict=False)
+        check_real("consistency", self.consistency, 0.0, strict=False)
+        check_int("view_shift", self.view_shift, 0, 27)
+        check_real("view_noise", self.view_noise, 0.0, strict=False)
+        check_int("n_sub", self.n_sub, 1, 50)
         if not isinstance(self.split, str):
             raise ValueError(f"split must be a digit string like '01234', got {self.split!r}")
         try:
@@ -157,15 +138,15 @@ class SubclassConfig:
             raise ValueError(f"split {self.split!r} is not a partition of the digits 0-9: {exc}") from None
         if self.teacher not in TEACHERS:
             raise ValueError(f"teacher must be one of {TEACHERS}, got {self.teacher!r}")
-        _check_int("hidden", self.hidden, 1)
-        _check_int("batch_size", self.batch_size, 2)
-        _check_real("lr", self.lr, 0.0, strict=True)
-        _check_real("weight_decay", self.weight_decay, 0.0, strict=False)
-        _check_int("jitter", self.jitter, 0, 8)
-        cd = _check_real("conv_dropout", self.conv_dropout, 0.0, strict=False)
+        check_int("hidden", self.hidden, 1)
+        check_int("batch_size", self.batch_size, 2)
+        check_real("lr", self.lr, 0.0, strict=True)
+        check_real("weight_decay", self.weight_decay, 0.0, strict=False)
+        check_int("jitter", self.jitter, 0, 8)
+        cd = check_real("conv_dropout", self.conv_dropout, 0.0, strict=False)
         if cd >= 1:
             raise ValueError(f"conv_dropout must be in [0, 1), got {self.conv_dropout!r}")
-        tf = _check_real("train_fraction", self.train_fraction, 0.0, strict=True)
+        tf = check_real("train_fraction", self.train_fraction, 0.0, strict=True)
         if tf > 1:
             raise ValueError(f"train_fraction must be in (0, 1], got {self.train_fraction!r}")
         check_scale(self.scale)
@@ -228,78 +209,6 @@ class SubclassConfig:
             d.pop("view_shift")
             d.pop("view_noise")
         return d
-
-
-# ---------------------------------------------------------------------------- threads
-
-THREADS_ENV = "SUBCLASS_LIB_THREADS"
-
-
-def _positive_int_env(name: str, default: int | None) -> int | None:
-    """The positive integer in environment variable ``name`` (``default`` when unset)."""
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    try:
-        n = int(raw)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise ValueError(f"{name} must be a positive integer, got {raw!r}")
-    return n
-
-
-_PINNED: list[int] = []  # thread counts of the enclosing cpu_threads(...) blocks
-
-
-def _check_threads(n, what: str) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{what} must be a positive integer, got {n!r}")
-
-
-def available_cpus() -> int:
-    """The number of CPUs this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-@contextlib.contextmanager
-def cpu_threads(n: int | None = None):
-    """Run the enclosed CPU work with ``n`` torch threads (default: the count of an enclosing
-    ``cpu_threads`` block, else ``$SUBCLASS_LIB_THREADS``, else 1), restoring the previous
-    setting afterwards. The command line wraps a single run in ``cpu_threads(all CPUs)``.
-
-    One thread is the default because these models are small: on the book's shared 2-core
-    machine two threads per process made a training step up to 10x slower whenever other
-    processes were running (the threads wait for each other), and the thread count slightly
-    changes the floating-point results, so a fixed count keeps a seed's numbers the same
-    whatever the machine's load.
-    """
-    if n is None:
-        n = _PINNED[-1] if _PINNED else _positive_int_env(THREADS_ENV, 1)
-    _check_threads(n, "the number of threads")
-    old = torch.get_num_threads()
-    if n != old:
-        torch.set_num_threads(n)
-    _PINNED.append(n)
-    try:
-        yield
-    finally:
-        _PINNED.pop()
-        if n != old:
-            torch.set_num_threads(old)
-
-
-def cli_threads(requested: int | None) -> int:
-    """Threads of a command-line run: ``--threads``, else ``$SUBCLASS_LIB_THREADS``, else
-    every CPU (one run has the machine to itself; the chapters' parallel workers use one
-    thread each instead)."""
-    n = requested if requested is not None else _positive_int_env(THREADS_ENV, None)
-    n = available_cpus() if n is None else n
-    _check_threads(n, "--threads")
-    return n
 
 
 # ---------------------------------------------------------------------------- data
@@ -454,10 +363,7 @@ def _store_snapshots(path, snaps: list, on_disk: bool = True) -> None:
     if not on_disk:
         return
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(snaps))
-        tmp.replace(path)
+        atomic_write(path, json.dumps(snaps))
     except OSError:
         pass
 
@@ -486,7 +392,7 @@ def train_teacher(cfg: SubclassConfig = SubclassConfig(), progress: Callable | N
 
 
 def _teacher_name(cfg: SubclassConfig) -> str:
-    """The model-cache name of ``cfg``'s teacher (``train.train_cached``)."""
+    """The model-cache name of ``cfg``'s teacher (``runner.load_or_train``)."""
     return f"subclass-teacher-{cfg.teacher}"
 
 
@@ -534,12 +440,11 @@ def _train_teacher(cfg, progress, verbose, use_cache, device, evaluate: bool = T
         return fit(model, teacher_loss_fn(cfg), train, fc, name="teacher", verbose=False, callback=callback)
 
     t0 = time.perf_counter()
-    model, hist = train_cached(name, key_cfg, make, train_fn, use_cache=use_cache)
+    model, hist, from_cache = load_or_train(name, key_cfg, make, train_fn, use_cache=use_cache)
     took = time.perf_counter() - t0
-    from_cache = not snaps
     spath = _snapshot_path(name, key_cfg)
     skey = str(spath)
-    if snaps:
+    if not from_cache:
         _store_snapshots(spath, snaps, on_disk=use_cache)
     elif skey not in _SNAPSHOTS and spath.exists():
         try:
@@ -619,24 +524,21 @@ def _train_label_free_student(cfg, teacher_result, progress, verbose, use_cache,
         seed_everything(cfg.seed)
         return MLP(hidden=(cfg.hidden,), out_dim=cfg.n_classes * cfg.n_sub)
 
-    trained = []
-
     def train_fn(model):
-        trained.append(True)
         return fit(model, loss_fn, train, fc, name="student", verbose=False,
                    callback=_progress_cb(progress, 0.0, 1.0, "student"))
 
     t0 = time.perf_counter()
-    model, hist = train_cached(_STUDENT_NAME, _student_key(cfg), make, train_fn, use_cache=use_cache)
+    model, hist, from_cache = load_or_train(_STUDENT_NAME, _student_key(cfg), make, train_fn, use_cache=use_cache)
     took = time.perf_counter() - t0
     model.cpu()
     logits = predict(model, data["x_test"])
     ev = _evaluate(logits, cfg, data["digit_test"], data["y_test"])
     res = StudentResult(config=cfg, model=model, test_logits=logits, super_accuracy=ev["super_accuracy"],
                         contingency=ev["contingency"], recovery=ev["recovery"], history=hist,
-                        train_time_s=hist.train_time_s, from_cache=not trained)
+                        train_time_s=hist.train_time_s, from_cache=from_cache)
     if verbose:
-        how = "cached" if not trained else f"trained {cfg.n_epochs_student} epochs in {took:.1f} s"
+        how = "cached" if from_cache else f"trained {cfg.n_epochs_student} epochs in {took:.1f} s"
         print(f"label-free student T={T:g} seed {cfg.seed}: {how}; super acc {res.super_accuracy:.4f}, "
               f"recovery {res.recovery_any:.4f} (1-to-1 {res.recovery_one_to_one:.4f})", flush=True)
     return res
@@ -665,71 +567,24 @@ def run_subclass(cfg: SubclassConfig = SubclassConfig(), progress: Callable | No
     }
 
 
-def _mean_std(xs) -> tuple[float, float]:
-    a = np.asarray(xs, dtype=float)
-    return float(a.mean()), float(a.std())  # population std (ddof=0), as numpy's default
-
-
 # ---------------------------------------------------------------------------- parallel
 
-WORKERS_ENV = "SUBCLASS_LIB_WORKERS"
-
-
-def default_workers() -> int:
-    """Worker processes for :func:`train_many`: ``$SUBCLASS_LIB_WORKERS``, else the number
-    of CPUs this process may use (each worker trains on one thread)."""
-    n = _positive_int_env(WORKERS_ENV, None)
-    return available_cpus() if n is None else n
-
-
-def _is_cached(cfg: SubclassConfig, student: bool) -> bool:
+def in_cache(cfg: SubclassConfig, student: bool = False) -> bool:
     """Whether the teacher (and student) of ``cfg`` are in the model cache on disk (the
-    file names of ``train.train_cached``)."""
+    file names of ``runner.load_or_train``)."""
     return is_cached(_teacher_name(cfg), cfg.teacher_key()) and (
         not student or is_cached(_STUDENT_NAME, _student_key(cfg)))
 
 
 def _train_in_worker(cfg: SubclassConfig, student: bool) -> None:
-    """Runs in a worker process: train and cache (nothing is sent back but success; the
-    teacher's test-set evaluation is left to the process that loads it)."""
+    """Runs in a runner worker: train and cache (nothing is sent back but success; the
+    teacher's test-set evaluation is left to the caller that loads it)."""
     if not student:
         with cpu_threads():
             _train_teacher(cfg, None, False, True, "auto", evaluate=False)
         return
     t = train_teacher(cfg, verbose=False)
     train_label_free_student(cfg, t, verbose=False)
-
-
-def run_in_workers(fn: Callable, jobs: Sequence[tuple], workers: int, *, progress: Callable | None = None,
-                   what: str | None = None) -> bool:
-    """Run ``fn(*job)`` for every job in up to ``workers`` spawned processes (for work that
-    leaves its result in the model cache). Returns False, having run nothing, when there is
-    nothing to gain (fewer than two jobs or workers); if the pool breaks (e.g. a script
-    without a ``__main__`` guard) warns and returns False after whatever finished, so the
-    caller simply does the rest itself. A job's own exception (e.g. ValueError) is raised."""
-    jobs = list(jobs)
-    if workers < 2 or len(jobs) < 2:
-        return False
-    import concurrent.futures as cf
-    import multiprocessing as mp
-
-    n = min(workers, len(jobs))
-    if what:
-        print(f"training {len(jobs)} {what} in {n} worker processes", flush=True)
-    done = 0
-    try:
-        with cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as ex:
-            futures = [ex.submit(fn, *job) for job in jobs]
-            for fut in cf.as_completed(futures):
-                fut.result()
-                done += 1
-                if progress is not None:
-                    progress(0.9 * done / len(jobs), f"{done}/{len(jobs)} trained")
-    except cf.process.BrokenProcessPool as exc:
-        warnings.warn(f"parallel training failed ({exc}); training the rest in this process. "
-                      "In a script, call this under `if __name__ == \"__main__\":`.", stacklevel=3)
-        return False
-    return True
 
 
 def _job_cost(cfg: SubclassConfig, student: bool) -> float:
@@ -743,10 +598,10 @@ def prefetch_teachers(cfgs: Sequence[SubclassConfig], *, student: bool | Sequenc
                       device: str = "auto", progress: Callable | None = None, _here: bool = True) -> int:
     """Train the teachers of ``cfgs`` (and, where ``student`` is True -- one flag for all or
     one per configuration -- their label-free students) that are not in the model cache yet,
-    in up to ``workers`` processes (default :func:`default_workers`), longest runs first, so
+    in up to ``workers`` runner workers (default :func:`default_workers`), longest runs first, so
     that a chapter's many runs share one pool and keep every core busy. Returns how many
     configurations were trained; :func:`train_teacher` and :func:`train_many` then load them
-    from the cache. Without worker processes (one worker, one job, no cache or a GPU) the
+    from the cache. Without the worker pool (one worker, one job, no cache or a GPU) the
     missing ones are trained here, one after another."""
     cfgs = list(cfgs)
     flags = [bool(student)] * len(cfgs) if isinstance(student, bool) else [bool(f) for f in student]
@@ -761,12 +616,12 @@ def prefetch_teachers(cfgs: Sequence[SubclassConfig], *, student: bool | Sequenc
     todo, seen = [], set()
     for c, st in zip(cfgs, flags):
         k = json.dumps([c.teacher_key(), _student_key(c) if st else None], sort_keys=True)
-        if k not in seen and not (use_cache and _is_cached(c, st)):
+        if k not in seen and not (use_cache and in_cache(c, st)):
             seen.add(k)
             todo.append((c, st))
     todo.sort(key=lambda job: -_job_cost(*job))
     parallel = (use_cache and resolve_device(device).type == "cpu"
-                and run_in_workers(_train_in_worker, todo, n, progress=progress,
+                and runner.run_in_workers(_train_in_worker, todo, n, progress=progress,
                                    what="teacher(s)" if verbose else None))
     if not parallel and _here:
         for i, (c, st) in enumerate(todo):
@@ -782,10 +637,10 @@ def train_many(cfgs: Sequence[SubclassConfig], *, student: bool = False, workers
                verbose: bool = False, use_cache: bool = True, device: str = "auto",
                progress: Callable | None = None) -> list:
     """Train (or load) the teachers of ``cfgs`` -- and with ``student=True`` their
-    label-free students -- using up to ``workers`` processes (default
+    label-free students -- using up to ``workers`` runner workers (default
     :func:`default_workers`), one training thread each.
 
-    The configurations not yet in the model cache are trained in parallel worker processes
+    The configurations not yet in the model cache are trained in parallel by the runner's workers
     (:func:`prefetch_teachers`), which write them to the cache; then every result is loaded
     here, in order. Each model trains on one thread from its own seed, so the numbers are the
     same as those of a sequential run on the same machine. Without the cache
@@ -815,7 +670,7 @@ def recovery_over_seeds(cfg: SubclassConfig, seeds: Sequence[int] = range(5), *,
                         verbose: bool = False, use_cache: bool = True, device: str = "auto",
                         progress: Callable | None = None, workers: int | None = None) -> dict:
     """Teacher (and, with ``student=True``, label-free student) recovery for each seed,
-    trained in parallel processes by :func:`train_many` (``workers``).
+    trained in parallel by :func:`train_many` (``workers``).
 
     Returns ``{"seeds", "teacher": {"recovery_any", "recovery_one_to_one", "super_accuracy"}
     (per-seed lists), "mean", "std", "mean_one_to_one", "std_one_to_one", ...}``; with a
@@ -836,13 +691,13 @@ def recovery_over_seeds(cfg: SubclassConfig, seeds: Sequence[int] = range(5), *,
         if student:
             for k in out["student"]:
                 out["student"][k].append(getattr(st, k))
-    out["mean"], out["std"] = _mean_std(out["teacher"]["recovery_any"])
-    out["mean_one_to_one"], out["std_one_to_one"] = _mean_std(out["teacher"]["recovery_one_to_one"])
-    out["super_accuracy_mean"], _ = _mean_std(out["teacher"]["super_accuracy"])
+    out["mean"], out["std"] = mean_std(out["teacher"]["recovery_any"], ddof=0)
+    out["mean_one_to_one"], out["std_one_to_one"] = mean_std(out["teacher"]["recovery_one_to_one"], ddof=0)
+    out["super_accuracy_mean"], _ = mean_std(out["teacher"]["super_accuracy"], ddof=0)
     if student:
         st = out["student"]
-        out["student_mean"], out["student_std"] = _mean_std(st["recovery_any"])
-        out["student_super_accuracy_mean"], out["student_super_accuracy_std"] = _mean_std(st["super_accuracy"])
+        out["student_mean"], out["student_std"] = mean_std(st["recovery_any"], ddof=0)
+        out["student_super_accuracy_mean"], out["student_super_accuracy_std"] = mean_std(st["super_accuracy"], ddof=0)
     return out
 
 
@@ -887,80 +742,3 @@ def teacher_ensemble(cfg: SubclassConfig, seeds: Sequence[int] = range(5), *, ve
     return {"seeds": seeds, "members": rec, "perms": perms, "mean_member": float(np.mean(rec)),
             "recovery_any": ev["recovery"]["any_mapping"], "recovery_one_to_one": ev["recovery"]["one_to_one"],
             "super_accuracy": ev["super_accuracy"], "contingency": ev["contingency"]}
-
-
-# ---------------------------------------------------------------------------- CLI
-
-def _add_arguments(p: argparse.ArgumentParser) -> None:
-    d = SubclassConfig()
-    p.add_argument("--n-epochs-teacher", type=int, default=d.n_epochs_teacher)
-    p.add_argument("--n-epochs-student", type=int, default=d.n_epochs_student)
-    p.add_argument("--temperature", type=float, default=d.temperature, help="distillation temperature T")
-    p.add_argument("--aux", choices=AUX_KINDS, default=d.aux, help="auxiliary loss of the teacher")
-    p.add_argument("--aux-weight", type=float, default=d.aux_weight, help="beta, the auxiliary-loss weight")
-    p.add_argument("--aux-temperature", type=float, default=d.aux_temperature,
-                   help="temperature of the contrastive auxiliary loss")
-    p.add_argument("--sharpen", type=float, default=d.sharpen, help="sharpness weight of the diversity loss")
-    p.add_argument("--consistency", type=float, default=d.consistency,
-                   help="weight of the view-consistency loss (0 = off, as in the demo)")
-    p.add_argument("--view-shift", type=int, default=d.view_shift,
-                   help="max shift (pixels) of the perturbed view of the consistency loss")
-    p.add_argument("--view-noise", type=float, default=d.view_noise,
-                   help="std of the pixel noise of the perturbed view of the consistency loss")
-    p.add_argument("--n-sub", type=int, default=d.n_sub, help="subclasses per class")
-    p.add_argument("--split", default=d.split, help="digits of super-class A, e.g. 01234 or 01389")
-    p.add_argument("--teacher", choices=TEACHERS, default=d.teacher)
-    p.add_argument("--hidden", type=int, default=d.hidden, help="hidden units of the MLPs")
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--jitter", type=int, default=d.jitter, help="max random shift (pixels) for the teacher")
-    p.add_argument("--conv-dropout", type=float, default=d.conv_dropout, help="dropout of the conv teacher")
-    p.add_argument("--train-fraction", type=float, default=d.train_fraction,
-                   help="fraction of the training set to use (1 = all 55k)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch threads of this run (default: $SUBCLASS_LIB_THREADS, else every CPU; "
-                        "the thread count changes the last digits of the results)")
-
-
-def config_from_args(args: argparse.Namespace) -> SubclassConfig:
-    """The config of parsed flags; with ``--scale full`` the full-scale defaults apply to
-    every flag left at its default."""
-    names = {f.name for f in fields(SubclassConfig)}
-    kw = {k: v for k, v in vars(args).items() if k in names}
-    if kw.get("scale", "default") == "full":
-        d = asdict(SubclassConfig())
-        changed = {k: v for k, v in kw.items() if k != "scale" and v != d[k]}
-        return SubclassConfig.for_scale("full", **changed)
-    return SubclassConfig(**kw)
-
-
-def _run(args: argparse.Namespace) -> dict:
-    cfg = config_from_args(args)
-    threads = cli_threads(args.threads)
-    with cpu_threads(threads):
-        res = run_subclass(cfg, verbose=True, use_cache=not args.no_cache, device=args.device)
-    res["threads"] = threads
-    return res
-
-
-def _render(res: dict) -> str:
-    rows = []
-    for who in ("teacher", "student"):
-        r = res[who]
-        rows.append({"model": who, "super-class acc": r["super_accuracy"], "recovery (any)": r["recovery_any"],
-                     "recovery (1-to-1)": r["recovery_one_to_one"],
-                     "time (s)": f"{res['timing_s'][who]:.1f}"})
-    rows.append({"model": "NumPy demo (seed 0)", "super-class acc": DEMO["student_super_accuracy_seed0"],
-                 "recovery (any)": DEMO["recovery_seed0"], "recovery (1-to-1)": DEMO["recovery_seed0"],
-                 "time (s)": f"~{DEMO['wall_clock_s_here']:.0f}"})
-    cols = res["digit_order"]
-    cont = "\n".join(["teacher contingency (rows: sub-logit argmax, columns: digits " + "".join(map(str, cols)) + ")"]
-                     + ["  " + " ".join(f"{v:5d}" for v in row) for row in res["teacher"]["contingency"]])
-    return (format_table(rows) + f"\ntotal {res['timing_s']['total']:.1f} s\n" + cont)
-
-
-COMMANDS = [Command(
-    name="subclass",
-    help="Chapter 4: a teacher that invents subclasses from binary labels, and the demo's label-free student",
-    add_arguments=_add_arguments, run=_run, render=_render)]

@@ -28,11 +28,10 @@ Public API:
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -41,18 +40,19 @@ from torch import nn
 from .. import data as D
 from .. import losses as L
 from .. import metrics as M
+from ..metrics import mean_std
 from ..models import MLP, predict
-from ..train import FitConfig, History, fit, is_cached, resolve_device, seed_everything, train_cached
-from .base import Command, check_fraction, check_scale, check_temperature, format_table
-from .subclass import (SubclassConfig, TeacherResult, cli_threads, cpu_threads, default_workers, load_data,
-                       run_in_workers, train_label_free_student, train_many, train_teacher)
-from .subclass import _add_arguments as _add_teacher_arguments
-from .subclass import _is_cached
+from .. import runner
+from ..runner import cpu_threads, default_workers, is_cached, load_or_train
+from ..train import FitConfig, History, fit, resolve_device, seed_everything
+from ..checks import check_fraction, check_hidden, check_int, check_scale, check_temperature
+from .subclass import (SubclassConfig, TeacherResult, in_cache, load_data, train_label_free_student, train_many,
+                       train_teacher)
 
 __all__ = [
     "METHODS", "ALL_METHODS", "CHAPTER_TEACHER", "chapter_teacher", "PAPER_ERROR", "PAPER_ERROR_STD", "OFFICIAL_NOTEBOOK_ACCURACY",
     "StudentsConfig", "StudentRun", "get_teacher", "transfer_set", "make_student", "student_loss_fn",
-    "train_student", "run_students", "students_over_seeds", "sweep", "COMMANDS",
+    "train_student", "run_students", "students_over_seeds", "sweep", "check_hidden",
 ]
 
 #: The four students of the chapter's table, in the paper's order.
@@ -86,30 +86,6 @@ def chapter_teacher(**overrides) -> SubclassConfig:
 _LABELS = {"hard_labels": "hard labels", "distillation": "distillation",
            "subclass_distillation": "subclass distillation", "penultimate": "penultimate-layer distillation",
            "no_label": "no binary label (intra-class)"}
-
-
-def _check_hidden(h) -> tuple[int, ...]:
-    if isinstance(h, str):
-        try:
-            h = tuple(int(v) for v in h.replace("x", ",").split(",") if v.strip())
-        except ValueError:
-            raise ValueError(f"student_hidden must be comma-separated positive integers like '128,128', "
-                             f"got {h!r}") from None
-    if isinstance(h, (int, np.integer)) and not isinstance(h, bool):
-        h = (int(h),)
-    try:
-        h = tuple(h)
-    except TypeError:
-        raise ValueError(f"student_hidden must be a tuple of positive integers, got {h!r}") from None
-    if not h or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in h):
-        raise ValueError(f"student_hidden must be one or more positive integers, got {h!r}")
-    return tuple(int(v) for v in h)
-
-
-def _check_int(name: str, v, low: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
-    return int(v)
 
 
 @dataclass(frozen=True)
@@ -149,9 +125,9 @@ class StudentsConfig:
     def __post_init__(self):
         if not isinstance(self.teacher, SubclassConfig):
             raise ValueError(f"teacher must be a SubclassConfig, got {type(self.teacher).__name__}")
-        object.__setattr__(self, "student_hidden", _check_hidden(self.student_hidden))
-        _check_int("epochs", self.epochs, 1)
-        _check_int("batch_size", self.batch_size, 2)
+        object.__setattr__(self, "student_hidden", check_hidden(self.student_hidden))
+        check_int("epochs", self.epochs, 1)
+        check_int("batch_size", self.batch_size, 2)
         for name in ("lr",):
             v = float(getattr(self, name))
             if not (math.isfinite(v) and v > 0):
@@ -166,8 +142,8 @@ class StudentsConfig:
             raise ValueError(f"penultimate_weight must be a finite number >= 0, got {self.penultimate_weight!r}")
         check_fraction(self.transfer_fraction, "transfer_fraction", low_open=True)
         if self.eval_every is not None:
-            _check_int("eval_every", self.eval_every, 1)
-        _check_int("seed", self.seed, 0)
+            check_int("eval_every", self.eval_every, 1)
+        check_int("seed", self.seed, 0)
         check_scale(self.scale)
 
     @classmethod
@@ -371,7 +347,7 @@ def train_student(cfg: StudentsConfig, method: str, teacher: TeacherResult | Non
     ``teacher``: chapter 4's teacher of ``cfg.teacher`` (trained or loaded when None).
     ``data``: a :func:`transfer_set` of this config and teacher, to skip recomputing it.
     ``progress(fraction, text)`` is called after every epoch. Runs on a fixed number of CPU
-    threads (chapter 4's :func:`cpu_threads`: 1 unless ``$SUBCLASS_LIB_THREADS``), so a seed's
+    threads (:func:`runner.cpu_threads`: 1 unless ``$SUBCLASS_LIB_THREADS``), so a seed's
     numbers do not depend on the machine's load.
     """
     with cpu_threads():
@@ -401,16 +377,13 @@ def _train_student(cfg, method, teacher, progress, data, verbose, use_cache, dev
 
     fc = FitConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
                    seed=cfg.seed, eval_every=cfg.eval_every, device=device)
-    trained = []
-
     def train_fn(model):
-        trained.append(True)
         return fit(model, loss_fn, train, fc, val_fn=val_fn, extra_modules=extra, name=method, verbose=False,
                    callback=_progress_cb(progress, 0.0, 1.0, _LABELS[method]))
 
     t0 = time.perf_counter()
-    model, hist = train_cached(f"subclass-student-{method}", cfg.student_key(method),
-                               lambda: make_student(cfg, method), train_fn, use_cache=use_cache)
+    model, hist, from_cache = load_or_train(f"subclass-student-{method}", cfg.student_key(method),
+                                            lambda: make_student(cfg, method), train_fn, use_cache=use_cache)
     took = time.perf_counter() - t0
     model.cpu()
     logits = predict(model, data["x_test"])
@@ -418,7 +391,7 @@ def _train_student(cfg, method, teacher, progress, data, verbose, use_cache, dev
     run = StudentRun(method=method, test_accuracy=acc, test_error=1.0 - acc,
                      val_accuracy=hist.val_accuracy[-1] if hist.val_accuracy else float("nan"),
                      curve=[list(p) for p in hist.step_eval], train_time_s=hist.train_time_s,
-                     from_cache=not trained, n_outputs=logits.shape[1], model=model)
+                     from_cache=from_cache, n_outputs=logits.shape[1], model=model)
     if logits.shape[1] == c * s and s > 1:
         order = np.empty(10, dtype=np.int64)
         order[list(data["digit_order"])] = np.arange(10)
@@ -432,7 +405,7 @@ def _train_student(cfg, method, teacher, progress, data, verbose, use_cache, dev
 
 
 def _student_in_worker(cfg: StudentsConfig, method: str) -> None:
-    """Runs in a worker process: train one student into the cache (its teacher is read from
+    """Runs in a runner worker: train one student into the cache (its teacher is read from
     the cache; the caller made sure it is there)."""
     train_student(cfg, method, get_teacher(cfg, verbose=False), verbose=False)
 
@@ -440,7 +413,7 @@ def _student_in_worker(cfg: StudentsConfig, method: str) -> None:
 def prefetch_students(jobs: Sequence[tuple[StudentsConfig, str]], *, workers: int | None = None,
                       use_cache: bool = True, device: str = "auto", verbose: bool = False) -> bool:
     """Train the ``(cfg, method)`` students that are not in the model cache yet in parallel
-    worker processes (``subclass.run_in_workers``; one CPU thread each, so the numbers are
+    workers (``runner.run_in_workers``; one CPU thread each, so the numbers are
     those of a sequential run), so that the caller then loads them from the cache. Needs the
     cache and each config's teacher in it; otherwise (or with one worker, or on a GPU) does
     nothing and returns False."""
@@ -457,7 +430,7 @@ def prefetch_students(jobs: Sequence[tuple[StudentsConfig, str]], *, workers: in
     teachers = {repr(sorted(c.teacher.teacher_key().items())): c for c, _ in todo}
     for c in teachers.values():  # the workers read the teachers from the cache
         get_teacher(c, verbose=False, use_cache=True, device=device)
-    return run_in_workers(_student_in_worker, todo, n, what="student(s)" if verbose else None)
+    return runner.run_in_workers(_student_in_worker, todo, n, what="student(s)" if verbose else None)
 
 
 def initial_students(cfg: StudentsConfig, methods: Sequence[str] = ALL_METHODS) -> dict[str, MLP]:
@@ -484,7 +457,7 @@ def run_students(cfg: StudentsConfig = StudentsConfig(), methods: Sequence[str] 
                                                               use_cache=use_cache, device=device)
     _check_teacher(cfg, teacher)
     t1 = time.perf_counter()
-    if teacher.from_cache or _is_cached(cfg.teacher, student=False):
+    if teacher.from_cache or in_cache(cfg.teacher, student=False):
         prefetch_students([(cfg, m) for m in methods + (["no_label"] if no_label else [])],
                           use_cache=use_cache, device=device, verbose=verbose)
     data = transfer_set(cfg, teacher)
@@ -521,11 +494,6 @@ def run_students(cfg: StudentsConfig = StudentsConfig(), methods: Sequence[str] 
     return out
 
 
-def _mean_std(xs) -> tuple[float, float]:
-    a = np.asarray(xs, dtype=float)
-    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else 0.0
-
-
 def students_over_seeds(cfg: StudentsConfig, seeds: Sequence[int] = (0, 1, 2),
                         methods: Sequence[str] = METHODS, *, vary_teacher: bool = False,
                         teacher: TeacherResult | None = None, verbose: bool = False, use_cache: bool = True,
@@ -542,9 +510,9 @@ def students_over_seeds(cfg: StudentsConfig, seeds: Sequence[int] = (0, 1, 2),
     if not seeds:
         raise ValueError("seeds must name at least one seed")
     errors: dict[str, list] = {m: [] for m in methods}
-    if vary_teacher:  # train the missing teachers in parallel processes first
+    if vary_teacher:  # train the missing teachers in parallel first
         train_many([replace(cfg.teacher, seed=s) for s in seeds], use_cache=use_cache, device=device)
-    if vary_teacher or teacher is None or teacher.from_cache or _is_cached(cfg.teacher, student=False):
+    if vary_teacher or teacher is None or teacher.from_cache or in_cache(cfg.teacher, student=False):
         prefetch_students([(replace(cfg, seed=s, teacher=replace(cfg.teacher, seed=s) if vary_teacher
                                     else cfg.teacher), m) for s in seeds for m in methods],
                           use_cache=use_cache, device=device, verbose=verbose)
@@ -560,7 +528,7 @@ def students_over_seeds(cfg: StudentsConfig, seeds: Sequence[int] = (0, 1, 2),
             progress((i + 1) / len(seeds), f"seed {s} done")
     out = {"seeds": seeds, "methods": list(methods), "errors": errors, "mean": {}, "std": {}}
     for m in methods:
-        out["mean"][m], out["std"][m] = _mean_std(errors[m])
+        out["mean"][m], out["std"][m] = mean_std(errors[m], ddof=1)
     wins = {}
     for a, b, name in (("subclass_distillation", "distillation", "subclass_vs_distillation"),
                        ("distillation", "hard_labels", "distillation_vs_hard")):
@@ -586,7 +554,7 @@ def sweep(cfg: StudentsConfig, param: str, values: Sequence, methods: Sequence[s
     teacher = teacher if teacher is not None else get_teacher(cfg, verbose=verbose, use_cache=use_cache,
                                                               device=device)
     errors: dict[str, list] = {m: [] for m in methods}
-    if teacher.from_cache or _is_cached(cfg.teacher, student=False):
+    if teacher.from_cache or in_cache(cfg.teacher, student=False):
         prefetch_students([(replace(cfg, **{param: v}), m) for v in values for m in methods],
                           use_cache=use_cache, device=device, verbose=verbose)
     for i, v in enumerate(values):
@@ -600,82 +568,6 @@ def sweep(cfg: StudentsConfig, param: str, values: Sequence, methods: Sequence[s
     return {"param": param, "values": [list(v) if isinstance(v, tuple) else v for v in values], "errors": errors}
 
 
-# ---------------------------------------------------------------------------- CLI
-
-#: SubclassConfig fields set by chapter 4's flags (seed, temperature and student epochs are shared)
-_TEACHER_FLAGS = tuple(f.name for f in fields(SubclassConfig)
-                       if f.name not in ("seed", "n_epochs_student", "temperature", "scale"))
-
-
-def _add_arguments(p: argparse.ArgumentParser) -> None:
-    # chapter 4's teacher flags, defaulting to this chapter's teacher; --temperature and
-    # --n-epochs-student are the students' T and epochs, --seed seeds teacher and students
-    _add_teacher_arguments(p)
-    d = StudentsConfig()
-    p.set_defaults(**{k: v for k, v in asdict(d.teacher).items() if k in _TEACHER_FLAGS},
-                   temperature=d.T, n_epochs_student=d.epochs)
-    p.add_argument("--alpha", type=float, default=d.alpha, help="task balance of Eq. 4 (weight of the soft term)")
-    p.add_argument("--student-hidden", default=",".join(map(str, d.student_hidden)),
-                   help="hidden layer sizes of the students, e.g. 128,128 (the paper: 784,784)")
-    p.add_argument("--student-batch-size", type=int, default=d.batch_size, help="batch size of the students")
-    p.add_argument("--student-lr", type=float, default=d.lr, help="learning rate of the students")
-    p.add_argument("--student-weight-decay", type=float, default=d.weight_decay,
-                   help="weight decay of the students")
-    p.add_argument("--penultimate-weight", type=float, default=d.penultimate_weight,
-                   help="extra weight of the penultimate-layer loss (Eq. 5)")
-    p.add_argument("--transfer-fraction", type=float, default=d.transfer_fraction,
-                   help="fraction of the transfer set the students train on, in (0, 1]")
-    p.add_argument("--eval-every", type=int, default=d.eval_every,
-                   help="steps between validation points of the training-speed curves (0: none)")
-    p.add_argument("--methods", default=",".join(METHODS),
-                   help=f"comma-separated students to train, from {','.join(METHODS)}")
-    p.add_argument("--no-label-student", action=argparse.BooleanOptionalAction, default=True,
-                   help="also train the student that never sees the binary label")
-    p.add_argument("--label-free-student", action="store_true",
-                   help="also train the demo's label-free student (chapter 4)")
-
-
-def config_from_student_args(args: argparse.Namespace) -> StudentsConfig:
-    """The students' config of parsed flags: the teacher flags make ``cfg.teacher``
-    (defaults: :data:`CHAPTER_TEACHER`); ``--seed`` seeds teacher and students,
-    ``--n-epochs-student`` and ``--temperature`` are the students' epochs and T.
-    With ``--scale full`` every flag left at its default takes its full-scale value."""
-    d = StudentsConfig()
-    teacher_kw = {k: getattr(args, k) for k in _TEACHER_FLAGS if hasattr(args, k)}
-    if args.eval_every is not None and args.eval_every < 0:
-        raise ValueError(f"--eval-every must be >= 0, got {args.eval_every}")
-    given = dict(student_hidden=_check_hidden(args.student_hidden), epochs=args.n_epochs_student,
-                 batch_size=args.student_batch_size, lr=args.student_lr, weight_decay=args.student_weight_decay,
-                 T=args.temperature, alpha=args.alpha, penultimate_weight=args.penultimate_weight,
-                 transfer_fraction=args.transfer_fraction, eval_every=args.eval_every or None, seed=args.seed)
-    if args.scale == "full":
-        dt = asdict(d.teacher)
-        changed_t = {k: v for k, v in teacher_kw.items() if v != dt[k]}
-        changed = {k: v for k, v in given.items() if v != getattr(d, k)}
-        teacher = SubclassConfig.for_scale("full", seed=args.seed, **changed_t)
-        return StudentsConfig.for_scale("full", teacher=teacher, **changed)
-    teacher = SubclassConfig(seed=args.seed, n_epochs_student=args.n_epochs_student,
-                             temperature=args.temperature, **teacher_kw)
-    return StudentsConfig(teacher=teacher, **given)
-
-
-def _run(args: argparse.Namespace) -> dict:
-    cfg = config_from_student_args(args)
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    for m in methods:
-        if m not in METHODS:
-            raise ValueError(f"--methods: {m!r} is not one of {','.join(METHODS)}")
-    if not methods:
-        raise ValueError("--methods must name at least one student")
-    threads = cli_threads(args.threads)
-    with cpu_threads(threads):
-        res = run_students(cfg, methods, no_label=args.no_label_student, label_free=args.label_free_student,
-                           verbose=True, use_cache=not args.no_cache, device=args.device)
-    res.pop("runs")
-    res["threads"] = threads
-    return res
-
-
 def results_table(res: dict) -> list[dict]:
     """Rows of the chapter's table: our binary test error beside the paper's (errors) and
     its official notebook's (accuracies)."""
@@ -687,19 +579,3 @@ def results_table(res: dict) -> list[dict]:
                      "paper error": PAPER_ERROR.get(s["method"]),
                      "official notebook acc.": OFFICIAL_NOTEBOOK_ACCURACY.get(s["method"])})
     return rows
-
-
-def _render(res: dict) -> str:
-    text = format_table(results_table(res))
-    if "label_free_student" in res:
-        lf = res["label_free_student"]
-        text += (f"\nlabel-free student: super-class accuracy {lf['super_accuracy']:.4f}, "
-                 f"recovery {lf['recovery_any']:.4f} (1-to-1 {lf['recovery_one_to_one']:.4f})")
-    return text + f"\ntotal {res['timing_s']['total']:.1f} s"
-
-
-COMMANDS = [Command(
-    name="subclass-students",
-    help="Chapter 5: students trained with hard labels, distillation, subclass distillation and "
-         "penultimate-layer distillation from chapter 4's teacher; and a student without binary labels",
-    add_arguments=_add_arguments, run=_run, render=_render)]

@@ -1,0 +1,298 @@
+"""Running jobs: the cache of trained models, CPU thread pinning and the worker pool.
+
+* The model cache: :func:`load_or_train` / :func:`train_cached` return a trained model,
+  training only when ``(name, config)`` is not in memory or on disk under :func:`cache_dir`
+  (``$SUBCLASS_LIB_CACHE``), keyed by a hash of the configuration and of the library's
+  training source (:func:`library_fingerprint`), written atomically.
+* Thread pinning: :func:`cpu_threads` runs CPU work on a fixed number of torch threads, so
+  a seed's numbers do not depend on the machine's load; :func:`cli_threads` is the count
+  of a command-line run.
+* The worker pool: :func:`run_in_workers` runs jobs that fill the model cache in spawned
+  processes (:func:`default_workers`, ``$SUBCLASS_LIB_WORKERS``).
+
+The recipes in :mod:`subclass_lib.experiments` say what to train; this module runs it.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import sys
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import __version__
+from .files import atomic_write
+from .train import History
+
+# ----------------------------------------------------------------------------- cache
+
+def cache_dir() -> Path:
+    """Folder of trained models: ``$SUBCLASS_LIB_CACHE``, default ``~/.cache/subclass_lib/models``."""
+    env = os.environ.get("SUBCLASS_LIB_CACHE")
+    return Path(env).expanduser() if env else Path("~/.cache/subclass_lib/models").expanduser()
+
+
+_SOURCE_HASH: str | None = None
+
+
+# Source that decides what a trained model is; figures and panels are left out so that
+# editing a plot does not throw away every trained model.
+_TRAINING_SOURCES = ("*.py", "experiments/*.py")
+# ... and modules that never change a trained model (the command line, the chapters' claim checks)
+_NOT_TRAINING = ("__main__.py", "claims.py")
+
+
+def training_sources() -> list[Path]:
+    """The source files whose bytes go into :func:`library_fingerprint`, sorted."""
+    root = Path(__file__).parent
+    return sorted(q for pattern in _TRAINING_SOURCES for q in root.glob(pattern) if q.name not in _NOT_TRAINING)
+
+
+def library_fingerprint() -> str:
+    """Hash of the library's version and training source: a change to that code invalidates the cache."""
+    global _SOURCE_HASH
+    if _SOURCE_HASH is None:
+        h = hashlib.sha256(__version__.encode())
+        root = Path(__file__).parent
+        for p in training_sources():
+            h.update(p.relative_to(root).as_posix().encode())
+            h.update(p.read_bytes())
+        _SOURCE_HASH = h.hexdigest()[:16]
+    return _SOURCE_HASH
+
+
+def _jsonable(obj):
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return _jsonable(asdict(obj))
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.integer, np.floating)):
+        return obj.item()
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    raise ValueError(f"cannot use a {type(obj).__name__} in a cache key")
+
+
+def cache_key(name: str, config) -> str:
+    """Stable hash of a run's name, configuration (JSON-able or a dataclass) and the library."""
+    payload = json.dumps({"name": name, "config": _jsonable(config), "lib": library_fingerprint()},
+                         sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+def cached_path(name: str, config) -> Path:
+    """The file :func:`train_cached` keeps the model of ``(name, config)`` in."""
+    return cache_dir() / f"{name}-{cache_key(name, config)}.pt"
+
+
+def is_cached(name: str, config) -> bool:
+    """Whether :func:`train_cached` would find ``(name, config)`` on disk (e.g. to decide
+    which runs still need training before handing them to worker processes)."""
+    return cached_path(name, config).exists()
+
+
+_MEMORY: dict[str, tuple[dict, dict]] = {}
+
+
+def load_or_train(
+    name: str,
+    config,
+    make_model: Callable[[], nn.Module],
+    train_fn: Callable[[nn.Module], History],
+    use_cache: bool = True,
+    extra: Callable[[nn.Module], dict] | None = None,
+) -> tuple[nn.Module, History, bool]:
+    """Return ``(model, history, from_cache)`` for a configuration, training only if it is not cached.
+
+    ``make_model()`` builds the (seeded) untrained model; ``train_fn(model)`` trains it in
+    place and returns its :class:`History`. The result is kept in memory and on disk under
+    :func:`cache_dir`, keyed by :func:`cache_key`. The file is written to a temporary name
+    and renamed, so an interrupted run never leaves a half-written file that is later read;
+    an unreadable cache file is ignored (with a warning) and retrained. ``from_cache`` is
+    True when the model was loaded (from memory or disk), False when ``train_fn`` ran.
+    """
+    key = cache_key(name, config)
+    path = cached_path(name, config)
+    model = make_model()
+    if use_cache:
+        state = _MEMORY.get(key)
+        if state is None and path.exists():
+            try:
+                state = torch.load(path, map_location="cpu", weights_only=True)
+                state = (state["model"], state["history"])
+            except Exception as exc:  # corrupt or from an incompatible torch: retrain
+                warnings.warn(f"ignoring unreadable cached model {path.name}: {exc}", stacklevel=2)
+                state = None
+        if state is not None:
+            try:
+                model.load_state_dict(state[0])
+            except (RuntimeError, KeyError) as exc:
+                warnings.warn(f"cached model {path.name} does not fit the model; retraining ({exc})",
+                              stacklevel=2)
+            else:
+                _MEMORY[key] = state
+                model.eval()
+                return model, History.from_dict(state[1]), True
+    hist = train_fn(model)
+    model.eval()
+    store_cached(name, config, model, hist, on_disk=use_cache)
+    return model, hist, False
+
+
+def train_cached(
+    name: str,
+    config,
+    make_model: Callable[[], nn.Module],
+    train_fn: Callable[[nn.Module], History],
+    use_cache: bool = True,
+    extra: Callable[[nn.Module], dict] | None = None,
+) -> tuple[nn.Module, History]:
+    """Return ``(model, history)`` for a configuration, training only if it is not cached:
+    :func:`load_or_train` without its ``from_cache`` flag."""
+    model, hist, _ = load_or_train(name, config, make_model, train_fn, use_cache=use_cache, extra=extra)
+    return model, hist
+
+
+def store_cached(name: str, config, model: nn.Module, hist: History, on_disk: bool = True) -> None:
+    """Keep ``model``'s current weights and ``hist`` as the trained model of ``(name, config)``,
+    in memory and (``on_disk``) atomically on disk: what :func:`train_cached` does after
+    training, also usable for a checkpoint that is exactly another configuration's result."""
+    state_dict = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    _MEMORY[cache_key(name, config)] = (state_dict, hist.to_dict())
+    if on_disk:
+        try:
+            payload = {"model": state_dict, "history": hist.to_dict(), "name": name}
+            atomic_write(cached_path(name, config), lambda f: torch.save(payload, f))
+        except OSError as exc:
+            print(f"note: could not write the model cache ({exc}); continuing without it", file=sys.stderr)
+
+
+def clear_memory_cache() -> None:
+    """Forget the in-memory copies (the files on disk stay)."""
+    _MEMORY.clear()
+
+
+# ----------------------------------------------------------------------------- threads
+
+THREADS_ENV = "SUBCLASS_LIB_THREADS"
+
+
+def _positive_int_env(name: str, default: int | None) -> int | None:
+    """The positive integer in environment variable ``name`` (``default`` when unset)."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        n = int(raw)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"{name} must be a positive integer, got {raw!r}")
+    return n
+
+
+_PINNED: list[int] = []  # thread counts of the enclosing cpu_threads(...) blocks
+
+
+def _check_threads(n, what: str) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{what} must be a positive integer, got {n!r}")
+
+
+def available_cpus() -> int:
+    """The number of CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def cpu_threads(n: int | None = None):
+    """Run the enclosed CPU work with ``n`` torch threads (default: the count of an enclosing
+    ``cpu_threads`` block, else ``$SUBCLASS_LIB_THREADS``, else 1), restoring the previous
+    setting afterwards. The command line wraps a single run in ``cpu_threads(all CPUs)``.
+
+    One thread is the default because these models are small: on the book's shared 2-core
+    machine two threads per process made a training step up to 10x slower whenever other
+    processes were running (the threads wait for each other), and the thread count slightly
+    changes the floating-point results, so a fixed count keeps a seed's numbers the same
+    whatever the machine's load.
+    """
+    if n is None:
+        n = _PINNED[-1] if _PINNED else _positive_int_env(THREADS_ENV, 1)
+    _check_threads(n, "the number of threads")
+    old = torch.get_num_threads()
+    if n != old:
+        torch.set_num_threads(n)
+    _PINNED.append(n)
+    try:
+        yield
+    finally:
+        _PINNED.pop()
+        if n != old:
+            torch.set_num_threads(old)
+
+
+def cli_threads(requested: int | None) -> int:
+    """Threads of a command-line run: ``--threads``, else ``$SUBCLASS_LIB_THREADS``, else
+    every CPU (one run has the machine to itself; the chapters' parallel workers use one
+    thread each instead)."""
+    n = requested if requested is not None else _positive_int_env(THREADS_ENV, None)
+    n = available_cpus() if n is None else n
+    _check_threads(n, "--threads")
+    return n
+
+
+# ----------------------------------------------------------------------------- worker pool
+
+WORKERS_ENV = "SUBCLASS_LIB_WORKERS"
+
+
+def default_workers() -> int:
+    """Worker processes for :func:`train_many`: ``$SUBCLASS_LIB_WORKERS``, else the number
+    of CPUs this process may use (each worker trains on one thread)."""
+    n = _positive_int_env(WORKERS_ENV, None)
+    return available_cpus() if n is None else n
+
+
+def run_in_workers(fn: Callable, jobs: Sequence[tuple], workers: int, *, progress: Callable | None = None,
+                   what: str | None = None) -> bool:
+    """Run ``fn(*job)`` for every job in up to ``workers`` spawned processes (for work that
+    leaves its result in the model cache). Returns False, having run nothing, when there is
+    nothing to gain (fewer than two jobs or workers); if the pool breaks (e.g. a script
+    without a ``__main__`` guard) warns and returns False after whatever finished, so the
+    caller simply does the rest itself. A job's own exception (e.g. ValueError) is raised."""
+    jobs = list(jobs)
+    if workers < 2 or len(jobs) < 2:
+        return False
+    n = min(workers, len(jobs))
+    if what:
+        print(f"training {len(jobs)} {what} in {n} worker processes", flush=True)
+    done = 0
+    try:
+        with cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as ex:
+            futures = [ex.submit(fn, *job) for job in jobs]
+            for fut in cf.as_completed(futures):
+                fut.result()
+                done += 1
+                if progress is not None:
+                    progress(0.9 * done / len(jobs), f"{done}/{len(jobs)} trained")
+    except cf.process.BrokenProcessPool as exc:
+        warnings.warn(f"parallel training failed ({exc}); training the rest in this process. "
+                      "In a script, call this under `if __name__ == \"__main__\":`.", stacklevel=3)
+        return False
+    return True
