@@ -627,6 +627,8 @@ def parse_digits(digits, where: str = "digits") -> tuple[int, ...]:
 
 
 def _digit_set(digits) -> set[int]:
+    if digits is None:  # parse_digits reads None as "no digits"; here it is a missing argument
+        raise ValueError("digits must be integers 0..9, got None")
     return set(parse_digits(digits))
 
 
