@@ -31,7 +31,7 @@ nbval: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-timeout=1200 chapters
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-timeout=1200 tests chapters
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=12 --nbval-lax --nbval-current-env --nbval-cell-timeout=1200 tests chapters
 
 # Re-execute the chapters and store their outputs (run after changing the library or a notebook)
 notebooks: $(STAMP)
