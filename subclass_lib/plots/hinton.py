@@ -123,7 +123,7 @@ def temperature_sweep_plot(sweep: Mapping, point: Mapping | None = None, title: 
     n = _student_lines(ax, T, sweep, lambda h: f"distilled, 2x{h}", lambda h: f"hard labels, 2x{h}")
     if point is not None:
         ax.plot([point["T"]], [point["accuracy"]], marker="*", ms=14, color="k", ls="none",
-                label=f"your setting (2x{point['hidden']})")
+                label=f"this setting (2x{point['hidden']})")
     ax.set_xscale("log")
     ax.set_xticks(T, [f"{t:g}" for t in T])
     ax.set(xlabel="temperature T", ylabel="test accuracy")
