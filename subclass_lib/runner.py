@@ -113,7 +113,6 @@ def load_or_train(
     make_model: Callable[[], nn.Module],
     train_fn: Callable[[nn.Module], History],
     use_cache: bool = True,
-    extra: Callable[[nn.Module], dict] | None = None,
 ) -> tuple[nn.Module, History, bool]:
     """Return ``(model, history, from_cache)`` for a configuration, training only if it is not cached.
 
@@ -158,11 +157,10 @@ def train_cached(
     make_model: Callable[[], nn.Module],
     train_fn: Callable[[nn.Module], History],
     use_cache: bool = True,
-    extra: Callable[[nn.Module], dict] | None = None,
 ) -> tuple[nn.Module, History]:
     """Return ``(model, history)`` for a configuration, training only if it is not cached:
     :func:`load_or_train` without its ``from_cache`` flag."""
-    model, hist, _ = load_or_train(name, config, make_model, train_fn, use_cache=use_cache, extra=extra)
+    model, hist, _ = load_or_train(name, config, make_model, train_fn, use_cache=use_cache)
     return model, hist
 
 
