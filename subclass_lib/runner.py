@@ -15,6 +15,7 @@ The recipes in :mod:`subclass_lib.experiments` say what to train; this module ru
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as cf
 import contextlib
 import hashlib
@@ -267,30 +268,76 @@ def default_workers() -> int:
     return available_cpus() if n is None else n
 
 
+_POOL: cf.ProcessPoolExecutor | None = None
+_POOL_KEY: tuple | None = None
+
+
+def _worker_pool(workers: int) -> cf.ProcessPoolExecutor:
+    """The pool of ``workers`` spawned processes, started on first use and kept for later calls
+    (starting a process and importing torch takes seconds, and a chapter hands work to the pool
+    many times). A new pool replaces it when the worker count, the environment, ``sys.path`` or
+    the library's training source changes, since the workers would otherwise run stale settings."""
+    global _POOL, _POOL_KEY
+    key = (workers, library_fingerprint(), tuple(sorted(os.environ.items())), tuple(sys.path))
+    if _POOL is not None and _POOL_KEY != key:
+        shutdown_workers()
+    if _POOL is None:
+        _POOL = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+        _POOL_KEY = key
+    return _POOL
+
+
+def shutdown_workers() -> None:
+    """Stop the worker processes of :func:`run_in_workers` (they also stop when this process exits)."""
+    global _POOL, _POOL_KEY
+    pool, _POOL, _POOL_KEY = _POOL, None, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+atexit.register(shutdown_workers)
+
+
+def _run_job(fn: Callable, job: tuple) -> None:
+    """One job in a worker: its result is in the model cache on disk, so the worker's in-memory
+    copies are dropped afterwards (a long-lived worker would otherwise keep every model)."""
+    try:
+        fn(*job)
+    finally:
+        clear_memory_cache()
+
+
 def run_in_workers(fn: Callable, jobs: Sequence[tuple], workers: int, *, progress: Callable | None = None,
                    what: str | None = None) -> bool:
-    """Run ``fn(*job)`` for every job in up to ``workers`` spawned processes (for work that
-    leaves its result in the model cache). Returns False, having run nothing, when there is
-    nothing to gain (fewer than two jobs or workers); if the pool breaks (e.g. a script
-    without a ``__main__`` guard) warns and returns False after whatever finished, so the
-    caller simply does the rest itself. A job's own exception (e.g. ValueError) is raised."""
+    """Run ``fn(*job)`` for every job in a pool of ``workers`` spawned processes (for work that
+    leaves its result in the model cache; ``fn`` must be importable by the workers). The pool
+    stays up between calls (:func:`shutdown_workers` stops it). Returns False, having run nothing,
+    when there is nothing to gain (fewer than two jobs or workers); if the pool breaks (e.g. a
+    script without a ``__main__`` guard) warns and returns False after whatever finished, so the
+    caller simply does the rest itself. A job's own exception (e.g. ValueError) is raised, and the
+    jobs not yet started are cancelled."""
     jobs = list(jobs)
     if workers < 2 or len(jobs) < 2:
         return False
-    n = min(workers, len(jobs))
     if what:
-        print(f"training {len(jobs)} {what} in {n} worker processes", flush=True)
+        print(f"training {len(jobs)} {what} in {min(workers, len(jobs))} worker processes", flush=True)
     done = 0
+    futures: list[cf.Future] = []
     try:
-        with cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as ex:
-            futures = [ex.submit(fn, *job) for job in jobs]
-            for fut in cf.as_completed(futures):
-                fut.result()
-                done += 1
-                if progress is not None:
-                    progress(0.9 * done / len(jobs), f"{done}/{len(jobs)} trained")
+        pool = _worker_pool(workers)
+        futures = [pool.submit(_run_job, fn, job) for job in jobs]
+        for fut in cf.as_completed(futures):
+            fut.result()
+            done += 1
+            if progress is not None:
+                progress(0.9 * done / len(jobs), f"{done}/{len(jobs)} trained")
     except cf.process.BrokenProcessPool as exc:
+        shutdown_workers()
         warnings.warn(f"parallel training failed ({exc}); training the rest in this process. "
                       "In a script, call this under `if __name__ == \"__main__\":`.", stacklevel=3)
         return False
+    except BaseException:
+        for fut in futures:
+            fut.cancel()
+        raise
     return True
