@@ -21,6 +21,7 @@ Hinton (2019), "When does label smoothing help?":
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -31,9 +32,10 @@ import torch
 from .. import losses, metrics
 from ..data import load_mnist, subset
 from ..models import MLP, predict
-from ..runner import cpu_threads, train_cached  # one training thread: the same numbers whatever the thread count
+from ..runner import cpu_threads, default_workers, is_cached, run_in_workers, train_cached  # one thread per model
+from ..train import resolve_device
 from ..train import FitConfig, fit, seed_everything
-from ..checks import check_fraction, check_scale, check_temperature
+from ..checks import check_fraction, check_pos_int, check_scale, check_temperature
 
 __all__ = [
     "LSKDConfig",
@@ -45,6 +47,7 @@ __all__ = [
     "train_teacher",
     "train_student",
     "teacher_logits_on_transfer_set",
+    "prefetch",
     "projection_basis",
     "project_features",
     "penultimate_projection",
@@ -276,12 +279,50 @@ def _transfer_set(cfg: LSKDConfig) -> tuple[torch.Tensor, torch.Tensor]:
     return subset(train.images, train.labels, cfg.student_fraction, seed=cfg.seed)
 
 
+_LOGITS: dict[str, torch.Tensor] = {}
+
+
 def teacher_logits_on_transfer_set(cfg: LSKDConfig, eps: float, use_cache: bool = True) -> torch.Tensor:
-    """The teacher's logits on the transfer set (computed once per teacher)."""
+    """The teacher's logits on the transfer set (computed once per teacher and transfer set
+    when the model cache is used)."""
+    key = json.dumps([cfg.teacher_key(check_eps(eps)), cfg.student_fraction], sort_keys=True)
+    if use_cache and key in _LOGITS and is_cached("lskd-teacher", cfg.teacher_key(eps)):
+        return _LOGITS[key]
     teacher, _ = train_teacher(cfg, eps, use_cache=use_cache, verbose=False)
     x, _ = _transfer_set(cfg)
     with cpu_threads():
-        return predict(teacher, x)
+        logits = predict(teacher, x)
+    if use_cache:
+        _LOGITS[key] = logits
+    return logits
+
+
+def _teacher_in_worker(cfg: LSKDConfig, eps: float) -> None:
+    train_teacher(cfg, eps, verbose=False)
+
+
+def _student_in_worker(cfg: LSKDConfig, eps: float, T: float, seed: int) -> None:
+    train_student(cfg, eps, T, verbose=False, student_seed=seed)
+
+
+def prefetch(cfg: LSKDConfig, eps_values: Sequence[float], temperatures: Sequence[float] = (),
+             student_seeds: Sequence[int] | None = None, workers: int | None = None) -> None:
+    """Train the teachers of ``eps_values`` and their students at every temperature and seed
+    (default: ``cfg.student_seed_list()``) that are not in the model cache yet, in the runner's
+    worker processes (one thread each: the numbers of a run in this process), so that the
+    chapter then loads them from the cache. Teachers first, then students.
+    Does nothing on a GPU or with one worker; the models then train where they are asked for."""
+    if resolve_device(cfg.device).type != "cpu":
+        return
+    n = default_workers() if workers is None else check_pos_int("workers", workers)
+    eps_values = [check_eps(e) for e in eps_values]
+    seeds = cfg.student_seed_list() if student_seeds is None else [int(s) for s in student_seeds]
+    teachers = [(cfg, e) for e in dict.fromkeys(eps_values) if not is_cached("lskd-teacher", cfg.teacher_key(e))]
+    run_in_workers(_teacher_in_worker, teachers, n)
+    students = [(cfg, e, float(check_temperature(T)), s) for e in dict.fromkeys(eps_values)
+                for T in dict.fromkeys(temperatures) for s in seeds
+                if not is_cached("lskd-student", cfg.student_key(e, T, s))]
+    run_in_workers(_student_in_worker, students, n)
 
 
 def train_student(cfg: LSKDConfig, eps: float, T: float, use_cache: bool = True, verbose: bool = True,
@@ -538,6 +579,8 @@ def run_ls_kd(cfg: LSKDConfig = LSKDConfig(), use_cache: bool = True, verbose: b
         if progress is not None:
             progress(done / n_models, what)
 
+    if use_cache:  # the missing models first, on every core
+        prefetch(cfg, epss, cfg.temperatures)
     teachers, students, entropy, geometry = [], [], [], []
     feats_by_eps: dict[float, dict[float, np.ndarray]] = {}
     time_s = 0.0

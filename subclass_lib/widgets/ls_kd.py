@@ -83,6 +83,7 @@ def ls_kd_static_panel(cfg: L.LSKDConfig = L.LSKDConfig(), eps_values=STATIC_EPS
     from .static import static_panel
 
     icfg = cfg.interactive()
+    L.prefetch(icfg, eps_values, temperatures)  # the missing models, on every core
     return static_panel(lambda e, t: ls_kd_figure(L.run_interactive(eps=e, T=t, classes=cfg.classes, cfg=icfg)),
                         [("LS eps", list(eps_values)), ("T", list(temperatures))],
                         title="The label-smoothing panel over eps and T (panel scale, digits "
