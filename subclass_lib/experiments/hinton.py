@@ -39,8 +39,8 @@ from ..data import N_DIGITS, load_mnist, omit_digits, parse_digits, train_val_sp
 from ..losses import soft_targets
 from ..metrics import accuracy, mean_std
 from ..models import MLP, predict
-from ..runner import load_or_train, train_cached
-from ..train import FitConfig, History, check_lr_schedule, fit, seed_everything
+from ..runner import cpu_threads, default_workers, is_cached, load_or_train, run_in_workers, train_cached
+from ..train import FitConfig, History, check_lr_schedule, fit, resolve_device, seed_everything
 from ..checks import check_fraction, check_pos_int, check_scale, check_seed, check_temperature
 
 __all__ = [
@@ -48,7 +48,8 @@ __all__ = [
     "parse_digits", "teacher_settings", "load_splits", "transfer_set", "train_teacher",
     "train_student", "evaluate", "per_class_accuracy", "run_hinton", "temperature_sweep", "alpha_sweep",
     "soft_targets", "mean_entropy_bits", "soft_gradient_norms", "training_frequency",
-    "adjust_bias", "auto_bias_shift", "bias_sweep", "run_mythical3", "mythical3_sweep",
+    "adjust_bias", "auto_bias_shift", "bias_sweep", "run_mythical3", "mythical3_sweep", "prefetch_students",
+    "prefetch_mythical3",
 ]
 
 ProgressFn = Callable[[float, str], None]
@@ -232,15 +233,18 @@ def train_teacher(cfg: HintonConfig, use_cache: bool = True, verbose: bool = Tru
     """The big net: 2 x ``teacher_hidden`` ReLU, dropout, max-norm, jitter, hard labels.
 
     Trained on the 55,000 training images (all ten digits), cached by
-    :func:`teacher_settings`. Prints one line per epoch when it trains.
+    :func:`teacher_settings`. Prints one line per epoch when it trains. Like every model of
+    the book it trains on one CPU thread (:func:`subclass_lib.runner.cpu_threads`), so a seed
+    gives the same numbers on a machine whatever its number of cores or its load.
     """
     (xt, yt), (xv, yv), _ = load_splits()
 
     def train_fn(model):
-        return fit(model, lambda m, b: losses.cross_entropy(m(b["x"]), b["y"]), {"x": xt, "y": yt},
-                   cfg.fit_config(cfg.epochs_teacher, jitter=cfg.jitter),
-                   val_fn=lambda m: accuracy(predict(m, xv), yv), name="teacher", verbose=verbose,
-                   callback=_fit_callback(progress, 0.0, 1.0, "teacher"))
+        with cpu_threads():
+            return fit(model, lambda m, b: losses.cross_entropy(m(b["x"]), b["y"]), {"x": xt, "y": yt},
+                       cfg.fit_config(cfg.epochs_teacher, jitter=cfg.jitter),
+                       val_fn=lambda m: accuracy(predict(m, xv), yv), name="teacher", verbose=verbose,
+                       callback=_fit_callback(progress, 0.0, 1.0, "teacher"))
 
     return train_cached("hinton-teacher", teacher_settings(cfg), lambda: _make_teacher(cfg), train_fn,
                         use_cache=use_cache)
@@ -275,13 +279,10 @@ def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, T: float | 
     hidden = check_pos_int("hidden", cfg.student_hidden if hidden is None else hidden)
     omit = parse_digits(omit)
     seed = cfg.seed if seed is None else check_seed(seed)
+    if kind == "distilled" and teacher is None:
+        raise ValueError("a distilled student needs a teacher")
     x, y = transfer_set(cfg, omit, seed)
-    key = dict(kind=kind, hidden=hidden, epochs=cfg.epochs_student, train_subset=cfg.train_subset,
-               omit=list(omit), seed=seed, lr=cfg.lr, lr_schedule=cfg.lr_schedule, batch_size=cfg.batch_size)
-    if kind == "distilled":
-        if teacher is None:
-            raise ValueError("a distilled student needs a teacher")
-        key.update(T=T, alpha=alpha, teacher=teacher_settings(cfg))
+    key = _student_key(cfg, kind, T, alpha, hidden, omit, seed)
     label = f"student 2x{hidden} " + ("hard labels" if kind == "hard" else f"distilled T={T:g} alpha={alpha:g}")
 
     def train_fn(model):
@@ -294,14 +295,65 @@ def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, T: float | 
         return fit(model, loss, data, cfg.fit_config(cfg.epochs_student, seed=seed), name=label, verbose=False,
                    callback=_fit_callback(progress, 0.0, 1.0, label))
 
+    def train_one_thread(model):
+        with cpu_threads():
+            return train_fn(model)
+
     t0 = time.perf_counter()
-    model, hist, from_cache = load_or_train("hinton-student", key, lambda: _make_student(hidden, seed), train_fn,
-                                            use_cache=use_cache)
+    model, hist, from_cache = load_or_train("hinton-student", key, lambda: _make_student(hidden, seed),
+                                            train_one_thread, use_cache=use_cache)
     if verbose:
         took = time.perf_counter() - t0
         how = "from the cache" if from_cache else f"trained in {took:.1f} s"
         print(f"{label} on {len(y)} transfer images: {how}", flush=True)
     return model, hist
+
+
+def _student_key(cfg: HintonConfig, kind: str, T: float, alpha: float, hidden: int, omit: tuple, seed: int) -> dict:
+    """The fields a student depends on (its cache key)."""
+    key = dict(kind=kind, hidden=hidden, epochs=cfg.epochs_student, train_subset=cfg.train_subset,
+               omit=list(omit), seed=seed, lr=cfg.lr, lr_schedule=cfg.lr_schedule, batch_size=cfg.batch_size)
+    if kind == "distilled":
+        key.update(T=T, alpha=alpha, teacher=teacher_settings(cfg))
+    return key
+
+
+def _student_in_worker(cfg: HintonConfig, kind: str, kw: dict) -> None:
+    teacher = train_teacher(cfg, verbose=False)[0] if kind == "distilled" else None
+    train_student(cfg, teacher, kind, verbose=False, **kw)
+
+
+def prefetch_students(cfg: HintonConfig, students: Iterable[tuple[HintonConfig, str, dict]] | None = None, *,
+                      workers: int | None = None) -> None:
+    """Train the students that are not in the model cache yet in the runner's worker processes
+    (one thread each: the numbers of a run in this process), so that the caller then loads them.
+    ``students``: ``(config, kind, keyword arguments of train_student)`` triples, e.g.
+    ``(cfg, "distilled", {"T": 8, "seed": 1})``; every config must share ``cfg``'s teacher,
+    which is trained here first if it is missing. Does nothing on a GPU or with one worker."""
+    if resolve_device(cfg.device).type != "cpu":
+        return
+    n = default_workers() if workers is None else check_pos_int("workers", workers)
+    todo, seen = [], set()
+    for c, kind, kw in students or ():
+        if teacher_settings(c) != teacher_settings(cfg):
+            raise ValueError("every student of one prefetch must share the teacher of cfg")
+        T = check_temperature(kw.get("T", c.temperature), "T")
+        alpha = check_fraction(kw.get("alpha", c.alpha), "alpha")
+        hidden = check_pos_int("hidden", kw.get("hidden", c.student_hidden))
+        omit = parse_digits(kw.get("omit", ()))
+        seed = check_seed(kw.get("seed", c.seed))
+        key = _student_key(c, kind, T, alpha, hidden, omit, seed)
+        tag = repr(sorted(key.items()))
+        if tag in seen or is_cached("hinton-student", key):
+            continue
+        seen.add(tag)
+        todo.append((c, kind, dict(T=T, alpha=alpha, hidden=hidden, omit=omit, seed=seed)))
+    if len(todo) < 2 or n < 2:
+        return
+    if any(kind == "distilled" for _, kind, _ in todo):
+        train_teacher(cfg, verbose=False)  # the workers read it from the cache
+    todo.sort(key=lambda job: -job[2]["hidden"])  # the big students first
+    run_in_workers(_student_in_worker, todo, n)
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -374,6 +426,8 @@ def run_hinton(cfg: HintonConfig = HintonConfig(), use_cache: bool = True, verbo
     _, _, (xs, ys) = load_splits()
     sub = None if progress is None else (lambda a, b: lambda f, t="": progress(a + (b - a) * f, t))
     (teacher, th), t_teacher = _timed(lambda: train_teacher(cfg, use_cache, verbose, sub and sub(0.0, 0.6)))
+    if use_cache:  # both students at once, on every core
+        prefetch_students(cfg, [(cfg, "hard", {}), (cfg, "distilled", {})])
     (small, sh), t_small = _timed(lambda: train_student(cfg, None, "hard", use_cache=use_cache,
                                                         verbose=verbose, progress=sub and sub(0.6, 0.8)))
     (dist, dh), t_dist = _timed(lambda: train_student(cfg, teacher, "distilled", use_cache=use_cache,
@@ -409,6 +463,10 @@ def _student_grid(cfg: HintonConfig, settings: Sequence[dict], hiddens: Sequence
     def acc(model):
         return accuracy(predict(model, xs), ys)
 
+    if use_cache:  # the missing students first, on every core
+        prefetch_students(cfg, [(cfg, "hard", dict(hidden=h, seed=s)) for h in hiddens for s in seeds]
+                          + [(cfg, "distilled", dict(kw, hidden=h, seed=s)) for h in hiddens for s in seeds
+                             for kw in settings])
     out = {"hidden": hiddens, "seeds": seeds, "distilled": {}, "distilled_std": {}, "distilled_runs": {},
            "hard": {}, "hard_std": {}, "hard_runs": {}}
     for h in hiddens:
@@ -562,6 +620,8 @@ def run_mythical3(cfg: Mythical3Config = Mythical3Config(), use_cache: bool = Tr
     sub = None if progress is None else (lambda a, b: lambda f, t="": progress(a + (b - a) * f, t))
     t0 = time.perf_counter()
     teacher, _ = train_teacher(cfg, use_cache, verbose, sub and sub(0.0, 0.6))
+    if use_cache:  # both students at once, on every core
+        prefetch_mythical3([cfg])
     t1 = time.perf_counter()
     dist, dh = train_student(cfg, teacher, "distilled", omit=cfg.omit, use_cache=use_cache, verbose=verbose,
                              progress=sub and sub(0.6, 0.8))
@@ -597,10 +657,21 @@ def run_mythical3(cfg: Mythical3Config = Mythical3Config(), use_cache: bool = Tr
     return out
 
 
+def prefetch_mythical3(cfgs: Sequence[Mythical3Config], *, workers: int | None = None) -> None:
+    """Train the students of :func:`run_mythical3` for every config of ``cfgs`` (one teacher)
+    that are not in the model cache yet, in the runner's worker processes."""
+    cfgs = list(cfgs)
+    if cfgs:
+        prefetch_students(cfgs[0], [(c, kind, {"omit": c.omit}) for c in cfgs for kind in ("distilled", "hard")],
+                          workers=workers)
+
+
 def mythical3_sweep(cfg: Mythical3Config, temperatures: Sequence[float] = (1, 2, 4, 8, 20),
                     use_cache: bool = True, verbose: bool = True) -> dict:
     """Distilled student on the transfer set without ``cfg.omit``, for each T: test accuracy
     and accuracy on the omitted digits, before and after the automatic bias shift."""
+    if use_cache:
+        prefetch_mythical3([replace(cfg, temperature=float(T)) for T in temperatures])
     out = {"T": [], "test_accuracy": [], "accuracy_on_omitted": [], "adjusted_test_accuracy": [],
            "adjusted_accuracy_on_omitted": [], "bias_shift": []}
     for T in temperatures:

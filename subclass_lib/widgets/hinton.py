@@ -163,6 +163,8 @@ def mythical3_static_panels(cfg: H.Mythical3Config, digits=MYTHICAL3_DIGITS, tem
         return mythical3_figure(H.run_mythical3(replace(cfg, omit=tuple(omit), temperature=float(T),
                                                         alpha=float(alpha)), verbose=False))
 
+    H.prefetch_mythical3([replace(cfg, omit=(d,), temperature=float(T)) for d in digits for T in temperatures]
+                         + [replace(cfg, alpha=float(a)) for a in alphas])  # the missing students, on every core
     d0 = cfg.omit[0] if len(cfg.omit) == 1 and cfg.omit[0] in digits else digits[0]
     T0 = cfg.temperature if cfg.temperature in temperatures else temperatures[0]
     a0 = cfg.alpha if cfg.alpha in alphas else alphas[0]
