@@ -1,4 +1,5 @@
-"""The figure and panel modules: no name shadowed by the star re-exports; common figures draw."""
+"""The figure and panel modules: no name shadowed by the star re-exports; common figures draw;
+the schematic of subclass distillation names its parts and rejects what it cannot draw."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ import torch  # noqa: E402
 from subclass_lib import plots  # noqa: E402
 
 CHAPTER_MODULES = ("common", "hinton", "ls_kd", "subclass", "subclass_students")
+EXTRA_MODULES = {"subclass_lib.plots": ("schematic",), "subclass_lib.widgets": ()}
 
 
 @pytest.mark.parametrize("package", ["subclass_lib.plots", "subclass_lib.widgets"])
 def test_re_exported_names_are_unique(package):
     seen: dict[str, str] = {}
-    for mod in CHAPTER_MODULES:
+    for mod in CHAPTER_MODULES + EXTRA_MODULES[package]:
         names = getattr(importlib.import_module(f"{package}.{mod}"), "__all__", [])
         for name in names:
             assert name not in seen, f"{package}: {name} is exported by both {seen[name]} and {mod}"
@@ -41,3 +43,51 @@ def test_common_figures_draw():
         plots.digit_grid(torch.rand(3, 10), torch.zeros(3))
     with pytest.raises(ValueError):
         plots.contingency_heatmap(np.zeros(3))
+
+
+def _texts(fig) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def test_subclass_distillation_schematic_names_its_parts():
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    fig = plots.subclass_distillation_schematic()
+    assert isinstance(fig, Figure) and len(fig.axes) == 1
+    texts = _texts(fig)
+    joined = "\n".join(texts)
+    for part in ("image", "teacher\nnetwork", "student\nnetwork", "grouped softmax", "auxiliary loss",
+                 "subclass distillation", "temperature $T$", "cross-entropy", "class label $y$"):
+        assert part in joined, part
+    cells = [f"{c}{k}" for c in "AB" for k in range(5)]
+    assert all(texts.count(cell) == 2 for cell in cells)  # each sub-logit, once for the teacher, once for the student
+    assert "teacher sub-logits: 2 classes × 5 subclasses" in texts and "over all 10 sub-logits" in joined
+    grid = [p for p in fig.axes[0].patches if isinstance(p, Rectangle) and not p.get_width() > 1]
+    assert len(grid) == 2 * 10
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(5, 2.25))  # drawn into a given axes, smaller than the book's width
+    assert plots.subclass_distillation_schematic(4, 10, ax=ax) is fig
+    texts = _texts(fig)
+    assert "teacher sub-logits: 4 classes × 10 subclasses" in texts and "D" in texts
+    assert not any(t in texts for t in ("A0", "D9"))  # cells too small to name are left unnamed
+    assert max(t.get_fontsize() for t in ax.texts) < 6  # fonts shrink with the axes
+    plt.close(fig)
+    fig = plots.subclass_distillation_schematic(3, 1)
+    assert "teacher sub-logits: 3 classes × 1 subclass" in _texts(fig)
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(n_classes=1), "n_classes must be at least 2"),
+    (dict(n_sub=0), "n_sub must be at least 1"),
+    (dict(n_classes=5), "too many cells to draw legibly"),
+    (dict(n_sub=11), "too many cells to draw legibly"),
+    (dict(n_classes=2.0), "n_classes must be an integer"),
+    (dict(n_sub=True), "n_sub must be an integer"),
+])
+def test_subclass_distillation_schematic_rejects_what_it_cannot_draw(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        plots.subclass_distillation_schematic(**kwargs)

@@ -9,3 +9,4 @@ from .hinton import *  # noqa: F401,F403
 from .ls_kd import *  # noqa: F401,F403
 from .subclass import *  # noqa: F401,F403
 from .subclass_students import *  # noqa: F401,F403
+from .schematic import *  # noqa: F401,F403
