@@ -312,13 +312,17 @@ def run_in_workers(fn: Callable, jobs: Sequence[tuple], workers: int, *, progres
     """Run ``fn(*job)`` for every job in a pool of ``workers`` spawned processes (for work that
     leaves its result in the model cache; ``fn`` must be importable by the workers). The pool
     stays up between calls (:func:`shutdown_workers` stops it). Returns False, having run nothing,
-    when there is nothing to gain (fewer than two jobs or workers); if the pool breaks (e.g. a
+    when there is nothing to gain (fewer than two jobs or workers) or when called inside a
+    :func:`cpu_threads` block whose thread count differs from the workers' (a command-line run on
+    every core: the workers would give other numbers); if the pool breaks (e.g. a
     script without a ``__main__`` guard) warns and returns False after whatever finished, so the
     caller simply does the rest itself. A job's own exception (e.g. ValueError) is raised, and the
     jobs not yet started are cancelled."""
     jobs = list(jobs)
     if workers < 2 or len(jobs) < 2:
         return False
+    if _PINNED and _PINNED[-1] != _positive_int_env(THREADS_ENV, 1):
+        return False  # inside cpu_threads(n): the workers' thread count would give other numbers
     if what:
         print(f"training {len(jobs)} {what} in {min(workers, len(jobs))} worker processes", flush=True)
     done = 0

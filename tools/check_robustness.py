@@ -11,9 +11,10 @@ number of threads a model trains on, so each setting below runs nbval over the c
 test command's way: every hidden claim is strict) with a fresh, empty model cache, so that
 every model is trained again under that setting:
 
-* ``one-thread``: every model on one thread (chapters 1-2 otherwise use every CPU);
-* ``two-threads``: every model on two threads (chapters 3-5 otherwise pin one per model;
-  one worker process, so that two threads do not fight over the cores of a 2-core machine);
+* ``one-thread``: every model on one thread, as in the chapters' own runs, and the evaluation too
+  (torch, OpenMP and MKL limited to one thread);
+* ``two-threads``: every model on two threads (the chapters otherwise pin one per model; one
+  worker process, so that two threads do not fight over the cores of a 2-core machine);
 * ``avx2``: torch's kernels, MKL and oneDNN limited to AVX2, as on a processor without
   AVX-512 (on such a processor this setting is the machine's own).
 

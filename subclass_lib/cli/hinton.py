@@ -7,6 +7,7 @@ from dataclasses import fields
 
 from ..experiments.base import format_table
 from ..experiments.hinton import SOURCE_HINTON, HintonConfig, Mythical3Config, parse_digits, run_hinton, run_mythical3
+from ..runner import cli_threads, cpu_threads
 from ..train import LR_SCHEDULES
 from . import Command
 
@@ -50,13 +51,21 @@ def _config_from_args(cls, args: argparse.Namespace, **extra):
     return cls.for_scale(args.scale, **kw)
 
 
+def _threads_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads of this run (default: $SUBCLASS_LIB_THREADS, else every CPU; "
+                        "the chapters train on one, and the thread count changes the last digits of the results)")
+
+
 def _hinton_args(p: argparse.ArgumentParser) -> None:
     _add_config_arguments(p, HintonConfig)
+    _threads_argument(p)
 
 
 def _hinton_run(args) -> dict:
     cfg = _config_from_args(HintonConfig, args)
-    return run_hinton(cfg, use_cache=not args.no_cache, verbose=True)
+    with cpu_threads(cli_threads(args.threads)):
+        return run_hinton(cfg, use_cache=not args.no_cache, verbose=True)
 
 
 def _hinton_render(r: dict) -> str:
@@ -76,11 +85,13 @@ def _mythical_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bias-shift", dest="bias_shift", type=float, default=None,
                    help="bias shift of the omitted digits (default: chosen automatically)")
     _add_config_arguments(p, Mythical3Config)
+    _threads_argument(p)
 
 
 def _mythical_run(args) -> dict:
     cfg = _config_from_args(Mythical3Config, args, omit=parse_digits(args.omit), bias_shift=args.bias_shift)
-    return run_mythical3(cfg, use_cache=not args.no_cache, verbose=True)
+    with cpu_threads(cli_threads(args.threads)):
+        return run_mythical3(cfg, use_cache=not args.no_cache, verbose=True)
 
 
 def _mythical_render(r: dict) -> str:
