@@ -8,7 +8,7 @@ Every ``--set`` is one row: ``field=value`` pairs (space-separated) applied to
 ``SubclassConfig()`` (the chapter's default). For each row the teacher and its label-free
 student are trained (or loaded from the model cache) for every seed, in worker processes
 (``subclass.prefetch_teachers``), and the table gives the mean and population std of their test
-recovery (any mapping) and super-class accuracy. Chapter 4 ("Reaching 85%") records the
+recovery (any mapping) and super-class accuracy. The book's lab notes (book/lab_notes.md) record the
 table this script printed when the default's sharpen was chosen; it is not part of the
 chapter's own run (about two minutes per row on a 2-core CPU).
 """
