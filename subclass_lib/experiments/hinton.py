@@ -39,7 +39,8 @@ from ..data import N_DIGITS, load_mnist, omit_digits, parse_digits, train_val_sp
 from ..losses import soft_targets
 from ..metrics import accuracy, mean_std
 from ..models import MLP, predict
-from ..runner import cpu_threads, default_workers, is_cached, load_or_train, run_in_workers, train_cached
+from ..runner import (cache_key, cpu_threads, default_workers, is_cached, load_or_train, run_in_workers,
+                      train_cached)
 from ..train import FitConfig, History, check_lr_schedule, fit, resolve_device, seed_everything
 from ..checks import check_fraction, check_pos_int, check_scale, check_seed, check_temperature
 
@@ -272,13 +273,8 @@ def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, T: float | 
     ``T`` and task balance ``alpha`` (defaults: the config's). The teacher's logits are
     computed once on the (un-jittered) transfer set and ride along with each batch.
     """
-    if kind not in ("hard", "distilled"):
-        raise ValueError(f"kind must be 'hard' or 'distilled', got {kind!r}")
-    T = check_temperature(cfg.temperature if T is None else T, "T")
-    alpha = check_fraction(cfg.alpha if alpha is None else alpha, "alpha")
-    hidden = check_pos_int("hidden", cfg.student_hidden if hidden is None else hidden)
-    omit = parse_digits(omit)
-    seed = cfg.seed if seed is None else check_seed(seed)
+    args = _student_args(cfg, kind, T, alpha, hidden, omit, seed)
+    T, alpha, hidden, omit, seed = (args[k] for k in ("T", "alpha", "hidden", "omit", "seed"))
     if kind == "distilled" and teacher is None:
         raise ValueError("a distilled student needs a teacher")
     x, y = transfer_set(cfg, omit, seed)
@@ -286,27 +282,34 @@ def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, T: float | 
     label = f"student 2x{hidden} " + ("hard labels" if kind == "hard" else f"distilled T={T:g} alpha={alpha:g}")
 
     def train_fn(model):
-        if kind == "hard":
-            data = {"x": x, "y": y}
-            loss = lambda m, b: losses.cross_entropy(m(b["x"]), b["y"])  # noqa: E731
-        else:
-            data = {"x": x, "y": y, "teacher_logits": predict(teacher, x)}
-            loss = lambda m, b: losses.distillation_loss(m(b["x"]), b["teacher_logits"], b["y"], T, alpha)  # noqa: E731
-        return fit(model, loss, data, cfg.fit_config(cfg.epochs_student, seed=seed), name=label, verbose=False,
-                   callback=_fit_callback(progress, 0.0, 1.0, label))
-
-    def train_one_thread(model):
         with cpu_threads():
-            return train_fn(model)
+            if kind == "hard":
+                data = {"x": x, "y": y}
+                loss = lambda m, b: losses.cross_entropy(m(b["x"]), b["y"])  # noqa: E731
+            else:
+                data = {"x": x, "y": y, "teacher_logits": predict(teacher, x)}
+                loss = lambda m, b: losses.distillation_loss(m(b["x"]), b["teacher_logits"], b["y"], T, alpha)  # noqa: E731
+            return fit(model, loss, data, cfg.fit_config(cfg.epochs_student, seed=seed), name=label, verbose=False,
+                       callback=_fit_callback(progress, 0.0, 1.0, label))
 
     t0 = time.perf_counter()
     model, hist, from_cache = load_or_train("hinton-student", key, lambda: _make_student(hidden, seed),
-                                            train_one_thread, use_cache=use_cache)
+                                            train_fn, use_cache=use_cache)
     if verbose:
         took = time.perf_counter() - t0
         how = "from the cache" if from_cache else f"trained in {took:.1f} s"
         print(f"{label} on {len(y)} transfer images: {how}", flush=True)
     return model, hist
+
+
+def _student_args(cfg: HintonConfig, kind: str, T=None, alpha=None, hidden=None, omit=(), seed=None) -> dict:
+    """:func:`train_student`'s settings, checked, with the config's defaults filled in."""
+    if kind not in ("hard", "distilled"):
+        raise ValueError(f"kind must be 'hard' or 'distilled', got {kind!r}")
+    return dict(T=check_temperature(cfg.temperature if T is None else T, "T"),
+                alpha=check_fraction(cfg.alpha if alpha is None else alpha, "alpha"),
+                hidden=check_pos_int("hidden", cfg.student_hidden if hidden is None else hidden),
+                omit=parse_digits(omit), seed=cfg.seed if seed is None else check_seed(seed))
 
 
 def _student_key(cfg: HintonConfig, kind: str, T: float, alpha: float, hidden: int, omit: tuple, seed: int) -> dict:
@@ -337,17 +340,13 @@ def prefetch_students(cfg: HintonConfig, students: Iterable[tuple[HintonConfig, 
     for c, kind, kw in students or ():
         if teacher_settings(c) != teacher_settings(cfg):
             raise ValueError("every student of one prefetch must share the teacher of cfg")
-        T = check_temperature(kw.get("T", c.temperature), "T")
-        alpha = check_fraction(kw.get("alpha", c.alpha), "alpha")
-        hidden = check_pos_int("hidden", kw.get("hidden", c.student_hidden))
-        omit = parse_digits(kw.get("omit", ()))
-        seed = check_seed(kw.get("seed", c.seed))
-        key = _student_key(c, kind, T, alpha, hidden, omit, seed)
-        tag = repr(sorted(key.items()))
+        args = _student_args(c, kind, **kw)
+        key = _student_key(c, kind, **args)
+        tag = cache_key("hinton-student", key)
         if tag in seen or is_cached("hinton-student", key):
             continue
         seen.add(tag)
-        todo.append((c, kind, dict(T=T, alpha=alpha, hidden=hidden, omit=omit, seed=seed)))
+        todo.append((c, kind, args))
     if len(todo) < 2 or n < 2:
         return
     if any(kind == "distilled" for _, kind, _ in todo):

@@ -33,8 +33,7 @@ from .. import losses, metrics
 from ..data import load_mnist, subset
 from ..models import MLP, predict
 from ..runner import cpu_threads, default_workers, is_cached, run_in_workers, train_cached  # one thread per model
-from ..train import resolve_device
-from ..train import FitConfig, fit, seed_everything
+from ..train import FitConfig, fit, resolve_device, seed_everything
 from ..checks import check_fraction, check_pos_int, check_scale, check_temperature
 
 __all__ = [
@@ -315,11 +314,11 @@ def prefetch(cfg: LSKDConfig, eps_values: Sequence[float], temperatures: Sequenc
     if resolve_device(cfg.device).type != "cpu":
         return
     n = default_workers() if workers is None else check_pos_int("workers", workers)
-    eps_values = [check_eps(e) for e in eps_values]
+    eps_values = list(dict.fromkeys(check_eps(e) for e in eps_values))
     seeds = cfg.student_seed_list() if student_seeds is None else [int(s) for s in student_seeds]
-    teachers = [(cfg, e) for e in dict.fromkeys(eps_values) if not is_cached("lskd-teacher", cfg.teacher_key(e))]
+    teachers = [(cfg, e) for e in eps_values if not is_cached("lskd-teacher", cfg.teacher_key(e))]
     run_in_workers(_teacher_in_worker, teachers, n)
-    students = [(cfg, e, float(check_temperature(T)), s) for e in dict.fromkeys(eps_values)
+    students = [(cfg, e, float(check_temperature(T)), s) for e in eps_values
                 for T in dict.fromkeys(temperatures) for s in seeds
                 if not is_cached("lskd-student", cfg.student_key(e, T, s))]
     run_in_workers(_student_in_worker, students, n)
