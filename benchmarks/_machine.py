@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 
 
 def processor() -> str:
@@ -32,3 +33,19 @@ def describe() -> str:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return (f"machine: {processor()}, {os.cpu_count()} CPUs; torch {torch.__version__}, CPU capability {cap}, "
             f"{torch.get_num_threads()} threads; load average {load}")
+
+
+def matmul_gflops(n: int = 1024, reps: int = 20, rounds: int = 1) -> float:
+    """float32 matrix-multiply rate of this process in GFLOP/s (an n x n product, ``reps`` times
+    after one untimed product), the best of ``rounds`` rounds, at torch's current thread count."""
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = 0.0
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            a @ b
+        best = max(best, 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9)
+    return best

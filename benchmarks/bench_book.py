@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
 import _machine  # benchmarks/_machine.py: the machine line every benchmark prints first
@@ -77,17 +76,6 @@ def notebook_times(env: dict) -> tuple[float, float]:
     return total, peak
 
 
-def matmul_gflops(n: int = 1024, reps: int = 20) -> float:
-    import torch
-
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        a @ b
-    return 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9
-
-
 def chapter_scripts(env: dict) -> str:
     out = []
     for name, argv in CHAPTER_SCRIPTS:
@@ -115,7 +103,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, SUBCLASS_LIB_CACHE=cache, MPLBACKEND="Agg")
         text = chapter_scripts(env)
-    g = matmul_gflops()
+    g = _machine.matmul_gflops()
     print(f"float32 matrix multiply (1024 x 1024): {g:.1f} GFLOP/s")
     m = re.search(r"(\d[\d,]*) examples/s", text)
     if m:

@@ -41,12 +41,6 @@ def _time(fn, reps: int, warmup: int = 10) -> float:
     return (time.perf_counter() - t0) / reps
 
 
-def matmul_gflops(n: int = 1024, reps: int = 20) -> float:
-    """float32 matrix-multiply rate of this process (GFLOP/s), best of three rounds."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    return max(2 * n**3 / _time(lambda: a @ b, reps, warmup=3) / 1e9 for _ in range(3))
-
-
 def linear_flops(model: torch.nn.Module, rows: int) -> float:
     """Multiply-adds of forward and backward through every Linear layer, as FLOPs (6 x rows x weights)."""
     return float(sum(6 * rows * m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear)))
@@ -113,7 +107,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     print(_machine.describe())
-    peak = matmul_gflops()
+    peak = _machine.matmul_gflops(rounds=3)
     print(f"float32 matrix multiply, one thread: {peak:.1f} GFLOP/s\n")
     print(f"{'training step':64s} {'ms/step':>8s} {'GFLOP':>7s} {'GFLOP/s':>8s} {'of matmul':>9s}")
     for name, model, loss_fn, batch, rows in steps():
