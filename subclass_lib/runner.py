@@ -7,10 +7,12 @@
 * Thread pinning: :func:`cpu_threads` runs CPU work on a fixed number of torch threads, so
   a seed's numbers do not depend on the machine's load; :func:`cli_threads` is the count
   of a command-line run.
-* The worker pool: :func:`run_in_workers` runs jobs that fill the model cache in spawned
-  processes (:func:`default_workers`, ``$SUBCLASS_LIB_WORKERS``).
+* The worker pool: :func:`run_all` trains many :class:`Job` s (a recipe's description of a
+  model to train) in spawned processes (:func:`default_workers`, ``$SUBCLASS_LIB_WORKERS``),
+  skipping what is cached, longest first, each job's prerequisites (a student's teacher) before it.
 
-The recipes in :mod:`subclass_lib.experiments` say what to train; this module runs it.
+The recipes in :mod:`subclass_lib.experiments` say what to train; this module runs it: it is
+the only module that knows about threads and processes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import atexit
 import concurrent.futures as cf
 import contextlib
+import functools
 import hashlib
 import json
 import multiprocessing as mp
@@ -25,7 +28,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +37,7 @@ from torch import nn
 
 from . import __version__
 from .files import atomic_write
-from .train import History
+from .train import History, resolve_device
 
 # ----------------------------------------------------------------------------- cache
 
@@ -123,6 +126,7 @@ def load_or_train(
     and renamed, so an interrupted run never leaves a half-written file that is later read;
     an unreadable cache file is ignored (with a warning) and retrained. ``from_cache`` is
     True when the model was loaded (from memory or disk), False when ``train_fn`` ran.
+    ``train_fn`` runs on the pinned thread count of :func:`cpu_threads`.
     """
     key = cache_key(name, config)
     path = cached_path(name, config)
@@ -146,7 +150,8 @@ def load_or_train(
                 _MEMORY[key] = state
                 model.eval()
                 return model, History.from_dict(state[1]), True
-    hist = train_fn(model)
+    with cpu_threads():
+        hist = train_fn(model)
     model.eval()
     store_cached(name, config, model, hist, on_disk=use_cache)
     return model, hist, False
@@ -177,6 +182,15 @@ def store_cached(name: str, config, model: nn.Module, hist: History, on_disk: bo
             atomic_write(cached_path(name, config), lambda f: torch.save(payload, f))
         except OSError as exc:
             print(f"note: could not write the model cache ({exc}); continuing without it", file=sys.stderr)
+
+
+def keep_checkpoint(name: str, config, model: nn.Module, hist: History) -> None:
+    """Keep a run's current state as the result of ``(name, config)`` unless that is cached
+    already: for a per-epoch hook whose state at epoch k is exactly another configuration's
+    result (chapter 4: with Adam at a constant rate, the first N/2 epochs of a run are an
+    N/2-epoch run). The history is copied, so the run can go on recording."""
+    if not is_cached(name, config):
+        store_cached(name, config, model, History.from_dict(hist.to_dict()))
 
 
 def clear_memory_cache() -> None:
@@ -244,6 +258,25 @@ def cpu_threads(n: int | None = None):
         _PINNED.pop()
         if n != old:
             torch.set_num_threads(old)
+
+
+def pinned(fn: Callable) -> Callable:
+    """Decorator: run ``fn`` inside :func:`cpu_threads` (the pinned count), as training runs.
+    For a recipe's evaluation whose numbers must not depend on the machine's load or cores
+    (e.g. the teacher logits a student is trained on)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with cpu_threads():
+            return fn(*args, **kwargs)
+    return wrapper
+
+
+@contextlib.contextmanager
+def command_line(threads: int | None = None):
+    """The setting of one command-line run: every model on ``threads`` threads (``--threads``;
+    default :func:`cli_threads`), since one run has the machine to itself."""
+    with cpu_threads(cli_threads(threads)):
+        yield
 
 
 def cli_threads(requested: int | None) -> int:
@@ -345,3 +378,86 @@ def run_in_workers(fn: Callable, jobs: Sequence[tuple], workers: int, *, progres
             fut.cancel()
         raise
     return True
+
+
+# ----------------------------------------------------------------------------- jobs
+
+@dataclass(frozen=True)
+class Job:
+    """A recipe's description of a model (or a few) to train into the model cache.
+
+    ``fn(*args, **kwargs)`` trains or loads it in whichever process runs it (it must be a
+    module-level function, so that a worker can import it); ``entries`` are the
+    ``(name, config)`` cache entries it fills (the job is done when all of them are cached);
+    ``cost`` is its rough relative length (the longest jobs start first); ``needs`` are jobs
+    that must be in the cache before it starts (a student's teacher).
+    """
+
+    fn: Callable
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    entries: tuple = ()
+    cost: float = 1.0
+    needs: tuple = ()
+
+    @property
+    def key(self) -> tuple:
+        """What identifies the job: the cache keys of its entries."""
+        return tuple(cache_key(name, config) for name, config in self.entries)
+
+    def done(self) -> bool:
+        """Whether every entry is in the model cache on disk."""
+        return all(is_cached(name, config) for name, config in self.entries)
+
+    def run(self) -> None:
+        """Train (or load) it in this process."""
+        self.fn(*self.args, **self.kwargs)
+
+
+def _call(fn: Callable, args: tuple, kwargs: dict) -> None:
+    fn(*args, **kwargs)
+
+
+def _missing(jobs: Sequence[Job]) -> list[Job]:
+    """The jobs not in the cache, each once, longest first (stable for equal costs)."""
+    out, seen = [], set()
+    for job in jobs:
+        if not isinstance(job, Job):
+            raise ValueError(f"expected runner.Job objects, got {type(job).__name__}")
+        if job.key not in seen and not job.done():
+            seen.add(job.key)
+            out.append(job)
+    return sorted(out, key=lambda j: -j.cost)
+
+
+def run_all(jobs: Sequence[Job], *, workers: int | None = None, device: str = "auto", here: bool = False,
+            progress: Callable | None = None, what: str | None = None) -> int:
+    """Train every job that is not in the model cache, in the worker pool (one thread per worker,
+    so the numbers are those of a run in this process), and return how many the workers trained.
+
+    Jobs are deduplicated (by cache key) and started longest first; the ``needs`` of the missing
+    jobs are trained before them. The caller then loads every model from the cache. On a GPU,
+    with one worker or with fewer than two missing jobs nothing runs in workers: with
+    ``here=True`` the missing jobs are then trained in this process, one after another; else
+    they are left to the caller (which trains them when it asks for them). ``progress(fraction,
+    text)`` follows the jobs; ``what`` (e.g. ``"teacher(s)"``) prints a line when workers start.
+    """
+    n = default_workers() if workers is None else workers
+    _check_threads(n, "workers")
+    todo = _missing(jobs)
+    pool = resolve_device(device).type == "cpu" and n >= 2 and len(todo) >= 2
+    if not (pool or here):
+        return 0
+    needs = _missing([need for job in todo for need in job.needs])
+    if needs:
+        run_all(needs, workers=n, device=device, here=True)
+    parallel = pool and run_in_workers(_call, [(j.fn, j.args, j.kwargs) for j in todo], n, progress=progress,
+                                       what=what)
+    if parallel:
+        return len(todo)
+    if here:
+        for i, job in enumerate(todo):
+            job.run()
+            if progress is not None:
+                progress(0.9 * (i + 1) / len(todo), f"{i + 1}/{len(todo)} trained")
+    return 0

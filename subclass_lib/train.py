@@ -54,6 +54,9 @@ class History:
     best_epoch: int | None = None
     stopped_early: bool = False
     steps: int = 0
+    #: what a recipe's ``fit`` callback records per epoch (e.g. chapter 4's contingency tables);
+    #: it is stored with the model in the cache
+    records: list = field(default_factory=list)
 
     @property
     def train_time_s(self) -> float:
