@@ -19,8 +19,9 @@ def atomic_write(path: str | os.PathLike, content: bytes | str | Callable[[Binar
     ``content`` is bytes, a str (written as UTF-8) or a function that writes to the open
     binary file (e.g. ``lambda f: torch.save(obj, f)``). The data go to a temporary file in
     the same folder (created if missing), are flushed to disk, then the file is renamed over
-    ``path``; on any error the temporary file is removed and the error raised. ``mode``: the
-    file's permissions (default: the temporary file's, readable by the owner only).
+    ``path`` and the folder flushed too (where the platform allows it), so the rename itself
+    survives a crash; on any error the temporary file is removed and the error raised.
+    ``mode``: the file's permissions (default: the temporary file's, readable by the owner only).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,4 +41,15 @@ def atomic_write(path: str | os.PathLike, content: bytes | str | Callable[[Binar
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    _sync_folder(path.parent)
     return path
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush a folder's entries to disk; a no-op where folders cannot be opened (Windows)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

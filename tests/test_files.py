@@ -34,6 +34,27 @@ def test_atomic_write_failure_keeps_the_old_file(tmp_path):
     assert p.read_text() == "old" and os.listdir(tmp_path) == ["a.txt"]
 
 
+def test_atomic_write_flushes_the_file_and_then_its_folder(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        synced.append(os.path.isdir(f"/proc/self/fd/{fd}") if os.path.exists("/proc/self/fd") else None)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    files.atomic_write(tmp_path / "a.bin", b"abc")
+    assert synced in ([False, True], [None, None])  # the data, then the folder that holds the rename
+
+    def boom(fd):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(os, "fsync", boom)
+    with pytest.raises(OSError, match="disk on fire"):
+        files.atomic_write(tmp_path / "b.bin", b"abc")
+    assert sorted(os.listdir(tmp_path)) == ["a.bin"]  # no b.bin, no temporary file
+
+
 def test_mean_std_keeps_each_callers_ddof():
     assert metrics.mean_std([1.0, 3.0], ddof=0) == (2.0, 1.0)
     m, s = metrics.mean_std([1.0, 3.0], ddof=1)

@@ -6,19 +6,16 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
+
+from ..metrics import to_numpy
 
 __all__ = ["digit_grid", "training_curves", "contingency_heatmap", "bar_chart", "sweep_lines"]
-
-
-def _np(a) -> np.ndarray:
-    return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
 
 
 def digit_grid(images, labels, per_class: int = 8, classes: Sequence[int] = tuple(range(10)),
                title: str | None = None):
     """One row of ``per_class`` example images for each class in ``classes``."""
-    images, labels = _np(images), _np(labels)
+    images, labels = to_numpy(images), to_numpy(labels)
     if images.ndim != 2 or images.shape[1] != 784:
         raise ValueError(f"images must be [N, 784], got {images.shape}")
     if len(images) != len(labels):
@@ -74,7 +71,7 @@ def contingency_heatmap(table, row_label: str = "sub-logit (argmax)", col_label:
     ``col_block`` columns (default ``n_sub``; pass the number of digits per class when the
     invented count differs from the true one).
     """
-    table = _np(table)
+    table = to_numpy(table)
     if table.ndim != 2:
         raise ValueError(f"a contingency table must be 2-D, got shape {table.shape}")
     own = ax is None

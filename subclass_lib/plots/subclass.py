@@ -9,7 +9,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .common import _np, contingency_heatmap
+from ..metrics import to_numpy as _np
+from .common import contingency_heatmap
 
 __all__ = ["subclass_contingency", "contingency_panels", "contingency_strip", "contingency_animation",
            "seed_recovery_chart"]
