@@ -27,16 +27,15 @@ import multiprocessing as mp
 import os
 import sys
 import warnings
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, is_dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
 from . import __version__
-from .files import atomic_write
+from .files import atomic_write, to_jsonable
 from .train import History, resolve_device
 
 # ----------------------------------------------------------------------------- cache
@@ -76,24 +75,14 @@ def library_fingerprint() -> str:
     return _SOURCE_HASH
 
 
-def _jsonable(obj):
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return _jsonable(asdict(obj))
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.integer, np.floating)):
-        return obj.item()
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
+def _not_in_a_key(obj):
     raise ValueError(f"cannot use a {type(obj).__name__} in a cache key")
 
 
 def cache_key(name: str, config) -> str:
     """Stable hash of a run's name, configuration (JSON-able or a dataclass) and the library."""
-    payload = json.dumps({"name": name, "config": _jsonable(config), "lib": library_fingerprint()},
-                         sort_keys=True)
+    payload = json.dumps({"name": name, "config": to_jsonable(config), "lib": library_fingerprint()},
+                         sort_keys=True, default=_not_in_a_key)
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
