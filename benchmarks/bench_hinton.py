@@ -75,6 +75,7 @@ CORE = """
 import time
 from dataclasses import replace
 from subclass_lib.experiments import hinton as H
+from subclass_lib.experiments import mythical3 as M
 from subclass_lib.data import load_mnist
 load_mnist("train"), load_mnist("test")
 cfg = H.HintonConfig()
@@ -90,14 +91,14 @@ print(f"student 2x{cfg.student_hidden} on {cfg.train_subset} images: {sh.train_t
 t0 = time.perf_counter()
 H.run_hinton(replace(cfg, temperature=6.0, alpha=0.7), verbose=False)
 print(f"chapter 1 slider retrain (T=6, alpha=0.7, 2x{cfg.student_hidden}): {time.perf_counter() - t0:.1f} s (target < 10 s)")
-m = H.Mythical3Config()
+m = M.Mythical3Config()
 H.train_student(m, None, "hard", omit=m.omit, verbose=False)
 t0 = time.perf_counter()
-H.run_mythical3(replace(m, temperature=8.0), verbose=False)
+M.run_mythical3(replace(m, temperature=8.0), verbose=False)
 print(f"chapter 2 slider retrain (omit 3, T=8): {time.perf_counter() - t0:.1f} s (target < 10 s)")
 t0 = time.perf_counter()
 first = []
-H.run_mythical3(replace(m, omit=(5,)), verbose=False, partial=lambda r: first.append(time.perf_counter() - t0))
+M.run_mythical3(replace(m, omit=(5,)), verbose=False, partial=lambda r: first.append(time.perf_counter() - t0))
 print(f"chapter 2 slider retrain (omit 5: both students): distilled student shown after {first[0]:.1f} s "
       f"(target < 10 s), hard-label baseline after {time.perf_counter() - t0:.1f} s")
 """

@@ -1,8 +1,9 @@
-"""Behaviour tests for chapters 1-2 (subclass_lib.experiments.hinton): bias adjustment,
+"""Behaviour tests for chapters 1-2 (subclass_lib.experiments.hinton, hinton_sweeps, mythical3): bias adjustment,
 soft-target helpers, configs and the `hinton` / `mythical3` command line at a tiny size."""
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,6 +11,8 @@ import torch
 
 from subclass_lib.__main__ import main
 from subclass_lib.experiments import hinton as H
+from subclass_lib.experiments import hinton_sweeps as S
+from subclass_lib.experiments import mythical3 as M
 from subclass_lib.models import MLP, predict
 
 # A tiny run: small nets, one teacher epoch without jitter, 600 transfer images.
@@ -39,12 +42,12 @@ def random_logits(n=400, seed=0):
 
 def test_adjust_bias_on_logits_shifts_only_those_columns():
     z = random_logits()
-    out = H.adjust_bias(z, 3, 2.5)
+    out = M.adjust_bias(z, 3, 2.5)
     assert torch.equal(out[:, 3], z[:, 3] + 2.5)
     others = [d for d in range(10) if d != 3]
     assert torch.equal(out[:, others], z[:, others])
     assert not torch.equal(out, z)  # a new tensor; the input is untouched
-    both = H.adjust_bias(z, "78", -1.0)
+    both = M.adjust_bias(z, "78", -1.0)
     assert torch.equal(both[:, [7, 8]], z[:, [7, 8]] - 1.0)
 
 
@@ -53,8 +56,8 @@ def test_adjust_bias_on_model_is_a_copy_and_matches_logits():
     model = MLP((8,))
     x = torch.rand(50, 784)
     before = predict(model, x)
-    adjusted = H.adjust_bias(model, (3,), 3.5)
-    assert torch.allclose(predict(adjusted, x), H.adjust_bias(before, 3, 3.5), atol=1e-6)
+    adjusted = M.adjust_bias(model, (3,), 3.5)
+    assert torch.allclose(predict(adjusted, x), M.adjust_bias(before, 3, 3.5), atol=1e-6)
     assert torch.equal(predict(model, x), before)  # the original model is unchanged
 
 
@@ -62,8 +65,8 @@ def test_raising_omitted_equals_lowering_the_rest():
     z = random_logits()
     keep = (7, 8)
     rest = tuple(d for d in range(10) if d not in keep)
-    p1 = torch.softmax(H.adjust_bias(z, rest, 7.6), dim=1)
-    p2 = torch.softmax(H.adjust_bias(z, keep, -7.6), dim=1)
+    p1 = torch.softmax(M.adjust_bias(z, rest, 7.6), dim=1)
+    p2 = torch.softmax(M.adjust_bias(z, keep, -7.6), dim=1)
     assert torch.allclose(p1, p2, atol=1e-12)
 
 
@@ -71,55 +74,55 @@ def test_raising_omitted_equals_lowering_the_rest():
 def test_auto_bias_shift_matches_the_target_frequency(target):
     z = random_logits()
     z[:, 3] -= 6.0  # a student that almost never says 3
-    s = H.auto_bias_shift(z, 3, target)
-    p = torch.softmax(H.adjust_bias(z, 3, s), dim=1)[:, 3].mean().item()
+    s = M.auto_bias_shift(z, 3, target)
+    p = torch.softmax(M.adjust_bias(z, 3, s), dim=1)[:, 3].mean().item()
     assert p == pytest.approx(target, abs=1e-5)
 
 
 def test_auto_bias_shift_is_monotone_and_zero_at_the_current_mean():
     z = random_logits()
     z[:, 3] -= 6.0
-    shifts = [H.auto_bias_shift(z, 3, t) for t in (0.05, 0.1, 0.2, 0.4)]
+    shifts = [M.auto_bias_shift(z, 3, t) for t in (0.05, 0.1, 0.2, 0.4)]
     assert all(a < b for a, b in zip(shifts, shifts[1:]))
     current = torch.softmax(z, dim=1)[:, 3].mean().item()
-    assert H.auto_bias_shift(z, 3, current) == pytest.approx(0.0, abs=1e-4)
+    assert M.auto_bias_shift(z, 3, current) == pytest.approx(0.0, abs=1e-4)
     assert shifts[1] > 3  # raising a suppressed digit needs a large positive shift
 
 
 def test_auto_bias_shift_several_digits_uses_their_total_probability():
     z = random_logits()
     digits = (0, 1, 2, 3, 4, 5, 6, 9)
-    s = H.auto_bias_shift(z, digits, 0.8)
-    p = torch.softmax(H.adjust_bias(z, digits, s), dim=1)[:, list(digits)].sum(1).mean().item()
+    s = M.auto_bias_shift(z, digits, 0.8)
+    p = torch.softmax(M.adjust_bias(z, digits, s), dim=1)[:, list(digits)].sum(1).mean().item()
     assert p == pytest.approx(0.8, abs=1e-5)
 
 
 @pytest.mark.parametrize("target", [0.0, 1.0, -0.1, 1.5, float("nan")])
 def test_auto_bias_shift_rejects_impossible_targets(target):
     with pytest.raises(ValueError, match="target_frequency"):
-        H.auto_bias_shift(random_logits(), 3, target)
+        M.auto_bias_shift(random_logits(), 3, target)
 
 
 def test_auto_bias_shift_validation():
     z = random_logits()
     with pytest.raises(ValueError, match="all ten"):
-        H.auto_bias_shift(z, range(10), 0.5)
+        M.auto_bias_shift(z, range(10), 0.5)
     with pytest.raises(ValueError, match="at least one digit"):
-        H.auto_bias_shift(z, (), 0.5)
+        M.auto_bias_shift(z, (), 0.5)
     with pytest.raises(ValueError, match="shape"):
-        H.auto_bias_shift(z[:, :5], 3, 0.5)
+        M.auto_bias_shift(z[:, :5], 3, 0.5)
     z[:, 3] -= 100.0
     with pytest.raises(ValueError, match="not reached"):
-        H.auto_bias_shift(z, 3, 0.5, bracket=(-1.0, 1.0))
+        M.auto_bias_shift(z, 3, 0.5, bracket=(-1.0, 1.0))
     with pytest.raises(ValueError, match="finite"):
-        H.adjust_bias(z, 3, float("inf"))
+        M.adjust_bias(z, 3, float("inf"))
 
 
 def test_bias_sweep_raises_accuracy_on_the_shifted_digit():
     z = random_logits(1000)
     labels = z.argmax(1)
     z[:, 3] -= 8.0  # now 3s are missed
-    r = H.bias_sweep(z, labels, 3, [0.0, 4.0, 8.0])
+    r = M.bias_sweep(z, labels, 3, [0.0, 4.0, 8.0])
     assert r["accuracy_on_omitted"][0] < 0.2 < r["accuracy_on_omitted"][2]
     assert r["accuracy_on_omitted"][2] == pytest.approx(1.0)
     assert r["test_accuracy"][2] == pytest.approx(1.0)
@@ -176,10 +179,10 @@ def test_configs_validate_at_the_edge():
         with pytest.raises(ValueError, match=msg):
             H.HintonConfig(**kw)
     with pytest.raises(ValueError, match="all ten"):
-        H.Mythical3Config(omit=tuple(range(10)))
+        M.Mythical3Config(omit=tuple(range(10)))
     with pytest.raises(ValueError, match="at least one"):
-        H.Mythical3Config(omit=())
-    assert H.Mythical3Config(omit="78").omit == (7, 8)
+        M.Mythical3Config(omit=())
+    assert M.Mythical3Config(omit="78").omit == (7, 8)
 
 
 def test_scales_and_the_shared_teacher():
@@ -189,7 +192,7 @@ def test_scales_and_the_shared_teacher():
     assert f.epochs_teacher > d.epochs_teacher
     assert H.HintonConfig.for_scale("default", temperature=8.0, alpha=None).temperature == 8.0
     # chapter 2 reuses chapter 1's teacher: same teacher settings, whatever T, alpha or omit
-    m = H.Mythical3Config(omit=(7,), temperature=20.0, alpha=0.9)
+    m = M.Mythical3Config(omit=(7,), temperature=20.0, alpha=0.9)
     assert H.teacher_settings(m) == H.teacher_settings(H.HintonConfig())
 
 
@@ -201,12 +204,27 @@ def test_transfer_set_omits_digits_and_is_seeded():
     assert torch.equal(x, x2) and torch.equal(y, y2)
     _, y78 = H.transfer_set(cfg, omit=(0, 1, 2, 3, 4, 5, 6, 9))
     assert set(y78.tolist()) == {7, 8}
-    assert 0.10 < H.training_frequency(3) < 0.11
+    assert 0.10 < M.training_frequency(3) < 0.11
 
 
 def test_students_start_from_identical_weights():
-    a, b = H._make_student(12, seed=5), H._make_student(12, seed=5)
+    a, b = H.make_student(12, seed=5), H.make_student(12, seed=5)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_jobs_describe_the_cached_students():
+    cfg = tiny_cfg()
+    hard, dist = H.student_job(cfg, "hard"), H.student_job(cfg, "distilled", T=8)
+    assert hard.cost == 12 and hard.needs == () and [j.key for j in dist.needs] == [H.teacher_job(cfg).key]
+    assert hard.key == H.student_job(replace(cfg, temperature=8.0), "hard").key  # T does not change it
+    assert dist.key == H.student_job(replace(cfg, temperature=8.0), "distilled").key != hard.key
+    assert H.student_job(cfg, "hard", hidden=30).cost == 30
+    m = tiny_cfg(M.Mythical3Config, omit=(3,))
+    assert [j.key for j in M.mythical3_jobs(m)] == [H.student_job(m, k, omit=(3,)).key for k in ("distilled", "hard")]
+    with pytest.raises(ValueError, match="kind"):
+        H.student_job(cfg, "soft")
+    with pytest.raises(ValueError, match="T must be"):
+        H.student_job(cfg, "distilled", T=0)
 
 
 # ----------------------------------------------------------------------------- recipes and CLI
@@ -260,9 +278,9 @@ def test_mythical3_cli_writes_the_documented_json(tmp_path, capsys):
 
 
 def test_mythical3_partial_result_comes_first_and_agrees_with_the_final_one():
-    cfg = tiny_cfg(H.Mythical3Config, omit=(3,))
+    cfg = tiny_cfg(M.Mythical3Config, omit=(3,))
     partials = []
-    final = H.run_mythical3(cfg, verbose=False, partial=partials.append)
+    final = M.run_mythical3(cfg, verbose=False, partial=partials.append)
     assert len(partials) == 1
     p = partials[0]
     assert p["hard_labels"] is None and p["per_class"]["hard_labels"] is None
@@ -288,7 +306,7 @@ def test_bad_flags_exit_2_with_a_clear_message(argv, message, capsys):
 
 def test_sweeps_over_student_seeds_keep_one_teacher():
     cfg = tiny_cfg()
-    sweep = H.temperature_sweep(cfg, temperatures=(1, 4), hiddens=(12,), seeds=(0, 1), verbose=False)
+    sweep = S.temperature_sweep(cfg, temperatures=(1, 4), hiddens=(12,), seeds=(0, 1), verbose=False)
     assert sweep["seeds"] == [0, 1] and sweep["T"] == [1.0, 4.0]
     runs = sweep["distilled_runs"]["12"]
     assert len(runs) == 2 and all(len(r) == 2 for r in runs)
@@ -298,18 +316,18 @@ def test_sweeps_over_student_seeds_keep_one_teacher():
         assert sweep["distilled_std"]["12"][i] == pytest.approx(np.std(col, ddof=1))
     assert sweep["hard"]["12"] == pytest.approx(np.mean(sweep["hard_runs"]["12"]))
     # seed 0 alone is the single-seed sweep; another student seed is another student, same teacher
-    one = H.temperature_sweep(cfg, temperatures=(1, 4), hiddens=(12,), verbose=False)
+    one = S.temperature_sweep(cfg, temperatures=(1, 4), hiddens=(12,), verbose=False)
     assert one["distilled_runs"]["12"][0] == runs[0] and one["distilled_std"]["12"] == [0.0, 0.0]
     teacher, _ = H.train_teacher(cfg, verbose=False)
     a, _ = H.train_student(cfg, teacher, "hard", seed=0, verbose=False)
     b, _ = H.train_student(cfg, teacher, "hard", seed=1, verbose=False)
     assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
-    alpha = H.alpha_sweep(cfg, alphas=(0.0, 1.0), hiddens=(12,), seeds=(0, 1), verbose=False)
+    alpha = S.alpha_sweep(cfg, alphas=(0.0, 1.0), hiddens=(12,), seeds=(0, 1), verbose=False)
     assert alpha["alpha"] == [0.0, 1.0] and alpha["T"] == cfg.temperature
     assert len(alpha["distilled_runs"]["12"]) == 2 and alpha["hard_runs"] == sweep["hard_runs"]
     with pytest.raises(ValueError, match="distinct"):
-        H.temperature_sweep(cfg, temperatures=(1,), hiddens=(12,), seeds=(0, 0), verbose=False)
+        S.temperature_sweep(cfg, temperatures=(1,), hiddens=(12,), seeds=(0, 0), verbose=False)
     with pytest.raises(ValueError, match="seed"):
         H.train_student(cfg, teacher, "hard", seed=-1, verbose=False)
     with pytest.raises(ValueError, match="alpha"):
-        H.alpha_sweep(cfg, alphas=(1.5,), hiddens=(12,), verbose=False)
+        S.alpha_sweep(cfg, alphas=(1.5,), hiddens=(12,), verbose=False)

@@ -100,12 +100,13 @@ def test_preview_shows_a_partial_result_before_the_final_one():
 def test_distillation_static_panels_show_the_live_panels_figure_for_every_setting(tmp_path, monkeypatch):
     from subclass_lib import widgets
     from subclass_lib.experiments import hinton as H
+    from subclass_lib.experiments import hinton_sweeps
 
     monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "models"))
     cfg = H.HintonConfig(teacher_hidden=16, student_hidden=12, epochs_teacher=1, epochs_student=1,
                          train_subset=300, jitter=0, device="cpu")
-    sweep = H.temperature_sweep(cfg, temperatures=(1, 4), hiddens=(12, 8), verbose=False)
-    alpha = H.alpha_sweep(cfg, alphas=(0.0, 0.5), hiddens=(12, 8), verbose=False)
+    sweep = hinton_sweeps.temperature_sweep(cfg, temperatures=(1, 4), hiddens=(12, 8), verbose=False)
+    alpha = hinton_sweeps.alpha_sweep(cfg, alphas=(0.0, 0.5), hiddens=(12, 8), verbose=False)
     box = widgets.distillation_static_panels(cfg, sweep, alpha)
     over_T, over_alpha = box.children
     assert [s.description for s in over_T.sliders] == ["student", "T"]
@@ -125,10 +126,10 @@ def _same_png(panel, setting, fig):
 
 def test_mythical3_static_panels_cover_digit_T_and_alpha(tmp_path, monkeypatch):
     from subclass_lib import widgets
-    from subclass_lib.experiments import hinton as H
+    from subclass_lib.experiments import mythical3 as M
 
     monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "models"))
-    cfg = H.Mythical3Config(teacher_hidden=16, student_hidden=12, epochs_teacher=1, epochs_student=1,
+    cfg = M.Mythical3Config(teacher_hidden=16, student_hidden=12, epochs_teacher=1, epochs_student=1,
                             train_subset=300, jitter=0, device="cpu")
     box = widgets.mythical3_static_panels(cfg, digits=(1, 3), temperatures=(1.0, 4.0), alphas=(0.5, 1.0))
     over_digit, over_alpha = box.children
@@ -138,7 +139,7 @@ def test_mythical3_static_panels_cover_digit_T_and_alpha(tmp_path, monkeypatch):
     assert [s.description for s in over_alpha.sliders] == ["alpha"] and over_alpha.sliders[0].value == 0.5
     assert len(set(over_digit.png.values())) == 4
     # the live panel's figure for that setting
-    r = H.run_mythical3(replace(cfg, omit=(1,), temperature=1.0), verbose=False)
+    r = M.run_mythical3(replace(cfg, omit=(1,), temperature=1.0), verbose=False)
     assert _same_png(over_digit, (1, 1.0), widgets.mythical3_figure(r))
 
 

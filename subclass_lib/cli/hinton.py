@@ -6,8 +6,9 @@ import argparse
 from dataclasses import fields
 
 from ..experiments.base import format_table
-from ..experiments.hinton import SOURCE_HINTON, HintonConfig, Mythical3Config, parse_digits, run_hinton, run_mythical3
-from ..runner import cli_threads, cpu_threads
+from .. import runner
+from ..experiments.hinton import SOURCE_HINTON, HintonConfig, parse_digits, run_hinton
+from ..experiments.mythical3 import Mythical3Config, run_mythical3
 from ..train import LR_SCHEDULES
 from . import Command
 
@@ -64,7 +65,7 @@ def _hinton_args(p: argparse.ArgumentParser) -> None:
 
 def _hinton_run(args) -> dict:
     cfg = _config_from_args(HintonConfig, args)
-    with cpu_threads(cli_threads(args.threads)):
+    with runner.command_line(args.threads):
         return run_hinton(cfg, use_cache=not args.no_cache, verbose=True)
 
 
@@ -90,7 +91,7 @@ def _mythical_args(p: argparse.ArgumentParser) -> None:
 
 def _mythical_run(args) -> dict:
     cfg = _config_from_args(Mythical3Config, args, omit=parse_digits(args.omit), bias_shift=args.bias_shift)
-    with cpu_threads(cli_threads(args.threads)):
+    with runner.command_line(args.threads):
         return run_mythical3(cfg, use_cache=not args.no_cache, verbose=True)
 
 

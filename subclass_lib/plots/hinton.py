@@ -1,7 +1,8 @@
 """Figures of chapters 1-2: soft targets, T^2, temperature sweeps, the mythical 3 and bias shifts.
 
-Every function takes plain numbers (what the recipes in
-:mod:`subclass_lib.experiments.hinton` return) and returns a matplotlib Figure.
+Every function takes plain numbers (what the recipes in :mod:`subclass_lib.experiments.hinton`,
+:mod:`~subclass_lib.experiments.hinton_sweeps` and :mod:`~subclass_lib.experiments.mythical3`
+return) and returns a matplotlib Figure.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def _student_lines(ax, xs, sweep: Mapping, distilled_label, hard_label) -> int:
 def temperature_sweep_plot(sweep: Mapping, point: Mapping | None = None, title: str | None = None, ax=None):
     """Distilled-student test accuracy vs T, one line per student size, hard-label baselines dashed.
 
-    ``sweep`` is what :func:`subclass_lib.experiments.hinton.temperature_sweep` returns;
+    ``sweep`` is what :func:`subclass_lib.experiments.hinton_sweeps.temperature_sweep` returns;
     ``point`` (``{"T", "hidden", "accuracy"}``) marks one setting, e.g. a slider's. With more
     than one seed the points are means with error bars of one standard deviation, and the band
     around each dashed line is the hard-label student's mean +- one standard deviation.
@@ -138,7 +139,7 @@ def temperature_sweep_plot(sweep: Mapping, point: Mapping | None = None, title: 
 
 def alpha_sweep_plot(sweep: Mapping, title: str | None = None, ax=None):
     """Distilled-student test accuracy vs the task balance alpha (what
-    :func:`subclass_lib.experiments.hinton.alpha_sweep` returns), one line per student size,
+    :func:`subclass_lib.experiments.hinton_sweeps.alpha_sweep` returns), one line per student size,
     with the hard-label baselines dashed; means +- one std when there are several seeds."""
     alphas = sweep["alpha"]
     own = ax is None

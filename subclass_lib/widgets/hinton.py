@@ -1,5 +1,6 @@
-"""Slider panels of chapters 1-2: the recipes of :mod:`subclass_lib.experiments.hinton`
-plus their figures, wired into :func:`subclass_lib.widgets.common.retrain_panel`.
+"""Slider panels of chapters 1-2: the recipes of :mod:`subclass_lib.experiments.hinton` and
+:mod:`subclass_lib.experiments.mythical3` plus their figures, wired into
+:func:`subclass_lib.widgets.common.retrain_panel`.
 
 The teacher is trained once (and cached); a slider change retrains only the student(s)
 that setting needs, and a setting seen before is instant.
@@ -13,7 +14,9 @@ from dataclasses import replace
 import ipywidgets as W
 import matplotlib.pyplot as plt
 
+from .. import runner
 from ..experiments import hinton as H
+from ..experiments import mythical3 as M
 from ..plots.hinton import accuracy_bars, per_class_bars, temperature_sweep_plot
 from .common import retrain_panel
 
@@ -41,7 +44,7 @@ def distillation_panel(cfg: H.HintonConfig = H.HintonConfig(), sweep: Mapping | 
     the distilled one at that setting (the teacher comes from the cache).
 
     Shows the teacher / small / distilled accuracies and, if ``sweep`` (from
-    :func:`~subclass_lib.experiments.hinton.temperature_sweep`) is given, the setting as a
+    :func:`~subclass_lib.experiments.hinton_sweeps.temperature_sweep`) is given, the setting as a
     star on the temperature sweep.
     """
     if cfg.temperature not in TEMPERATURES:
@@ -104,7 +107,7 @@ def distillation_static_panels(cfg: H.HintonConfig, sweep: Mapping, alpha_sweep:
     return W.VBox(panels)
 
 
-def mythical3_panel(cfg: H.Mythical3Config = H.Mythical3Config(), run_now: bool = True) -> W.VBox:
+def mythical3_panel(cfg: M.Mythical3Config = M.Mythical3Config(), run_now: bool = True) -> W.VBox:
     """Choose the digits left out of the transfer set (any set but all ten), T and alpha;
     Retrain shows the per-digit test accuracy of the hard-label, distilled and bias-adjusted
     students."""
@@ -120,13 +123,13 @@ def mythical3_panel(cfg: H.Mythical3Config = H.Mythical3Config(), run_now: bool 
     def run(progress, preview, omit, T, alpha):
         c = replace(cfg, omit=tuple(omit), temperature=float(T), alpha=float(alpha))
         # the distilled student first (shown at once), then the hard-label baseline
-        return H.run_mythical3(c, verbose=False, progress=progress, partial=preview)
+        return M.run_mythical3(c, verbose=False, progress=progress, partial=preview)
 
     return retrain_panel(controls, run, mythical3_figure, title="Try it: the mythical digit", run_now=run_now)
 
 
 def mythical3_figure(r: Mapping):
-    """The figure of :func:`mythical3_panel` for one setting (a :func:`~subclass_lib.experiments.hinton.run_mythical3`
+    """The figure of :func:`mythical3_panel` for one setting (a :func:`~subclass_lib.experiments.mythical3.run_mythical3`
     result, possibly still without its hard-label student): per-digit test accuracy of the
     three students, titled with the setting and the accuracies on the omitted digits and on all."""
     c = r["config"]
@@ -151,7 +154,7 @@ MYTHICAL3_TEMPERATURES = (1.0, 4.0, 20.0)
 MYTHICAL3_ALPHAS = (0.25, 0.5, 0.75, 1.0)
 
 
-def mythical3_static_panels(cfg: H.Mythical3Config, digits=MYTHICAL3_DIGITS, temperatures=MYTHICAL3_TEMPERATURES,
+def mythical3_static_panels(cfg: M.Mythical3Config, digits=MYTHICAL3_DIGITS, temperatures=MYTHICAL3_TEMPERATURES,
                             alphas=MYTHICAL3_ALPHAS) -> W.VBox:
     """Static twins of :func:`mythical3_panel` for the rendered book: the panel's own figure for
     every omitted digit (one at a time) and temperature (at ``cfg.alpha``), and for every alpha
@@ -160,11 +163,12 @@ def mythical3_static_panels(cfg: H.Mythical3Config, digits=MYTHICAL3_DIGITS, tem
     from .static import static_panel
 
     def figure(omit, T, alpha):
-        return mythical3_figure(H.run_mythical3(replace(cfg, omit=tuple(omit), temperature=float(T),
+        return mythical3_figure(M.run_mythical3(replace(cfg, omit=tuple(omit), temperature=float(T),
                                                         alpha=float(alpha)), verbose=False))
 
-    H.prefetch_mythical3([replace(cfg, omit=(d,), temperature=float(T)) for d in digits for T in temperatures]
-                         + [replace(cfg, alpha=float(a)) for a in alphas])  # the missing students, on every core
+    settings = ([replace(cfg, omit=(d,), temperature=float(T)) for d in digits for T in temperatures]
+                + [replace(cfg, alpha=float(a)) for a in alphas])
+    runner.run_all([job for c in settings for job in M.mythical3_jobs(c)], device=cfg.device)  # the missing students
     d0 = cfg.omit[0] if len(cfg.omit) == 1 and cfg.omit[0] in digits else digits[0]
     T0 = cfg.temperature if cfg.temperature in temperatures else temperatures[0]
     a0 = cfg.alpha if cfg.alpha in alphas else alphas[0]

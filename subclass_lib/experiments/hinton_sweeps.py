@@ -1,0 +1,89 @@
+"""Chapter 1's sweeps: the distilled student over temperatures or task balances, student sizes
+and seeds, against the hard-label student of the same size and seed (one teacher for all).
+
+The nets and their training are those of :mod:`subclass_lib.experiments.hinton`; the students
+not yet in the model cache are handed to :func:`subclass_lib.runner.run_all` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..checks import check_fraction, check_pos_int, check_seed, check_temperature
+from ..metrics import accuracy, mean_std
+from ..models import predict
+from ..runner import run_all
+from .hinton import HintonConfig, load_splits, student_job, train_student, train_teacher
+
+__all__ = ["temperature_sweep", "alpha_sweep"]
+
+
+def _check_seeds(seeds, cfg: HintonConfig) -> list[int]:
+    seeds = [cfg.seed] if seeds is None else [check_seed(s) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct non-negative integers, got {seeds!r}")
+    return seeds
+
+
+def _student_grid(cfg: HintonConfig, settings: Sequence[dict], hiddens: Sequence[int], seeds, use_cache: bool,
+                  verbose: bool) -> dict:
+    """Test accuracy of the hard-label student and of a distilled student for each of
+    ``settings`` (keyword arguments of :func:`train_student`), each student size and seed:
+    per-seed runs, and their mean and sample std over the seeds."""
+    hiddens = [check_pos_int("hidden", h) for h in hiddens]
+    seeds = _check_seeds(seeds, cfg)
+    teacher, _ = train_teacher(cfg, use_cache, verbose)
+    _, _, (xs, ys) = load_splits()
+
+    def acc(model):
+        return accuracy(predict(model, xs), ys)
+
+    if use_cache:  # the missing students first, side by side
+        run_all([student_job(cfg, "hard", hidden=h, seed=s) for h in hiddens for s in seeds]
+                + [student_job(cfg, "distilled", **kw, hidden=h, seed=s) for h in hiddens for s in seeds
+                   for kw in settings], device=cfg.device)
+    out = {"hidden": hiddens, "seeds": seeds, "distilled": {}, "distilled_std": {}, "distilled_runs": {},
+           "hard": {}, "hard_std": {}, "hard_runs": {}}
+    for h in hiddens:
+        hard = [acc(train_student(cfg, None, "hard", hidden=h, seed=s, use_cache=use_cache, verbose=verbose)[0])
+                for s in seeds]
+        runs = [[acc(train_student(cfg, teacher, "distilled", hidden=h, seed=s, use_cache=use_cache,
+                                   verbose=verbose, **kw)[0]) for kw in settings] for s in seeds]
+        key = str(h)
+        out["hard_runs"][key] = hard
+        out["hard"][key], out["hard_std"][key] = mean_std(hard, ddof=1)
+        out["distilled_runs"][key] = runs
+        stats = [mean_std([r[i] for r in runs], ddof=1) for i in range(len(settings))]
+        out["distilled"][key] = [m for m, _ in stats]
+        out["distilled_std"][key] = [sd for _, sd in stats]
+    return out
+
+
+def temperature_sweep(cfg: HintonConfig, temperatures: Sequence[float] = (1, 2, 4, 8, 20),
+                      hiddens: Sequence[int] = (800, 30), use_cache: bool = True,
+                      verbose: bool = True, seeds: Sequence[int] | None = None) -> dict:
+    """Distilled-student test accuracy for each temperature and student size, over ``seeds``
+    (the students' seeds, default ``[cfg.seed]``; the teacher is always the one of ``cfg``).
+
+    Returns ``{"T": [...], "hidden": [...], "alpha": ..., "seeds": [...],
+    "distilled": {hidden: [mean accuracy per T]}, "distilled_std": {hidden: [sample std per T]},
+    "distilled_runs": {hidden: [[accuracy per T] per seed]}, "hard": {hidden: mean},
+    "hard_std": {hidden: std}, "hard_runs": {hidden: [accuracy per seed]}}`` (keys of the
+    inner dicts are strings, JSON-ready). A hard-label and a distilled student of one seed
+    start from the same weights.
+    """
+    temps = [check_temperature(T) for T in temperatures]
+    grid = _student_grid(cfg, [{"T": T} for T in temps], hiddens, seeds, use_cache, verbose)
+    return {"T": temps, "alpha": cfg.alpha, **grid}
+
+
+def alpha_sweep(cfg: HintonConfig, alphas: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
+                hiddens: Sequence[int] = (800, 30), use_cache: bool = True, verbose: bool = True,
+                seeds: Sequence[int] | None = None) -> dict:
+    """Like :func:`temperature_sweep`, over the task balance ``alpha`` at ``cfg.temperature``:
+    ``{"alpha": [...], "T": ..., "distilled": {hidden: [mean accuracy per alpha]}, ...}``.
+    ``alpha = 0`` is the hard-label loss (the same student as ``"hard"`` up to the
+    floating-point order of the loss)."""
+    alphas = [check_fraction(a, "alpha") for a in alphas]
+    grid = _student_grid(cfg, [{"alpha": a} for a in alphas], hiddens, seeds, use_cache, verbose)
+    return {"alpha": alphas, "T": cfg.temperature, **grid}
