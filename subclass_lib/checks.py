@@ -1,13 +1,13 @@
 """Argument checks shared by the recipes: each returns the checked value (converted) or
 raises a ``ValueError`` that names the argument and what it must be.
 
-Checks that belong to one chapter (a config's cross-field rules, ``ls_kd.check_eps``)
-stay with that chapter.
+Checks that belong to one chapter's config (its cross-field rules) stay with that chapter.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -36,6 +36,54 @@ def check_fraction(x, name: str, low_open: bool = False) -> float:
     if not (math.isfinite(x) and ok):
         raise ValueError(f"{name} must be in {'(0, 1]' if low_open else '[0, 1]'}, got {x!r}")
     return x
+
+
+def check_eps(eps, name: str = "eps") -> float:
+    """Label-smoothing ``eps`` must be in [0, 1) (1 would make every target uniform)."""
+    if isinstance(eps, bool):
+        raise ValueError(f"{name} must be a number in [0, 1), got {eps!r}")
+    try:
+        e = float(eps)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in [0, 1), got {eps!r}") from None
+    if not (math.isfinite(e) and 0.0 <= e < 1.0):
+        raise ValueError(f"{name} must be in [0, 1) (eps = 1 makes every target uniform), got {eps!r}")
+    return e
+
+
+def check_classes(classes, n_classes: int = 10) -> tuple[int, int, int]:
+    """Three distinct digits (for the penultimate-layer projection plane)."""
+    try:
+        cls = tuple(int(c) for c in classes)
+    except (TypeError, ValueError):
+        raise ValueError(f"classes must be three distinct digits, got {classes!r}") from None
+    if len(cls) != 3:
+        raise ValueError(f"the projection needs exactly three classes, got {len(cls)}: {cls}")
+    if len(set(cls)) != 3:
+        raise ValueError(f"the three classes must be distinct, got {cls}")
+    if any(not 0 <= c < n_classes for c in cls):
+        raise ValueError(f"classes must be in 0..{n_classes - 1}, got {cls}")
+    return cls  # type: ignore[return-value]
+
+
+def parse_temperatures(text: str | Sequence[float]) -> tuple[float, ...]:
+    """``"1,2,3,4,8,64"`` (or a sequence) to a tuple of distinct temperatures, each > 0, including 1."""
+    if isinstance(text, str):
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            raise ValueError(f"temperatures must be comma-separated numbers, got {text!r}") from None
+    else:
+        values = [float(v) for v in text]
+    if not values:
+        raise ValueError("give at least one temperature")
+    temps = tuple(check_temperature(v, "every temperature") for v in values)
+    if len(set(temps)) != len(temps):
+        raise ValueError(f"temperatures must be distinct, got {temps}")
+    if 1.0 not in temps:
+        raise ValueError(f"the temperatures must include T = 1 (the diffusion index is measured from T = 1), got {temps}")
+    return tuple(sorted(temps))
 
 
 def check_int(name: str, v, low: int, high: int | None = None) -> int:

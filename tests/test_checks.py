@@ -20,6 +20,8 @@ def test_good_values_come_back_converted():
     assert C.check_pos_int("h", 4) == 4 and C.check_pos_int("h", None, allow_none=True) is None
     assert C.check_hidden("128,64") == (128, 64) == C.check_hidden("128x64") == C.check_hidden([128, 64])
     assert C.check_hidden(32) == (32,)
+    assert C.check_eps(0) == 0.0 and C.check_classes([4, 9, "0"]) == (4, 9, 0)
+    assert C.parse_temperatures("4, 1,64") == (1.0, 4.0, 64.0) == C.parse_temperatures([64, 4, 1])
 
 
 @pytest.mark.parametrize("call, msg", [
@@ -40,6 +42,13 @@ def test_good_values_come_back_converted():
     (lambda: C.check_pos_int("hidden", None), "hidden must be a positive integer"),
     (lambda: C.check_hidden("a,b"), "comma-separated positive integers"),
     (lambda: C.check_hidden([]), "one or more positive integers"),
+    (lambda: C.check_eps(1.0), r"eps must be in \[0, 1\)"),
+    (lambda: C.check_eps(True), r"eps must be a number in \[0, 1\)"),
+    (lambda: C.check_classes((1, 2)), "exactly three classes"),
+    (lambda: C.check_classes((3, 3, 4)), "must be distinct"),
+    (lambda: C.check_classes((1, 2, 10)), r"classes must be in 0\.\.9"),
+    (lambda: C.parse_temperatures("1,x"), "comma-separated numbers"),
+    (lambda: C.parse_temperatures("2,4"), "must include T = 1"),
 ])
 def test_bad_values_raise_a_clear_value_error(call, msg):
     with pytest.raises(ValueError, match=msg):
@@ -47,8 +56,8 @@ def test_bad_values_raise_a_clear_value_error(call, msg):
 
 
 def test_the_recipes_use_the_shared_checks():
-    from subclass_lib.experiments import base, hinton, subclass, subclass_students
+    from subclass_lib.experiments import base, hinton, subclass_config, subclass_students
 
     assert base.check_scale is C.check_scale and base.SCALES is C.SCALES  # the old home still works
-    assert hinton.check_seed is C.check_seed and subclass.check_int is C.check_int
+    assert hinton.check_seed is C.check_seed and subclass_config.check_int is C.check_int
     assert subclass_students.check_hidden is C.check_hidden

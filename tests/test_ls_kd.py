@@ -10,9 +10,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from subclass_lib import losses, metrics
+from subclass_lib import checks, losses, metrics, runner
 from subclass_lib.__main__ import main
 from subclass_lib.experiments import ls_kd as L
+from subclass_lib.experiments import ls_kd_geometry as G
 
 TINY = dict(teacher_hidden=(32,), teacher_epochs=1, teacher_fraction=0.02, student_hidden=(16,),
             student_epochs=1, student_fraction=0.02, feature_examples=1000, temperatures=(1, 4))
@@ -23,7 +24,6 @@ TINY_FLAGS = ["--teacher-epochs", "1", "--student-epochs", "1", "--teacher-fract
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "models"))
-    from subclass_lib import runner
     runner.clear_memory_cache()
     yield
     runner.clear_memory_cache()
@@ -72,7 +72,7 @@ def test_label_smoothing_minimum_is_at_the_smoothed_targets():
 @pytest.mark.parametrize("eps", [1.0, -0.1, 1.5, float("nan")])
 def test_bad_eps(eps):
     with pytest.raises(ValueError):
-        L.check_eps(eps)
+        checks.check_eps(eps)
     with pytest.raises(ValueError):
         losses.label_smoothing_cross_entropy(torch.zeros(2, 3), torch.tensor([0, 1]), eps)
 
@@ -85,7 +85,7 @@ def _random_head(K=10, d=6, seed=0):
 
 def test_projection_basis_is_orthonormal_and_templates_distinct():
     W, b = _random_head()
-    Q, templates = L.projection_basis(W, b, (4, 9, 0))
+    Q, templates = G.projection_basis(W, b, (4, 9, 0))
     assert Q.shape == (7, 2) and templates.shape == (3, 7)
     np.testing.assert_allclose(Q.T @ Q, np.eye(2), atol=1e-12)
     # templates are weight rows with the bias appended
@@ -100,26 +100,26 @@ def test_projection_basis_is_orthonormal_and_templates_distinct():
 
 def test_project_features_appends_one():
     W, b = _random_head()
-    Q, templates = L.projection_basis(W, b, (1, 2, 3))
+    Q, templates = G.projection_basis(W, b, (1, 2, 3))
     # a feature vector h with [h, 1] equal to a template projects to that template's point
     h = templates[0][:-1] / templates[0][-1]
     scale = templates[0][-1]
-    np.testing.assert_allclose(L.project_features(h[None], Q)[0] * scale, templates[0] @ Q, atol=1e-10)
+    np.testing.assert_allclose(G.project_features(h[None], Q)[0] * scale, templates[0] @ Q, atol=1e-10)
     with pytest.raises(ValueError):
-        L.project_features(np.zeros((3, 5)), Q)  # d + 1 != 7
+        G.project_features(np.zeros((3, 5)), Q)  # d + 1 != 7
 
 
 def test_projection_bad_classes():
     W, b = _random_head()
     for bad in [(1, 2), (1, 1, 2), (1, 2, 10), (0, 1, 2, 3), "ab"]:
         with pytest.raises(ValueError):
-            L.projection_basis(W, b, bad)
+            G.projection_basis(W, b, bad)
     W2 = W.copy()
     W2[2] = 2 * W2[1] - W2[0]  # collinear templates (bias too)
     b2 = b.copy()
     b2[2] = 2 * b2[1] - b2[0]
     with pytest.raises(ValueError, match="collinear"):
-        L.projection_basis(W2, b2, (0, 1, 2))
+        G.projection_basis(W2, b2, (0, 1, 2))
 
 
 # ------------------------------------------------------------------ diffusion index, entropy
@@ -142,27 +142,27 @@ def test_diffusion_rows_and_digit_sets():
     y = np.repeat(np.arange(10), 20)
     f1 = centers[y] + rng.normal(size=(200, 5))
     f2 = f1 * 3.0  # a global rescaling: no relative change
-    sim, dis = L.digit_sets(f1, y)
+    sim, dis = G.digit_sets(f1, y)
     assert all(len(s) == 1 and len(d) == 8 and a not in s + d for a, (s, d) in enumerate(zip(sim, dis)))
-    rows = L.diffusion_rows(0.1, {1.0: f1, 4.0: f2}, y, sim, dis)
+    rows = G.diffusion_rows(0.1, {1.0: f1, 4.0: f2}, y, sim, dis)
     assert len(rows) == 1 and rows[0]["T_to"] == 4.0 and rows[0]["T_from"] == 1.0
     assert rows[0]["similar"] == pytest.approx(0.0, abs=1e-9)
     assert rows[0]["dissimilar"] == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(ValueError):
-        L.diffusion_rows(0.1, {4.0: f2}, y, sim, dis)
+        G.diffusion_rows(0.1, {4.0: f2}, y, sim, dis)
 
 
 def test_entropy_helpers():
     logits = torch.tensor([[5.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
-    assert L.soft_target_entropy(logits[1:], 1.0) == pytest.approx(2.0)
-    h = L.entropy_curve(logits[:1], [0.5, 1, 4, 64])
+    assert metrics.soft_target_entropy(logits[1:], 1.0) == pytest.approx(2.0)
+    h = metrics.entropy_curve(logits[:1], [0.5, 1, 4, 64])
     assert all(a < b for a, b in zip(h, h[1:]))
-    T = L.equal_entropy_temperature(logits[:1], 1.0)
-    assert L.soft_target_entropy(logits[:1], T) == pytest.approx(1.0, abs=1e-6)
+    T = G.equal_entropy_temperature(logits[:1], 1.0)
+    assert metrics.soft_target_entropy(logits[:1], T) == pytest.approx(1.0, abs=1e-6)
     with pytest.raises(ValueError):
-        L.soft_target_entropy(logits, 0.0)
+        metrics.soft_target_entropy(logits, 0.0)
     with pytest.raises(ValueError):
-        L.equal_entropy_temperature(logits[:1], 3.0)  # above log2(4)
+        G.equal_entropy_temperature(logits[:1], 3.0)  # above log2(4)
 
 
 def test_cluster_geometry_tightness():
@@ -170,8 +170,8 @@ def test_cluster_geometry_tightness():
     centers = rng.normal(size=(10, 4)) * 10
     y = np.repeat(np.arange(10), 30)
     noise = rng.normal(size=(300, 4))
-    loose = L.cluster_geometry(centers[y] + 2 * noise, y)
-    tight = L.cluster_geometry(centers[y] + 0.5 * noise, y)
+    loose = G.cluster_geometry(centers[y] + 2 * noise, y)
+    tight = G.cluster_geometry(centers[y] + 0.5 * noise, y)
     assert tight["tightness"] < loose["tightness"]
 
 
@@ -185,10 +185,10 @@ def test_config_validation(kw):
 
 
 def test_parse_temperatures():
-    assert L.parse_temperatures("4, 1,64") == (1.0, 4.0, 64.0)
+    assert checks.parse_temperatures("4, 1,64") == (1.0, 4.0, 64.0)
     for bad in ["", "1,x", "1,1", "0,1", "2,4", "1,-3"]:
         with pytest.raises(ValueError):
-            L.parse_temperatures(bad)
+            checks.parse_temperatures(bad)
 
 
 def test_for_scale():
@@ -204,7 +204,6 @@ def test_for_scale():
 def test_run_tiny_is_deterministic_and_in_range():
     cfg = L.LSKDConfig(**TINY)
     r1 = L.run_ls_kd(cfg, verbose=False).to_json()
-    from subclass_lib import runner
     runner.clear_memory_cache()
     r2 = L.run_ls_kd(cfg, use_cache=False, verbose=False).to_json()
     assert r1 == r2
@@ -221,6 +220,25 @@ def test_run_tiny_is_deterministic_and_in_range():
         assert math.isfinite(d["similar"]) and math.isfinite(d["dissimilar"])
 
 
+def test_jobs_describe_the_cached_models_and_train_them():
+    cfg = L.LSKDConfig(**TINY)
+    job = L.student_job(cfg, 0.1, 4)
+    assert job.entries == (("lskd-student", cfg.student_key(0.1, 4.0, 1)),)
+    teacher_entries = (("lskd-teacher", cfg.teacher_key(0.1)),)
+    assert [j.entries for j in job.needs] == [L.teacher_job(cfg, 0.1).entries] == [teacher_entries]
+    assert L.student_job(cfg, 0.1, 4, student_seed=2).key != job.key
+    assert not job.done() and not job.needs[0].done()
+    runner.run_all([job, L.student_job(cfg, 0.1, 4.0)], workers=1, here=True)  # one job: trained here, teacher first
+    assert job.done() and job.needs[0].done()
+    runner.clear_memory_cache()
+    trained, _ = L.train_student(cfg, 0.1, 4.0, verbose=False)  # loads the job's model
+    fresh, _ = L.train_student(cfg, 0.1, 4.0, verbose=False, use_cache=False)
+    assert all(torch.equal(p, q) for p, q in zip(trained.parameters(), fresh.parameters()))
+    for bad in (dict(eps=1.0, T=4), dict(eps=0.1, T=0), dict(eps=0.1, T=4, student_seed=-1)):
+        with pytest.raises(ValueError):
+            L.student_job(cfg, **bad)
+
+
 def test_students_start_from_identical_weights():
     cfg = L.LSKDConfig(**TINY)
     a, b = L.make_student(cfg), L.make_student(cfg)
@@ -233,7 +251,7 @@ def test_penultimate_projection_of_a_model():
     teacher, _ = L.train_teacher(cfg, 0.1, verbose=False)
     from subclass_lib.data import load_mnist
     test = load_mnist("test")
-    p = L.penultimate_projection(teacher, test.images[:500], test.labels[:500], (4, 9, 0), max_per_class=20)
+    p = G.penultimate_projection(teacher, test.images[:500], test.labels[:500], (4, 9, 0), max_per_class=20)
     assert p["points"].shape == (60, 2) and set(p["labels"].tolist()) == {0, 4, 9}
     assert p["templates"].shape == (3, 2)
 
@@ -269,7 +287,7 @@ def test_plots_return_figures():
     import matplotlib.pyplot as plt
     from subclass_lib import plots
     W, b = _random_head(d=4)
-    Q, _ = L.projection_basis(W, b, (4, 9, 0))
+    Q, _ = G.projection_basis(W, b, (4, 9, 0))
     proj = {"points": np.random.default_rng(0).normal(size=(6, 2)), "labels": np.array([4, 4, 9, 9, 0, 0]),
             "templates": np.zeros((3, 2)), "classes": (4, 9, 0)}
     figs = [plots.projection_scatter(proj),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ..experiments.base import format_table
-from ..experiments.ls_kd import LSKDConfig, check_eps, parse_temperatures, run_ls_kd
+from ..checks import check_eps, parse_temperatures
+from ..experiments.ls_kd import LSKDConfig, run_ls_kd
 from . import Command
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:

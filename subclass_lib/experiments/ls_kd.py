@@ -5,23 +5,18 @@ Distillation Compatibility: What was Missing?", which builds on Müller, Kornbli
 Hinton (2019), "When does label smoothing help?":
 
 * two teachers of one architecture, trained with hard labels (``eps = 0``) and with
-  label smoothing (``eps > 0``), cached per ``eps``;
+  label smoothing (``eps > 0``), cached per ``eps`` (:func:`train_teacher`, :func:`teacher_job`);
 * students distilled from each teacher at several temperatures ``T`` (pure soft
-  targets, ``alpha = 1``, as in the paper), all starting from the same initial weights;
-* the penultimate-layer projection of Müller et al. (2019) (:func:`projection_basis`,
-  :func:`project_features`, :func:`penultimate_projection`) -- it lives here, not in
-  :mod:`subclass_lib.metrics`;
-* the soft-target entropy of each teacher against ``T`` (the paper's appendix H);
-* the diffusion index (paper Eq. 1, :func:`subclass_lib.metrics.diffusion_index`) on the
-  students' penultimate features, with similar / dissimilar digits chosen by the
-  distance between the hard-label teacher's class centroids (the paper's "method 2").
+  targets, ``alpha = 1``, as in the paper), all starting from the same initial weights
+  (:func:`train_student`, :func:`student_job`);
+* :func:`run_ls_kd`: both, the soft-target entropy of each teacher against ``T`` (appendix H)
+  and the measurements of :mod:`~subclass_lib.experiments.ls_kd_geometry` (projection, clusters, diffusion).
 
 ``python -m subclass_lib ls-kd`` runs :func:`run_ls_kd` and prints its tables.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -29,91 +24,22 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 import torch
 
-from .. import losses, metrics
+from .. import losses, metrics, runner
+from ..checks import check_classes, check_eps, check_fraction, check_scale, check_temperature, parse_temperatures
 from ..data import load_mnist, subset
+from ..metrics import entropy_curve
 from ..models import MLP, predict
-from ..runner import cpu_threads, default_workers, is_cached, run_in_workers, train_cached  # one thread per model
-from ..train import FitConfig, fit, resolve_device, seed_everything
-from ..checks import check_fraction, check_pos_int, check_scale, check_temperature
+from ..train import FitConfig, fit, seed_everything
+from .ls_kd_geometry import cluster_geometry, diffusion_rows, digit_sets, penultimate_projection
 
 __all__ = [
-    "LSKDConfig",
-    "LSKDResult",
-    "DEFAULT_TEMPERATURES",
-    "check_eps",
-    "check_classes",
-    "parse_temperatures",
-    "train_teacher",
-    "train_student",
-    "teacher_logits_on_transfer_set",
-    "prefetch",
-    "projection_basis",
-    "project_features",
-    "penultimate_projection",
-    "soft_target_entropy",
-    "entropy_curve",
-    "equal_entropy_temperature",
-    "cluster_geometry",
-    "penultimate_features",
-    "mnist_test_accuracy",
-    "digit_sets",
-    "diffusion_rows",
-    "run_ls_kd",
-    "run_interactive",
+    "LSKDConfig", "LSKDResult", "DEFAULT_TEMPERATURES", "ENTROPY_TEMPERATURES",
+    "make_teacher", "make_student", "train_teacher", "train_student", "teacher_logits_on_transfer_set",
+    "teacher_job", "student_job", "penultimate_features", "mnist_test_accuracy", "run_ls_kd", "run_interactive",
 ]
 
 DEFAULT_TEMPERATURES: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0, 8.0, 64.0)
-N_CLASSES = 10
-
-
-# ----------------------------------------------------------------------------- validation
-
-def check_eps(eps, name: str = "eps") -> float:
-    """Label-smoothing ``eps`` must be in [0, 1) (1 would make every target uniform)."""
-    if isinstance(eps, bool):
-        raise ValueError(f"{name} must be a number in [0, 1), got {eps!r}")
-    try:
-        e = float(eps)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in [0, 1), got {eps!r}") from None
-    if not (math.isfinite(e) and 0.0 <= e < 1.0):
-        raise ValueError(f"{name} must be in [0, 1) (eps = 1 makes every target uniform), got {eps!r}")
-    return e
-
-
-def check_classes(classes, n_classes: int = N_CLASSES) -> tuple[int, int, int]:
-    """Three distinct digits for the projection plane."""
-    try:
-        cls = tuple(int(c) for c in classes)
-    except (TypeError, ValueError):
-        raise ValueError(f"classes must be three distinct digits, got {classes!r}") from None
-    if len(cls) != 3:
-        raise ValueError(f"the projection needs exactly three classes, got {len(cls)}: {cls}")
-    if len(set(cls)) != 3:
-        raise ValueError(f"the three classes must be distinct, got {cls}")
-    if any(not 0 <= c < n_classes for c in cls):
-        raise ValueError(f"classes must be in 0..{n_classes - 1}, got {cls}")
-    return cls  # type: ignore[return-value]
-
-
-def parse_temperatures(text: str | Sequence[float]) -> tuple[float, ...]:
-    """``"1,2,3,4,8,64"`` (or a sequence) to a tuple of distinct temperatures, each > 0, including 1."""
-    if isinstance(text, str):
-        parts = [p.strip() for p in text.split(",") if p.strip()]
-        try:
-            values = [float(p) for p in parts]
-        except ValueError:
-            raise ValueError(f"temperatures must be comma-separated numbers, got {text!r}") from None
-    else:
-        values = [float(v) for v in text]
-    if not values:
-        raise ValueError("give at least one temperature")
-    temps = tuple(check_temperature(v, "every temperature") for v in values)
-    if len(set(temps)) != len(temps):
-        raise ValueError(f"temperatures must be distinct, got {temps}")
-    if 1.0 not in temps:
-        raise ValueError(f"the temperatures must include T = 1 (the diffusion index is measured from T = 1), got {temps}")
-    return tuple(sorted(temps))
+ENTROPY_TEMPERATURES: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 16.0, 32.0, 64.0)
 
 
 # ----------------------------------------------------------------------------- config
@@ -223,12 +149,6 @@ def _fit_config(cfg: LSKDConfig, epochs: int, seed: int) -> FitConfig:
     return FitConfig(epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, device=cfg.device)
 
 
-def mnist_test_accuracy(model) -> float:
-    """Accuracy of ``model`` on the 10,000 MNIST test images."""
-    test = load_mnist("test")
-    return metrics.accuracy(predict(model, test.images), test.labels)
-
-
 def _epoch_callback(progress: Callable[[float, str], None] | None, what: str):
     if progress is None:
         return None
@@ -264,13 +184,12 @@ def train_teacher(cfg: LSKDConfig, eps: float, use_cache: bool = True, verbose: 
         return losses.label_smoothing_cross_entropy(model(batch["x"]), batch["y"], eps)
 
     def train_fn(model):
-        with cpu_threads():
-            return fit(model, loss_fn, {"x": x, "y": y},
-                       _fit_config(cfg, cfg.teacher_epochs, cfg.seed), name=name, verbose=verbose,
-                       callback=_epoch_callback(progress, f"teacher eps={eps:g}"))
+        return fit(model, loss_fn, {"x": x, "y": y},
+                   _fit_config(cfg, cfg.teacher_epochs, cfg.seed), name=name, verbose=verbose,
+                   callback=_epoch_callback(progress, f"teacher eps={eps:g}"))
 
-    return train_cached("lskd-teacher", cfg.teacher_key(eps), lambda: make_teacher(cfg), train_fn,
-                        use_cache=use_cache)
+    return runner.train_cached("lskd-teacher", cfg.teacher_key(eps), lambda: make_teacher(cfg), train_fn,
+                               use_cache=use_cache)
 
 
 def _transfer_set(cfg: LSKDConfig) -> tuple[torch.Tensor, torch.Tensor]:
@@ -278,50 +197,30 @@ def _transfer_set(cfg: LSKDConfig) -> tuple[torch.Tensor, torch.Tensor]:
     return subset(train.images, train.labels, cfg.student_fraction, seed=cfg.seed)
 
 
-_LOGITS: dict[str, torch.Tensor] = {}
+_LOGITS: dict[tuple, torch.Tensor] = {}
 
 
+@runner.pinned
 def teacher_logits_on_transfer_set(cfg: LSKDConfig, eps: float, use_cache: bool = True) -> torch.Tensor:
     """The teacher's logits on the transfer set (computed once per teacher and transfer set
     when the model cache is used)."""
-    key = json.dumps([cfg.teacher_key(check_eps(eps)), cfg.student_fraction], sort_keys=True)
-    if use_cache and key in _LOGITS and is_cached("lskd-teacher", cfg.teacher_key(eps)):
+    key = (runner.cached_path("lskd-teacher", cfg.teacher_key(check_eps(eps))), cfg.student_fraction)
+    if use_cache and key in _LOGITS:
         return _LOGITS[key]
     teacher, _ = train_teacher(cfg, eps, use_cache=use_cache, verbose=False)
     x, _ = _transfer_set(cfg)
-    with cpu_threads():
-        logits = predict(teacher, x)
+    logits = predict(teacher, x)
     if use_cache:
         _LOGITS[key] = logits
     return logits
 
 
-def _teacher_in_worker(cfg: LSKDConfig, eps: float) -> None:
-    train_teacher(cfg, eps, verbose=False)
-
-
-def _student_in_worker(cfg: LSKDConfig, eps: float, T: float, seed: int) -> None:
-    train_student(cfg, eps, T, verbose=False, student_seed=seed)
-
-
-def prefetch(cfg: LSKDConfig, eps_values: Sequence[float], temperatures: Sequence[float] = (),
-             student_seeds: Sequence[int] | None = None, workers: int | None = None) -> None:
-    """Train the teachers of ``eps_values`` and their students at every temperature and seed
-    (default: ``cfg.student_seed_list()``) that are not in the model cache yet, in the runner's
-    worker processes (one thread each: the numbers of a run in this process), so that the
-    chapter then loads them from the cache. Teachers first, then students.
-    Does nothing on a GPU or with one worker; the models then train where they are asked for."""
-    if resolve_device(cfg.device).type != "cpu":
-        return
-    n = default_workers() if workers is None else check_pos_int("workers", workers)
-    eps_values = list(dict.fromkeys(check_eps(e) for e in eps_values))
-    seeds = cfg.student_seed_list() if student_seeds is None else [int(s) for s in student_seeds]
-    teachers = [(cfg, e) for e in eps_values if not is_cached("lskd-teacher", cfg.teacher_key(e))]
-    run_in_workers(_teacher_in_worker, teachers, n)
-    students = [(cfg, e, float(check_temperature(T)), s) for e in eps_values
-                for T in dict.fromkeys(temperatures) for s in seeds
-                if not is_cached("lskd-student", cfg.student_key(e, T, s))]
-    run_in_workers(_student_in_worker, students, n)
+def _student_seed(cfg: LSKDConfig, student_seed) -> int:
+    if student_seed is None:
+        return cfg.student_seed_list()[0]
+    if isinstance(student_seed, bool) or not isinstance(student_seed, (int, np.integer)) or student_seed < 0:
+        raise ValueError(f"student_seed must be a non-negative integer, got {student_seed!r}")
+    return int(student_seed)
 
 
 def train_student(cfg: LSKDConfig, eps: float, T: float, use_cache: bool = True, verbose: bool = True,
@@ -338,11 +237,7 @@ def train_student(cfg: LSKDConfig, eps: float, T: float, use_cache: bool = True,
     eps = check_eps(eps)
     T = check_temperature(T)
     x, y = _transfer_set(cfg)
-    if student_seed is None:
-        student_seed = cfg.student_seed_list()[0]
-    elif isinstance(student_seed, bool) or not isinstance(student_seed, (int, np.integer)) or student_seed < 0:
-        raise ValueError(f"student_seed must be a non-negative integer, got {student_seed!r}")
-    student_seed = int(student_seed)
+    student_seed = _student_seed(cfg, student_seed)
     name = f"lskd-student-eps{eps:g}-T{T:g}"
 
     def loss_fn(model, batch):
@@ -350,166 +245,45 @@ def train_student(cfg: LSKDConfig, eps: float, T: float, use_cache: bool = True,
 
     def train_fn(model):
         t = teacher_logits if teacher_logits is not None else teacher_logits_on_transfer_set(cfg, eps, use_cache)
-        with cpu_threads():
-            return fit(model, loss_fn, {"x": x, "y": y, "t": t},
-                       _fit_config(cfg, cfg.student_epochs, student_seed),
-                       name=name, verbose=verbose, callback=_epoch_callback(progress, f"student T={T:g}"))
+        return fit(model, loss_fn, {"x": x, "y": y, "t": t},
+                   _fit_config(cfg, cfg.student_epochs, student_seed),
+                   name=name, verbose=verbose, callback=_epoch_callback(progress, f"student T={T:g}"))
 
-    return train_cached("lskd-student", cfg.student_key(eps, T, student_seed),
-                        lambda: make_student(cfg, student_seed), train_fn,
-                        use_cache=use_cache)
-
-
-# ----------------------------------------------------------------------------- projection
-
-def _np64(a) -> np.ndarray:
-    if isinstance(a, torch.Tensor):
-        a = a.detach().cpu().numpy()
-    return np.asarray(a, dtype=np.float64)
+    return runner.train_cached("lskd-student", cfg.student_key(eps, T, student_seed),
+                               lambda: make_student(cfg, student_seed), train_fn,
+                               use_cache=use_cache)
 
 
-def projection_basis(weight, bias, classes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    r"""Orthonormal basis of the plane through three class templates (Müller et al. 2019).
+# ----------------------------------------------------------------------------- jobs for the runner
 
-    The template of class k is its last-layer weight row with the bias appended,
-    :math:`w_k = [W_k, b_k] \in \mathbb{R}^{d+1}` (so that :math:`z_k = w_k^\top [h, 1]`).
-    The plane through the three templates :math:`w_a, w_b, w_c` is spanned by
-    :math:`w_b - w_a` and :math:`w_c - w_a`; QR of that ``[d+1, 2]`` matrix gives the
-    orthonormal basis ``Q``. Returns ``(Q [d+1, 2], templates [3, d+1])``.
-    Raises ``ValueError`` if the templates are (nearly) collinear.
-    """
-    a, b, c = check_classes(classes, n_classes=_np64(weight).shape[0])
-    W, bvec = _np64(weight), _np64(bias)
-    if W.ndim != 2 or bvec.shape != (W.shape[0],):
-        raise ValueError(f"weight must be [K, d] and bias [K], got {W.shape} and {bvec.shape}")
-    templates = np.concatenate([W, bvec[:, None]], axis=1)[[a, b, c]]
-    span = np.stack([templates[1] - templates[0], templates[2] - templates[0]], axis=1)
-    Q, R = np.linalg.qr(span)
-    if abs(R[1, 1]) < 1e-9 * max(1.0, abs(R[0, 0])) or abs(R[0, 0]) < 1e-12:
-        raise ValueError(f"the templates of classes {(a, b, c)} are collinear: no plane through them")
-    return Q, templates
+def teacher_job(cfg: LSKDConfig, eps: float) -> runner.Job:
+    """The teacher ``eps`` as a :class:`~subclass_lib.runner.Job` for :func:`subclass_lib.runner.run_all`."""
+    eps = check_eps(eps)
+    return runner.Job(train_teacher, args=(cfg, eps), kwargs=dict(verbose=False),
+                      entries=(("lskd-teacher", cfg.teacher_key(eps)),))
 
 
-def project_features(features, basis) -> np.ndarray:
-    """Append a 1 to each feature vector ``[N, d]`` and project onto ``basis`` ``[d+1, 2]``: ``[N, 2]``."""
-    H, Q = _np64(features), _np64(basis)
-    if H.ndim != 2 or Q.ndim != 2 or H.shape[1] + 1 != Q.shape[0]:
-        raise ValueError(f"features [N, d] need a basis [d+1, 2]; got {H.shape} and {Q.shape}")
-    return np.concatenate([H, np.ones((H.shape[0], 1))], axis=1) @ Q
+def student_job(cfg: LSKDConfig, eps: float, T: float, student_seed: int | None = None) -> runner.Job:
+    """The student of teacher ``eps`` at ``T`` (seed as in :func:`train_student`) as a
+    :class:`~subclass_lib.runner.Job`; its teacher's job comes first."""
+    eps, T, seed = check_eps(eps), check_temperature(T), _student_seed(cfg, student_seed)
+    return runner.Job(train_student, args=(cfg, eps, T), kwargs=dict(verbose=False, student_seed=seed),
+                      entries=(("lskd-student", cfg.student_key(eps, T, seed)),), needs=(teacher_job(cfg, eps),))
 
 
-def penultimate_projection(model, images: torch.Tensor, labels: torch.Tensor,
-                           classes: Sequence[int], max_per_class: int | None = None) -> dict:
-    """The Müller et al. (2019) picture for ``model`` (with a linear ``head``).
+# ----------------------------------------------------------------------------- evaluation
 
-    Keeps the examples of the three ``classes``, takes their penultimate activations,
-    and projects them on the plane through the three templates. Returns
-    ``{"points": [N, 2], "labels": [N], "templates": [3, 2], "classes": (a, b, c)}``.
-    """
-    cls = check_classes(classes)
-    labels = torch.as_tensor(labels)
-    keep = torch.zeros_like(labels, dtype=torch.bool)
-    for c in cls:
-        idx = torch.nonzero(labels == c).flatten()
-        if max_per_class is not None:
-            idx = idx[:max_per_class]
-        keep[idx] = True
-    feats = predict(model, images[keep], features=True)
-    Q, templates = projection_basis(model.head.weight, model.head.bias, cls)
-    return {"points": project_features(feats, Q), "labels": labels[keep].numpy(),
-            "templates": templates @ Q, "classes": cls}
+def mnist_test_accuracy(model) -> float:
+    """Accuracy of ``model`` on the 10,000 MNIST test images."""
+    test = load_mnist("test")
+    return metrics.accuracy(predict(model, test.images), test.labels)
 
-
-# ----------------------------------------------------------------------------- entropy
-
-def soft_target_entropy(logits, T: float) -> float:
-    """Mean entropy in bits of ``softmax(logits / T)`` (the smoothness of the soft targets)."""
-    T = check_temperature(T)
-    z = torch.as_tensor(logits, dtype=torch.float64)
-    p = torch.softmax(z / T, dim=1)
-    return float(np.mean(metrics.entropy_bits(p.numpy(), axis=1)))
-
-
-def entropy_curve(logits, temperatures: Sequence[float]) -> list[float]:
-    """:func:`soft_target_entropy` at each temperature."""
-    return [soft_target_entropy(logits, T) for T in temperatures]
-
-
-def equal_entropy_temperature(logits, target_bits: float, lo: float = 0.05, hi: float = 1000.0) -> float:
-    """The temperature at which ``logits`` give soft targets of mean entropy ``target_bits``
-    (bisection in log T; entropy grows with T)."""
-    h_lo, h_hi = soft_target_entropy(logits, lo), soft_target_entropy(logits, hi)
-    if not h_lo <= target_bits <= h_hi:
-        raise ValueError(f"target entropy {target_bits:.3f} bits is outside [{h_lo:.3f}, {h_hi:.3f}]")
-    a, b = math.log(lo), math.log(hi)
-    for _ in range(60):
-        m = 0.5 * (a + b)
-        if soft_target_entropy(logits, math.exp(m)) < target_bits:
-            a = m
-        else:
-            b = m
-    return math.exp(0.5 * (a + b))
-
-
-# ----------------------------------------------------------------------------- geometry
 
 def penultimate_features(cfg: LSKDConfig, model) -> tuple[np.ndarray, np.ndarray]:
     """Penultimate activations and labels of the first ``cfg.feature_examples`` test images."""
     test = load_mnist("test")
     n = min(cfg.feature_examples, len(test.labels))
     return predict(model, test.images[:n], features=True).numpy(), test.labels[:n].numpy()
-
-
-def cluster_geometry(features, labels, similar: Sequence[Sequence[int]] | None = None) -> dict:
-    """How tight the class clusters are and how far apart similar classes sit.
-
-    * ``tightness``: mean distance of an example to its class centroid divided by the
-      mean distance between class centroids (smaller = tighter clusters: LS's
-      "information erasure" makes it smaller);
-    * ``similar_relative_distance`` (with ``similar``): mean over digits of the distance
-      to its similar digit(s) divided by its mean distance to all other digits (larger =
-      the "distance enlargement" of Shen et al. 2021).
-    """
-    X = _np64(features)
-    y = np.asarray(labels, dtype=np.int64)
-    C = metrics.class_centroids(X, y, N_CLASSES)
-    within = float(np.mean(np.linalg.norm(X - C[y], axis=1)))
-    D = np.linalg.norm(C[:, None] - C[None], axis=-1)
-    between = float(D[~np.eye(N_CLASSES, dtype=bool)].mean())
-    out = {"tightness": within / between, "within": within, "between": between}
-    if similar is not None:
-        rel = [D[a, list(similar[a])].mean() / (D[a].sum() / (N_CLASSES - 1)) for a in range(N_CLASSES)]
-        out["similar_relative_distance"] = float(np.mean(rel))
-    return out
-
-
-def digit_sets(teacher_features, labels) -> tuple[list[list[int]], list[list[int]]]:
-    """Similar / dissimilar digits for each digit from the hard-label teacher's class
-    centroids (paper appendix G.2, method 2: closest 1 % / farthest 90 % of the other
-    classes, i.e. 1 similar and 8 dissimilar digits for 10 classes)."""
-    C = metrics.class_centroids(teacher_features, labels, N_CLASSES)
-    sim, dis = metrics.similar_dissimilar_sets(C)
-    return [s.tolist() for s in sim], [d.tolist() for d in dis]
-
-
-def diffusion_rows(eps: float, features_by_T: dict, labels, similar, dissimilar) -> list[dict]:
-    """Diffusion index rows ``{"eps", "T_from": 1, "T_to", "similar", "dissimilar"}`` (percent)
-    from the students' penultimate features at T = 1 and each higher T."""
-    if 1.0 not in features_by_T:
-        raise ValueError("the diffusion index needs the student distilled at T = 1")
-    y = np.asarray(labels)
-    c1 = metrics.class_centroids(features_by_T[1.0], y, N_CLASSES)
-    rows = []
-    for T in sorted(features_by_T):
-        if T == 1.0:
-            continue
-        cT = metrics.class_centroids(features_by_T[T], y, N_CLASSES)
-        d = metrics.diffusion_index(c1, cT, similar, dissimilar)
-        rows.append({"eps": float(eps), "T_from": 1.0, "T_to": float(T),
-                     "similar": d["similar"], "dissimilar": d["dissimilar"],
-                     "similar_per_class": d["per_class"]["similar"].tolist(),
-                     "dissimilar_per_class": d["per_class"]["dissimilar"].tolist()})
-    return rows
 
 
 # ----------------------------------------------------------------------------- the experiment
@@ -535,10 +309,8 @@ class LSKDResult:
                 "config": self.config}
 
     def student_accuracy(self, eps: float, T: float) -> float:
-        for r in self.students:
-            if r["eps"] == float(eps) and r["T"] == float(T):
-                return r["test_accuracy"]
-        raise KeyError(f"no student for eps={eps}, T={T}")
+        """Test accuracy of the first seed's student."""
+        return self._student_row(eps, T)["test_accuracy"]
 
     def _student_row(self, eps: float, T: float) -> dict:
         for r in self.students:
@@ -561,9 +333,6 @@ class LSKDResult:
         raise KeyError(f"no teacher for eps={eps}")
 
 
-ENTROPY_TEMPERATURES: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 16.0, 32.0, 64.0)
-
-
 def run_ls_kd(cfg: LSKDConfig = LSKDConfig(), use_cache: bool = True, verbose: bool = True,
               progress: Callable[[float, str], None] | None = None) -> LSKDResult:
     """The chapter's experiment: 2 teachers, ``2 × len(temperatures)`` students, entropy,
@@ -578,8 +347,9 @@ def run_ls_kd(cfg: LSKDConfig = LSKDConfig(), use_cache: bool = True, verbose: b
         if progress is not None:
             progress(done / n_models, what)
 
-    if use_cache:  # the missing models first, on every core
-        prefetch(cfg, epss, cfg.temperatures)
+    if use_cache:  # the runner trains the missing models first, all together
+        runner.run_all([student_job(cfg, eps, T, seed) for eps in epss for T in cfg.temperatures
+                        for seed in cfg.student_seed_list()], device=cfg.device)
     teachers, students, entropy, geometry = [], [], [], []
     feats_by_eps: dict[float, dict[float, np.ndarray]] = {}
     time_s = 0.0

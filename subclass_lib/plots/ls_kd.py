@@ -1,7 +1,7 @@
 """Figures of chapter 3 (label smoothing, temperature, distillation).
 
 Every function returns a matplotlib Figure. Projections come from
-:func:`subclass_lib.experiments.ls_kd.penultimate_projection` (dicts with ``points``,
+:func:`subclass_lib.experiments.ls_kd_geometry.penultimate_projection` (dicts with ``points``,
 ``labels``, ``templates``, ``classes``).
 """
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipywidgets as W
 import matplotlib.pyplot as plt
 
+from .. import runner
 from ..experiments import ls_kd as L
 from ..plots.ls_kd import projection_scatter
 from .common import retrain_panel
@@ -83,7 +84,8 @@ def ls_kd_static_panel(cfg: L.LSKDConfig = L.LSKDConfig(), eps_values=STATIC_EPS
     from .static import static_panel
 
     icfg = cfg.interactive()
-    L.prefetch(icfg, eps_values, temperatures)  # the missing models, on every core
+    # the runner trains the missing teachers and students of the grid first, all together
+    runner.run_all([L.student_job(icfg, e, t) for e in eps_values for t in temperatures], device=icfg.device)
     return static_panel(lambda e, t: ls_kd_figure(L.run_interactive(eps=e, T=t, classes=cfg.classes, cfg=icfg)),
                         [("LS eps", list(eps_values)), ("T", list(temperatures))],
                         title="The label-smoothing panel over eps and T (panel scale, digits "
