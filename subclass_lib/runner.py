@@ -52,8 +52,9 @@ _SOURCE_HASH: str | None = None
 # Source that decides what a trained model is; figures and panels are left out so that
 # editing a plot does not throw away every trained model.
 _TRAINING_SOURCES = ("*.py", "experiments/*.py")
-# ... and modules that never change a trained model (the command line, the chapters' claim checks)
-_NOT_TRAINING = ("__main__.py", "claims.py")
+# ... and modules that never change a trained model (the command line, the claim checks, text tables,
+# chapter 3's geometry analysis)
+_NOT_TRAINING = ("__main__.py", "claims.py", "base.py", "ls_kd_geometry.py")
 
 
 def training_sources() -> list[Path]:
@@ -434,14 +435,15 @@ def run_all(jobs: Sequence[Job], *, workers: int | None = None, device: str = "a
     n = default_workers() if workers is None else workers
     _check_threads(n, "workers")
     todo = _missing(jobs)
-    pool = resolve_device(device).type == "cpu" and n >= 2 and len(todo) >= 2
-    if not (pool or here):
+    cpu = resolve_device(device).type == "cpu"
+    if not (here or (cpu and n >= 2 and len(todo) >= 2)):
         return 0
     needs = _missing([need for job in todo for need in job.needs])
     if needs:
         run_all(needs, workers=n, device=device, here=True)
-    parallel = pool and run_in_workers(_call, [(j.fn, j.args, j.kwargs) for j in todo], n, progress=progress,
-                                       what=what)
+        todo = [job for job in todo if not job.done()]  # a job may also have been another's need
+    parallel = cpu and run_in_workers(_call, [(j.fn, j.args, j.kwargs) for j in todo], n, progress=progress,
+                                      what=what)
     if parallel:
         return len(todo)
     if here:
