@@ -43,7 +43,7 @@ from ..checks import check_fraction, check_pos_int, check_scale, check_seed, che
 __all__ = [
     "HintonConfig", "SOURCE_HINTON", "parse_digits", "teacher_settings", "load_splits", "transfer_set",
     "make_student", "train_teacher", "train_student", "teacher_job", "student_job", "evaluate",
-    "per_class_accuracy", "run_hinton", "soft_targets", "mean_entropy_bits", "soft_gradient_norms",
+    "per_class_accuracy", "run_hinton", "soft_targets", "soft_gradient_norms",
 ]
 
 ProgressFn = Callable[[float, str], None]
@@ -310,16 +310,6 @@ def evaluate(logits: torch.Tensor, labels: torch.Tensor, omit: Iterable[int] = (
 
 
 # ----------------------------------------------------------------------------- soft targets
-
-def mean_entropy_bits(logits: torch.Tensor, temperatures: Sequence[float]) -> list[float]:
-    """Mean entropy (bits) of ``softmax(logits / T)`` over the rows, for each ``T``."""
-    out = []
-    for T in temperatures:
-        p = soft_targets(logits.double(), T)
-        h = -(p * torch.log2(p.clamp_min(1e-300))).sum(dim=1)
-        out.append(float(h.mean()))
-    return out
-
 
 def soft_gradient_norms(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
                         temperatures: Sequence[float]) -> dict:
