@@ -94,8 +94,9 @@ def seeds_recovery(n_seeds: int, cache: str) -> tuple[dict, dict]:
     demo's own figures (``subclass.DEMO``)."""
     os.environ["SUBCLASS_LIB_CACHE"] = cache
     from subclass_lib.experiments import subclass as S
+    from subclass_lib.experiments.subclass_seeds import recovery_over_seeds
 
-    return S.recovery_over_seeds(S.SubclassConfig.demo(), range(n_seeds), student=True), S.DEMO
+    return recovery_over_seeds(S.SubclassConfig.demo(), range(n_seeds), student=True), S.DEMO
 
 
 def main(argv=None) -> int:

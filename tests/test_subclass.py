@@ -9,9 +9,12 @@ import numpy as np
 import pytest
 import torch
 
+from subclass_lib import losses as L
+from subclass_lib import runner as R
 from subclass_lib.__main__ import main
 from subclass_lib.experiments import subclass as S
-from subclass_lib import runner as R
+from subclass_lib.experiments.subclass_seeds import align_logits, recovery_over_seeds, teacher_ensemble, train_many
+from subclass_lib.models import MLP
 from subclass_lib.runner import clear_memory_cache
 
 TINY = dict(n_epochs_teacher=2, n_epochs_student=1, train_fraction=0.05, batch_size=128)
@@ -80,12 +83,12 @@ def test_consistency_loss_is_in_the_teacher_loss():
     x = torch.rand(32, 784)
     y = torch.randint(0, 2, (32,))
     torch.manual_seed(0)
-    model = S._make_teacher(cfg)
+    model = MLP(hidden=(cfg.hidden,), out_dim=10)
     with_c = S.teacher_loss_fn(cfg)(model, {"x": x, "y": y})
     without = S.teacher_loss_fn(replace(cfg, consistency=0.0))(model, {"x": x, "y": y})
     z = model(x)
-    assert without.item() == pytest.approx((S.L.grouped_cross_entropy(z, y, 5)
-                                            + S.L.diversity_sharpness_aux_loss(z, y, 5, cfg.sharpen)).item(), rel=1e-5)
+    assert without.item() == pytest.approx((L.grouped_cross_entropy(z, y, 5)
+                                            + L.diversity_sharpness_aux_loss(z, y, 5, cfg.sharpen)).item(), rel=1e-5)
     assert with_c.item() > without.item()  # the consistency term is a cross-entropy, > 0
     # the views are drawn from a generator seeded by cfg.seed: a fresh loss function repeats them
     again = S.teacher_loss_fn(cfg)(model, {"x": x, "y": y})
@@ -109,7 +112,14 @@ def test_tiny_teacher_beats_chance_and_is_deterministic():
     t3 = S.train_teacher(cfg, verbose=False)
     t4 = S.train_teacher(cfg, verbose=False)
     assert t4.from_cache and torch.equal(t3.test_logits, t4.test_logits)
-    assert t4.snapshots == t3.snapshots
+    assert t4.snapshots == t3.snapshots == t1.snapshots
+    # the tables are stored with the model on disk (its history's records), not beside it
+    clear_memory_cache()  # t3 came from the in-memory copy of t1's run: train once more, onto the disk
+    assert not S.train_teacher(cfg, verbose=False).from_cache
+    clear_memory_cache()
+    t5 = S.train_teacher(cfg, verbose=False)
+    assert t5.from_cache and t5.snapshots == t3.snapshots and t5.history.records == t3.snapshots
+    assert not list((R.cache_dir()).glob("*.json"))
 
 
 def test_halfway_checkpoint_is_exactly_the_shorter_run():
@@ -127,9 +137,9 @@ def test_halfway_checkpoint_is_exactly_the_shorter_run():
     assert len(half.history.loss) == 2 and half.history.loss == direct.history.loss
     # odd epoch counts have no halfway point; without the cache nothing is stored
     S.train_teacher(replace(cfg, n_epochs_teacher=3, seed=1), verbose=False)
-    assert not S.in_cache(replace(cfg, n_epochs_teacher=1, seed=1), False)
+    assert not S.teacher_job(replace(cfg, n_epochs_teacher=1, seed=1)).done()
     S.train_teacher(replace(cfg, seed=2), verbose=False, use_cache=False)
-    assert not S.in_cache(replace(short, seed=2), False)
+    assert not S.teacher_job(replace(short, seed=2)).done()
 
 
 def test_label_free_student_and_n_sub_3():
@@ -148,18 +158,18 @@ def test_alignment_recovers_a_permuted_copy():
     ref = torch.randn(500, 10, generator=g) * 3
     perm = torch.randperm(10, generator=g)
     shuffled = ref[:, perm]  # column b of `shuffled` is column perm[b] of `ref`
-    aligned, found = S.align_logits(ref, shuffled)
+    aligned, found = align_logits(ref, shuffled)
     assert torch.equal(aligned, ref)
     assert found.tolist() == perm.tolist()
 
 
 def test_seed_sweep_and_ensemble_shapes():
     cfg = S.SubclassConfig(**TINY)
-    sweep = S.recovery_over_seeds(cfg, [0, 1])
+    sweep = recovery_over_seeds(cfg, [0, 1])
     assert sweep["seeds"] == [0, 1] and len(sweep["teacher"]["recovery_any"]) == 2
     assert sweep["mean"] == pytest.approx(np.mean(sweep["teacher"]["recovery_any"]))
     assert sweep["std"] >= 0
-    ens = S.teacher_ensemble(cfg, [0, 1])
+    ens = teacher_ensemble(cfg, [0, 1])
     assert ens["members"] == sweep["teacher"]["recovery_any"]
     assert 0.1 <= ens["recovery_one_to_one"] <= ens["recovery_any"] <= 1.0
     assert ens["contingency"].sum() == 10000
@@ -167,19 +177,19 @@ def test_seed_sweep_and_ensemble_shapes():
 
 def test_train_many_in_processes_equals_sequential(tmp_path, monkeypatch):
     cfgs = [S.SubclassConfig(seed=s, **TINY) for s in (0, 1)]
-    parallel = S.train_many(cfgs, student=True, workers=2)
+    monkeypatch.setenv(R.WORKERS_ENV, "2")
+    parallel = train_many(cfgs, student=True)
     assert all(t.from_cache for t, _ in parallel)  # trained in the workers, loaded here
     monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "sequential"))
+    monkeypatch.setenv(R.WORKERS_ENV, "1")
     clear_memory_cache()
-    sequential = S.train_many(cfgs, student=True, workers=1)
+    sequential = train_many(cfgs, student=True)
     for (tp, sp), (ts, ss) in zip(parallel, sequential):
         assert not ts.from_cache
-        assert np.array_equal(tp.contingency, ts.contingency)
+        assert np.array_equal(tp.contingency, ts.contingency) and tp.snapshots == ts.snapshots
         assert tp.recovery_any == ts.recovery_any and sp.recovery_any == ss.recovery_any
-    with pytest.raises(ValueError, match="workers"):
-        S.train_many(cfgs, workers=0)
     with pytest.raises(ValueError, match="SubclassConfig"):
-        S.train_many([dict(seed=0)])
+        train_many([dict(seed=0)])
 
 
 def test_default_workers_reads_the_environment(monkeypatch):
@@ -255,16 +265,18 @@ def test_cli_bad_flags_exit_2(flags, msg, capsys):
     assert msg in capsys.readouterr().err
 
 
-def test_prefetch_trains_only_what_is_missing_longest_first(monkeypatch):
+def test_teacher_jobs_train_only_what_is_missing_longest_first(monkeypatch):
     a = S.SubclassConfig(**TINY)
     b = replace(a, aux_weight=0.0)
     same_as_b = replace(a, aux="contrastive", aux_weight=0.0)  # one teacher: no auxiliary term
-    order = []
+    order = []  # what run_all hands to the worker pool, which "fails" here: the jobs then run in this process
     monkeypatch.setattr(R, "run_in_workers", lambda fn, jobs, n, **kw: order.extend(jobs) and False)
-    assert S.prefetch_teachers([b, same_as_b, replace(a, n_epochs_teacher=4)], student=[False, False, True],
-                               workers=1) == 2
-    assert [(c.n_epochs_teacher, st) for c, st in order] == [(4, True), (2, False)]  # longest first
-    assert S.in_cache(replace(a, n_epochs_teacher=4), True) and S.in_cache(same_as_b, False)
-    assert S.prefetch_teachers([b, same_as_b], workers=1) == 0  # all cached
-    with pytest.raises(ValueError, match="flags"):
-        S.prefetch_teachers([a, b], student=[True])
+    jobs = [S.teacher_job(b), S.teacher_job(same_as_b), S.teacher_job(replace(a, n_epochs_teacher=4), student=True)]
+    assert R.run_all(jobs, workers=2, device="cpu", here=True) == 0  # none trained by workers
+    assert [(c.n_epochs_teacher, st) for _, (c, st), _ in order] == [(4, True), (2, False)]  # deduplicated, longest first
+    assert all(j.done() for j in jobs)
+    assert S.teacher_job(replace(a, n_epochs_teacher=4)).done() and not S.teacher_job(replace(a, seed=1)).done()
+    order.clear()
+    assert R.run_all(jobs, workers=2, device="cpu", here=True) == 0 and order == []  # all cached
+    with pytest.raises(ValueError, match="SubclassConfig"):
+        S.teacher_job({"seed": 0})

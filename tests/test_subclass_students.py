@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from subclass_lib import losses as L
+from subclass_lib import runner
 from subclass_lib.__main__ import main
 from subclass_lib.experiments import subclass_students as S
 from subclass_lib.experiments.subclass import SubclassConfig
@@ -137,8 +138,9 @@ def test_train_student_is_deterministic(teacher):
 
 def test_students_in_worker_processes_equal_sequential(teacher):
     jobs = [(replace(TINY, seed=s), m) for s in (0, 1) for m in ("hard_labels", "subclass_distillation")]
-    assert S.prefetch_students(jobs, workers=2)  # trained in two processes, into the cache
-    assert not S.prefetch_students(jobs, workers=2)  # nothing left to do
+    student_jobs = [S.student_job(c, m) for c, m in jobs]
+    assert runner.run_all(student_jobs, workers=2, device="cpu") == 4  # trained in two processes, into the cache
+    assert runner.run_all(student_jobs, workers=2, device="cpu") == 0  # nothing left to do
     for c, m in jobs:
         cached = S.train_student(c, m, teacher, verbose=False)
         fresh = S.train_student(c, m, teacher, verbose=False, use_cache=False)
@@ -147,7 +149,9 @@ def test_students_in_worker_processes_equal_sequential(teacher):
         for a, b in zip(cached.model.state_dict().values(), fresh.model.state_dict().values()):
             assert torch.equal(a, b)
     with pytest.raises(ValueError, match="method"):
-        S.prefetch_students([(TINY, "magic")], workers=2)
+        S.student_job(TINY, "magic")
+    with pytest.raises(ValueError, match="StudentsConfig"):
+        S.student_job(TINY.teacher, "hard_labels")
 
 
 # ----------------------------------------------------------------------------- CLI

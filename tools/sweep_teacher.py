@@ -7,7 +7,7 @@
 Every ``--set`` is one row: ``field=value`` pairs (space-separated) applied to
 ``SubclassConfig()`` (the chapter's default). For each row the teacher and its label-free
 student are trained (or loaded from the model cache) for every seed, in worker processes
-(``subclass.prefetch_teachers``), and the table gives the mean and population std of their test
+(``runner.run_all`` over ``subclass.teacher_job``), and the table gives the mean and population std of their test
 recovery (any mapping) and super-class accuracy. The book's lab notes (book/lab_notes.md) record the
 table this script printed when the default's sharpen was chosen; it is not part of the
 chapter's own run (about two minutes per row on a 2-core CPU).
@@ -23,7 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from subclass_lib import runner  # noqa: E402
 from subclass_lib.experiments import subclass as S  # noqa: E402
+from subclass_lib.experiments.subclass_seeds import recovery_over_seeds  # noqa: E402
 from subclass_lib.experiments.base import format_table  # noqa: E402
 
 #: The sweep recorded in chapter 4, one or two settings changed at a time (sharpen 0.5 was the
@@ -81,10 +83,10 @@ def main(argv=None) -> int:
         p.error(str(exc))
     base = S.SubclassConfig()
     cfgs = [replace(base, seed=s, **st) for st in settings for s in args.seeds]
-    S.prefetch_teachers(cfgs, student=True, workers=args.workers)  # fill the cache in one pool
+    runner.run_all([S.teacher_job(c, student=True) for c in cfgs], workers=args.workers, here=True)  # fill the cache
     rows = []
     for st in settings:
-        r = S.recovery_over_seeds(replace(base, **st), args.seeds, student=True, workers=args.workers)
+        r = recovery_over_seeds(replace(base, **st), args.seeds, student=True)  # from the cache
         rows.append({"setting": " ".join(f"{k}={v}" for k, v in st.items()) or "default",
                      "teacher": r["mean"], "teacher std": r["std"], "student": r["student_mean"],
                      "student std": r["student_std"], "student super acc": r["student_super_accuracy_mean"]})

@@ -7,7 +7,7 @@ from dataclasses import asdict, fields
 
 from ..experiments.base import format_table
 from ..experiments.subclass import AUX_KINDS, DEMO, TEACHERS, SubclassConfig, run_subclass
-from ..runner import cli_threads, cpu_threads
+from .. import runner
 from . import Command
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -57,10 +57,9 @@ def config_from_args(args: argparse.Namespace) -> SubclassConfig:
 
 def _run(args: argparse.Namespace) -> dict:
     cfg = config_from_args(args)
-    threads = cli_threads(args.threads)
-    with cpu_threads(threads):
+    with runner.command_line(args.threads):
         res = run_subclass(cfg, verbose=True, use_cache=not args.no_cache, device=args.device)
-    res["threads"] = threads
+    res["threads"] = runner.cli_threads(args.threads)
     return res
 
 

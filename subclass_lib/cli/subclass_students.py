@@ -9,7 +9,7 @@ from ..experiments.base import format_table
 from ..experiments.subclass import SubclassConfig
 from ..checks import check_hidden
 from ..experiments.subclass_students import METHODS, StudentsConfig, results_table, run_students
-from ..runner import cli_threads, cpu_threads
+from .. import runner
 from . import Command
 from .subclass import add_arguments as add_teacher_arguments
 
@@ -78,12 +78,11 @@ def _run(args: argparse.Namespace) -> dict:
             raise ValueError(f"--methods: {m!r} is not one of {','.join(METHODS)}")
     if not methods:
         raise ValueError("--methods must name at least one student")
-    threads = cli_threads(args.threads)
-    with cpu_threads(threads):
+    with runner.command_line(args.threads):
         res = run_students(cfg, methods, no_label=args.no_label_student, label_free=args.label_free_student,
                            verbose=True, use_cache=not args.no_cache, device=args.device)
     res.pop("runs")
-    res["threads"] = threads
+    res["threads"] = runner.cli_threads(args.threads)
     return res
 
 

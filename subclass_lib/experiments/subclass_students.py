@@ -22,13 +22,14 @@ Public API:
 * :class:`StudentsConfig` (``for_scale``, ``interactive``): every knob, validated.
 * :func:`get_teacher`, :func:`transfer_set`, :func:`make_student`, :func:`student_loss_fn`,
   :func:`train_student` -> :class:`StudentRun`.
+* :func:`student_job`: a student for ``runner.run_all``, which trains many at once.
 * :func:`run_students` -> the JSON dict of ``python -m subclass_lib subclass-students``.
-* :func:`students_over_seeds`, :func:`sweep`: variance and slider sweeps.
+
+Students over seeds and over a slider's values: :mod:`subclass_lib.experiments.subclass_students_sweeps`.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -40,147 +41,22 @@ from torch import nn
 from .. import data as D
 from .. import losses as L
 from .. import metrics as M
-from ..metrics import mean_std
-from ..models import MLP, predict
 from .. import runner
-from ..runner import cpu_threads, default_workers, is_cached, load_or_train
-from ..train import FitConfig, History, fit, resolve_device, seed_everything
-from ..checks import check_fraction, check_hidden, check_int, check_scale, check_temperature
-from .subclass import (SubclassConfig, TeacherResult, in_cache, load_data, train_label_free_student, train_many,
-                       train_teacher)
+from ..models import MLP, predict
+from ..train import FitConfig, fit, seed_everything
+from ..checks import check_hidden
+from .subclass import TeacherResult, load_data, teacher_job, train_label_free_student, train_teacher
+from .subclass_students_config import (ALL_METHODS, CHAPTER_TEACHER, LABELS, METHODS, OFFICIAL_NOTEBOOK_ACCURACY,
+                                       PAPER_ERROR, PAPER_ERROR_STD, StudentsConfig, chapter_teacher)
 
 __all__ = [
-    "METHODS", "ALL_METHODS", "CHAPTER_TEACHER", "chapter_teacher", "PAPER_ERROR", "PAPER_ERROR_STD", "OFFICIAL_NOTEBOOK_ACCURACY",
-    "StudentsConfig", "StudentRun", "get_teacher", "transfer_set", "make_student", "student_loss_fn",
-    "train_student", "run_students", "students_over_seeds", "sweep", "check_hidden",
+    # from subclass_students_config
+    "METHODS", "ALL_METHODS", "CHAPTER_TEACHER", "chapter_teacher", "PAPER_ERROR", "PAPER_ERROR_STD",
+    "OFFICIAL_NOTEBOOK_ACCURACY", "LABELS", "StudentsConfig",
+    # the recipes
+    "StudentRun", "get_teacher", "transfer_set", "make_student", "student_loss_fn", "train_student",
+    "student_job", "run_students", "results_table", "check_hidden",
 ]
-
-#: The four students of the chapter's table, in the paper's order.
-METHODS = ("hard_labels", "distillation", "subclass_distillation", "penultimate")
-#: ... and the student that never sees the binary label (paper section 4.4).
-ALL_METHODS = METHODS + ("no_label",)
-
-#: Binary test error on MNIST-2x5, paper section 4.4 (mean and std over runs).
-PAPER_ERROR = {"teacher": 0.0073, "hard_labels": 0.0157, "distillation": 0.0123,
-               "subclass_distillation": 0.0093, "no_label": 0.0206}
-PAPER_ERROR_STD = {"teacher": 0.0009, "hard_labels": 0.0006, "distillation": 0.0004,
-                   "subclass_distillation": 0.0006, "no_label": 0.0018}
-#: Binary test accuracy in the paper's official notebook (MNIST-2x5).
-OFFICIAL_NOTEBOOK_ACCURACY = {"teacher": 0.9935, "hard_labels": 0.9853, "distillation": 0.9872,
-                              "subclass_distillation": 0.9901}
-
-#: Chapter 4's default MLP teacher, spelled out so that this chapter's numbers do not move
-#: when chapter 4 retunes its defaults: 784-256-10, diversity/sharpness auxiliary loss
-#: (sharpen 0.4) plus view consistency (shift 1 px, noise 0.5), 16 epochs.
-CHAPTER_TEACHER = dict(teacher="mlp", hidden=256, n_epochs_teacher=16, batch_size=256, lr=1e-3,
-                       weight_decay=1e-4, aux="diversity", aux_weight=1.0, sharpen=0.4,
-                       consistency=1.0, view_shift=1, view_noise=0.5, n_sub=5,
-                       split="01234", jitter=0, seed=0)
-
-
-def chapter_teacher(**overrides) -> SubclassConfig:
-    """The teacher configuration of this chapter (:data:`CHAPTER_TEACHER` with ``overrides``)."""
-    return SubclassConfig(**{**CHAPTER_TEACHER, **overrides})
-
-
-_LABELS = {"hard_labels": "hard labels", "distillation": "distillation",
-           "subclass_distillation": "subclass distillation", "penultimate": "penultimate-layer distillation",
-           "no_label": "no binary label (intra-class)"}
-
-
-@dataclass(frozen=True)
-class StudentsConfig:
-    """Configuration of chapter 5's students (the teacher is ``teacher``, chapter 4's config).
-
-    * ``student_hidden``: hidden layer sizes of every student MLP (default scale 2 x 128;
-      the paper's is 2 x 784, ``scale="full"``).
-    * ``T``, ``alpha``: temperature and task balance of Eq. 4 (distillation and subclass
-      distillation; ``alpha`` also weighs the penultimate term against the hard labels).
-    * ``penultimate_weight``: extra factor on Eq. 5 (the paper sweeps it: 0.3 ... 30), so the
-      penultimate student minimises ``alpha * penultimate_weight * L_pen + (1 - alpha) * CE``.
-      Eq. 5 sums squared differences over the teacher's 256 penultimate units (about 300 at
-      the start for chapter 4's teacher, against a cross-entropy below 1), hence 0.01.
-    * ``transfer_fraction``: fraction of the teacher's training set the students train on
-      (a fixed random subset, seed 0); ``epochs`` counts passes over that subset.
-    * ``eval_every``: steps between validation-accuracy points of the training-speed
-      curves (None: per epoch only).
-    * ``seed``: the students' seed (initial weights and data order); the teacher has its own
-      (``teacher.seed``).
-    """
-
-    teacher: SubclassConfig = field(default_factory=chapter_teacher)
-    student_hidden: tuple[int, ...] = (128, 128)
-    epochs: int = 8
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    T: float = 4.0
-    alpha: float = 0.5
-    penultimate_weight: float = 0.01
-    transfer_fraction: float = 1.0
-    eval_every: int | None = 43
-    seed: int = 0
-    scale: str = "default"
-
-    def __post_init__(self):
-        if not isinstance(self.teacher, SubclassConfig):
-            raise ValueError(f"teacher must be a SubclassConfig, got {type(self.teacher).__name__}")
-        object.__setattr__(self, "student_hidden", check_hidden(self.student_hidden))
-        check_int("epochs", self.epochs, 1)
-        check_int("batch_size", self.batch_size, 2)
-        for name in ("lr",):
-            v = float(getattr(self, name))
-            if not (math.isfinite(v) and v > 0):
-                raise ValueError(f"{name} must be a finite number > 0, got {getattr(self, name)!r}")
-        wd = float(self.weight_decay)
-        if not (math.isfinite(wd) and wd >= 0):
-            raise ValueError(f"weight_decay must be a finite number >= 0, got {self.weight_decay!r}")
-        check_temperature(self.T, "T (temperature)")
-        check_fraction(self.alpha, "alpha (task balance)")
-        pw = float(self.penultimate_weight)
-        if not (math.isfinite(pw) and pw >= 0):
-            raise ValueError(f"penultimate_weight must be a finite number >= 0, got {self.penultimate_weight!r}")
-        check_fraction(self.transfer_fraction, "transfer_fraction", low_open=True)
-        if self.eval_every is not None:
-            check_int("eval_every", self.eval_every, 1)
-        check_int("seed", self.seed, 0)
-        check_scale(self.scale)
-
-    @classmethod
-    def for_scale(cls, scale: str = "default", **overrides) -> "StudentsConfig":
-        """The chapter's configuration (``"default"``: chapter 4's default teacher, 2 x 128
-        students, 8 epochs) or the paper's size (``"full"``: the paper's conv teacher,
-        2 x 784 students, 12 epochs, batch 256), with ``overrides`` on top."""
-        check_scale(scale)
-        if scale == "full":
-            base = dict(teacher=SubclassConfig.for_scale("full"), student_hidden=(784, 784), epochs=12,
-                        batch_size=256, eval_every=50)
-        else:
-            base = {}
-        base.update(overrides)
-        return cls(scale=scale, **base)
-
-    def interactive(self, **overrides) -> "StudentsConfig":
-        """The smaller configuration of the slider panel: same teacher, 20% of the transfer
-        set, 3 epochs, no step curves (a retrain of the four students takes seconds)."""
-        base = dict(transfer_fraction=0.2, epochs=3, eval_every=None)
-        base.update(overrides)
-        return replace(self, **base)
-
-    def student_key(self, method: str) -> dict:
-        """The fields a student of ``method`` depends on (the cache key): changing T does not
-        retrain the hard-label student."""
-        d = {k: v for k, v in asdict(self).items() if k not in ("teacher", "scale")}
-        d["teacher"] = self.teacher.teacher_key()
-        d["method"] = method
-        if method in ("hard_labels", "no_label"):
-            d.pop("alpha")
-        if method in ("hard_labels", "penultimate"):
-            d.pop("T")
-        if method != "penultimate":
-            d.pop("penultimate_weight")
-        return d
-
 
 # ---------------------------------------------------------------------------- teacher and data
 
@@ -206,6 +82,7 @@ def _check_teacher(cfg: StudentsConfig, teacher: TeacherResult) -> None:
         raise ValueError("the teacher was trained with a different configuration than cfg.teacher")
 
 
+@runner.pinned
 def transfer_set(cfg: StudentsConfig, teacher: TeacherResult) -> dict:
     """The students' data: ``x, y`` (super-class labels), ``digit``, ``teacher_logits``
     (c*s sub-logits) and ``teacher_features`` (penultimate activations) on the transfer
@@ -214,11 +91,6 @@ def transfer_set(cfg: StudentsConfig, teacher: TeacherResult) -> dict:
 
     Teacher outputs are computed once per teacher (eval mode, no dropout) and memoised.
     """
-    with cpu_threads():
-        return _transfer_set(cfg, teacher)
-
-
-def _transfer_set(cfg: StudentsConfig, teacher: TeacherResult) -> dict:
     _check_teacher(cfg, teacher)
     tc = cfg.teacher
     data = load_data(tc.split, tc.train_fraction)
@@ -333,12 +205,18 @@ class StudentRun:
         return d
 
 
+def _student_name(method: str) -> str:
+    """The model-cache name of a student of ``method``."""
+    return f"subclass-student-{method}"
+
+
 def _progress_cb(progress, offset: float, share: float, label: str):
     if progress is None:
         return None
     return lambda epoch, epochs, hist: progress(offset + share * epoch / epochs, f"{label}: epoch {epoch}/{epochs}")
 
 
+@runner.pinned
 def train_student(cfg: StudentsConfig, method: str, teacher: TeacherResult | None = None,
                   progress: Callable | None = None, *, data: dict | None = None, verbose: bool = True,
                   use_cache: bool = True, device: str = "auto") -> StudentRun:
@@ -346,15 +224,9 @@ def train_student(cfg: StudentsConfig, method: str, teacher: TeacherResult | Non
 
     ``teacher``: chapter 4's teacher of ``cfg.teacher`` (trained or loaded when None).
     ``data``: a :func:`transfer_set` of this config and teacher, to skip recomputing it.
-    ``progress(fraction, text)`` is called after every epoch. Runs on a fixed number of CPU
-    threads (:func:`runner.cpu_threads`: 1 unless ``$SUBCLASS_LIB_THREADS``), so a seed's
-    numbers do not depend on the machine's load.
+    ``progress(fraction, text)`` is called after every epoch. Training and evaluation run
+    pinned (``runner.pinned``), so a seed's numbers do not depend on the machine's load.
     """
-    with cpu_threads():
-        return _train_student(cfg, method, teacher, progress, data, verbose, use_cache, device)
-
-
-def _train_student(cfg, method, teacher, progress, data, verbose, use_cache, device) -> StudentRun:
     _out_dim(method, 2, 1)  # validates the name
     if not isinstance(cfg, StudentsConfig):
         raise ValueError(f"cfg must be a StudentsConfig, got {type(cfg).__name__}")
@@ -377,13 +249,14 @@ def _train_student(cfg, method, teacher, progress, data, verbose, use_cache, dev
 
     fc = FitConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
                    seed=cfg.seed, eval_every=cfg.eval_every, device=device)
+
     def train_fn(model):
         return fit(model, loss_fn, train, fc, val_fn=val_fn, extra_modules=extra, name=method, verbose=False,
-                   callback=_progress_cb(progress, 0.0, 1.0, _LABELS[method]))
+                   callback=_progress_cb(progress, 0.0, 1.0, LABELS[method]))
 
     t0 = time.perf_counter()
-    model, hist, from_cache = load_or_train(f"subclass-student-{method}", cfg.student_key(method),
-                                            lambda: make_student(cfg, method), train_fn, use_cache=use_cache)
+    model, hist, from_cache = runner.load_or_train(_student_name(method), cfg.student_key(method),
+                                                   lambda: make_student(cfg, method), train_fn, use_cache=use_cache)
     took = time.perf_counter() - t0
     model.cpu()
     logits = predict(model, data["x_test"])
@@ -404,33 +277,21 @@ def _train_student(cfg, method, teacher, progress, data, verbose, use_cache, dev
     return run
 
 
-def _student_in_worker(cfg: StudentsConfig, method: str) -> None:
-    """Runs in a runner worker: train one student into the cache (its teacher is read from
-    the cache; the caller made sure it is there)."""
+def _train_student_job(cfg: StudentsConfig, method: str) -> None:
+    """The work of a :func:`student_job`: train one student into the cache (its teacher is read
+    from the cache, where the job's ``needs`` put it)."""
     train_student(cfg, method, get_teacher(cfg, verbose=False), verbose=False)
 
 
-def prefetch_students(jobs: Sequence[tuple[StudentsConfig, str]], *, workers: int | None = None,
-                      use_cache: bool = True, device: str = "auto", verbose: bool = False) -> bool:
-    """Train the ``(cfg, method)`` students that are not in the model cache yet in parallel
-    workers (``runner.run_in_workers``; one CPU thread each, so the numbers are
-    those of a sequential run), so that the caller then loads them from the cache. Needs the
-    cache and each config's teacher in it; otherwise (or with one worker, or on a GPU) does
-    nothing and returns False."""
-    n = default_workers() if workers is None else int(workers)
-    if n < 1:
-        raise ValueError(f"workers must be >= 1, got {workers!r}")
-    if not use_cache or resolve_device(device).type != "cpu":
-        return False
-    todo = []
-    for c, m in jobs:
-        _out_dim(m, 2, 1)  # validates the method name
-        if (c, m) not in todo and not is_cached(f"subclass-student-{m}", c.student_key(m)):
-            todo.append((c, m))
-    teachers = {repr(sorted(c.teacher.teacher_key().items())): c for c, _ in todo}
-    for c in teachers.values():  # the workers read the teachers from the cache
-        get_teacher(c, verbose=False, use_cache=True, device=device)
-    return runner.run_in_workers(_student_in_worker, todo, n, what="student(s)" if verbose else None)
+def student_job(cfg: StudentsConfig, method: str) -> runner.Job:
+    """The student of ``method`` as a ``runner.Job`` that needs its teacher's job:
+    ``runner.run_all([student_job(c, m) for ...])`` trains those not in the cache, teachers first."""
+    _out_dim(method, 2, 1)  # validates the name
+    if not isinstance(cfg, StudentsConfig):
+        raise ValueError(f"cfg must be a StudentsConfig, got {type(cfg).__name__}")
+    return runner.Job(_train_student_job, (cfg, method),
+                      entries=((_student_name(method), cfg.student_key(method)),),
+                      needs=(teacher_job(cfg.teacher),))
 
 
 def initial_students(cfg: StudentsConfig, methods: Sequence[str] = ALL_METHODS) -> dict[str, MLP]:
@@ -457,9 +318,9 @@ def run_students(cfg: StudentsConfig = StudentsConfig(), methods: Sequence[str] 
                                                               use_cache=use_cache, device=device)
     _check_teacher(cfg, teacher)
     t1 = time.perf_counter()
-    if teacher.from_cache or in_cache(cfg.teacher, student=False):
-        prefetch_students([(cfg, m) for m in methods + (["no_label"] if no_label else [])],
-                          use_cache=use_cache, device=device, verbose=verbose)
+    if use_cache and (teacher.from_cache or teacher_job(cfg.teacher).done()):  # the students read it from the cache
+        runner.run_all([student_job(cfg, m) for m in methods + (["no_label"] if no_label else [])], device=device,
+                       what="student(s)" if verbose else None)
     data = transfer_set(cfg, teacher)
     runs = {}
     for i, m in enumerate(methods):
@@ -494,80 +355,6 @@ def run_students(cfg: StudentsConfig = StudentsConfig(), methods: Sequence[str] 
     return out
 
 
-def students_over_seeds(cfg: StudentsConfig, seeds: Sequence[int] = (0, 1, 2),
-                        methods: Sequence[str] = METHODS, *, vary_teacher: bool = False,
-                        teacher: TeacherResult | None = None, verbose: bool = False, use_cache: bool = True,
-                        device: str = "auto", progress: Callable | None = None) -> dict:
-    """Binary test error of each method for each student seed: ``{"seeds", "methods",
-    "errors": {method: [..]}, "mean": {..}, "std": {..} (sample std, ddof 1),
-    "wins": {"subclass_vs_distillation": k, "distillation_vs_hard": k}}`` where ``wins``
-    counts the seeds where the first has the lower error.
-
-    The teacher is fixed (``teacher`` or ``cfg.teacher``) unless ``vary_teacher``, which
-    also retrains the teacher with each seed.
-    """
-    seeds = [int(s) for s in seeds]
-    if not seeds:
-        raise ValueError("seeds must name at least one seed")
-    errors: dict[str, list] = {m: [] for m in methods}
-    if vary_teacher:  # train the missing teachers in parallel first
-        train_many([replace(cfg.teacher, seed=s) for s in seeds], use_cache=use_cache, device=device)
-    if vary_teacher or teacher is None or teacher.from_cache or in_cache(cfg.teacher, student=False):
-        prefetch_students([(replace(cfg, seed=s, teacher=replace(cfg.teacher, seed=s) if vary_teacher
-                                    else cfg.teacher), m) for s in seeds for m in methods],
-                          use_cache=use_cache, device=device, verbose=verbose)
-    for i, s in enumerate(seeds):
-        c = replace(cfg, seed=s, teacher=replace(cfg.teacher, seed=s) if vary_teacher else cfg.teacher)
-        t = get_teacher(c, verbose=verbose, use_cache=use_cache, device=device) if (vary_teacher or teacher is None) \
-            else teacher
-        data = transfer_set(c, t)
-        for m in methods:
-            errors[m].append(train_student(c, m, t, data=data, verbose=verbose, use_cache=use_cache,
-                                           device=device).test_error)
-        if progress is not None:
-            progress((i + 1) / len(seeds), f"seed {s} done")
-    out = {"seeds": seeds, "methods": list(methods), "errors": errors, "mean": {}, "std": {}}
-    for m in methods:
-        out["mean"][m], out["std"][m] = mean_std(errors[m], ddof=1)
-    wins = {}
-    for a, b, name in (("subclass_distillation", "distillation", "subclass_vs_distillation"),
-                       ("distillation", "hard_labels", "distillation_vs_hard")):
-        if a in errors and b in errors:
-            wins[name] = int(sum(x < y for x, y in zip(errors[a], errors[b])))
-    out["wins"] = wins
-    return out
-
-
-SWEEPABLE = ("T", "alpha", "student_hidden", "transfer_fraction", "penultimate_weight")
-
-
-def sweep(cfg: StudentsConfig, param: str, values: Sequence, methods: Sequence[str] = METHODS,
-          teacher: TeacherResult | None = None, *, verbose: bool = False, use_cache: bool = True,
-          device: str = "auto", progress: Callable | None = None) -> dict:
-    """Binary test error of ``methods`` over ``values`` of one config field (the static twin
-    of a slider): ``{"param", "values", "errors": {method: [..]}}``."""
-    if param not in SWEEPABLE:
-        raise ValueError(f"param must be one of {SWEEPABLE}, got {param!r}")
-    values = list(values)
-    if not values:
-        raise ValueError("values must not be empty")
-    teacher = teacher if teacher is not None else get_teacher(cfg, verbose=verbose, use_cache=use_cache,
-                                                              device=device)
-    errors: dict[str, list] = {m: [] for m in methods}
-    if teacher.from_cache or in_cache(cfg.teacher, student=False):
-        prefetch_students([(replace(cfg, **{param: v}), m) for v in values for m in methods],
-                          use_cache=use_cache, device=device, verbose=verbose)
-    for i, v in enumerate(values):
-        c = replace(cfg, **{param: v})
-        data = transfer_set(c, teacher)
-        for m in methods:
-            errors[m].append(train_student(c, m, teacher, data=data, verbose=verbose, use_cache=use_cache,
-                                           device=device).test_error)
-        if progress is not None:
-            progress((i + 1) / len(values), f"{param} = {v}")
-    return {"param": param, "values": [list(v) if isinstance(v, tuple) else v for v in values], "errors": errors}
-
-
 def results_table(res: dict) -> list[dict]:
     """Rows of the chapter's table: our binary test error beside the paper's (errors) and
     its official notebook's (accuracies)."""
@@ -575,7 +362,7 @@ def results_table(res: dict) -> list[dict]:
              "paper error": PAPER_ERROR["teacher"],
              "official notebook acc.": OFFICIAL_NOTEBOOK_ACCURACY["teacher"]}]
     for s in res["students"] + ([res["no_label_student"]] if "no_label_student" in res else []):
-        rows.append({"model": _LABELS[s["method"]], "test error": s["test_error"],
+        rows.append({"model": LABELS[s["method"]], "test error": s["test_error"],
                      "paper error": PAPER_ERROR.get(s["method"]),
                      "official notebook acc.": OFFICIAL_NOTEBOOK_ACCURACY.get(s["method"])})
     return rows

@@ -1,0 +1,88 @@
+"""Chapter 5 over many runs: the students' errors over seeds (:func:`students_over_seeds`) and
+over the values of one slider (:func:`sweep`, the static twin of the chapter's panel)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from .. import runner
+from ..metrics import mean_std
+from .subclass import TeacherResult, teacher_job
+from .subclass_students import get_teacher, student_job, train_student, transfer_set
+from .subclass_students_config import METHODS, StudentsConfig
+
+__all__ = ["students_over_seeds", "sweep", "SWEEPABLE"]
+
+
+def students_over_seeds(cfg: StudentsConfig, seeds: Sequence[int] = (0, 1, 2),
+                        methods: Sequence[str] = METHODS, *, vary_teacher: bool = False,
+                        teacher: TeacherResult | None = None, verbose: bool = False, use_cache: bool = True,
+                        device: str = "auto", progress: Callable | None = None) -> dict:
+    """Binary test error of each method for each student seed: ``{"seeds", "methods",
+    "errors": {method: [..]}, "mean": {..}, "std": {..} (sample std, ddof 1),
+    "wins": {"subclass_vs_distillation": k, "distillation_vs_hard": k}}`` where ``wins``
+    counts the seeds where the first has the lower error.
+
+    The teacher is fixed (``teacher`` or ``cfg.teacher``) unless ``vary_teacher``, which
+    also retrains the teacher with each seed.
+    """
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+    errors: dict[str, list] = {m: [] for m in methods}
+    cfgs = [replace(cfg, seed=s, teacher=replace(cfg.teacher, seed=s) if vary_teacher else cfg.teacher)
+            for s in seeds]
+    if use_cache and (vary_teacher or teacher is None or teacher.from_cache or teacher_job(cfg.teacher).done()):
+        # every missing student at once (and first the missing teachers they need)
+        runner.run_all([student_job(c, m) for c in cfgs for m in methods], device=device,
+                       what="student(s)" if verbose else None)
+    for i, (s, c) in enumerate(zip(seeds, cfgs)):
+        t = get_teacher(c, verbose=verbose, use_cache=use_cache, device=device) if (vary_teacher or teacher is None) \
+            else teacher
+        data = transfer_set(c, t)
+        for m in methods:
+            errors[m].append(train_student(c, m, t, data=data, verbose=verbose, use_cache=use_cache,
+                                           device=device).test_error)
+        if progress is not None:
+            progress((i + 1) / len(seeds), f"seed {s} done")
+    out = {"seeds": seeds, "methods": list(methods), "errors": errors, "mean": {}, "std": {}}
+    for m in methods:
+        out["mean"][m], out["std"][m] = mean_std(errors[m], ddof=1)
+    wins = {}
+    for a, b, name in (("subclass_distillation", "distillation", "subclass_vs_distillation"),
+                       ("distillation", "hard_labels", "distillation_vs_hard")):
+        if a in errors and b in errors:
+            wins[name] = int(sum(x < y for x, y in zip(errors[a], errors[b])))
+    out["wins"] = wins
+    return out
+
+
+SWEEPABLE = ("T", "alpha", "student_hidden", "transfer_fraction", "penultimate_weight")
+
+
+def sweep(cfg: StudentsConfig, param: str, values: Sequence, methods: Sequence[str] = METHODS,
+          teacher: TeacherResult | None = None, *, verbose: bool = False, use_cache: bool = True,
+          device: str = "auto", progress: Callable | None = None) -> dict:
+    """Binary test error of ``methods`` over ``values`` of one config field (the static twin
+    of a slider): ``{"param", "values", "errors": {method: [..]}}``."""
+    if param not in SWEEPABLE:
+        raise ValueError(f"param must be one of {SWEEPABLE}, got {param!r}")
+    values = list(values)
+    if not values:
+        raise ValueError("values must not be empty")
+    teacher = teacher if teacher is not None else get_teacher(cfg, verbose=verbose, use_cache=use_cache,
+                                                              device=device)
+    errors: dict[str, list] = {m: [] for m in methods}
+    if use_cache and (teacher.from_cache or teacher_job(cfg.teacher).done()):  # the students read it from the cache
+        runner.run_all([student_job(replace(cfg, **{param: v}), m) for v in values for m in methods], device=device,
+                       what="student(s)" if verbose else None)
+    for i, v in enumerate(values):
+        c = replace(cfg, **{param: v})
+        data = transfer_set(c, teacher)
+        for m in methods:
+            errors[m].append(train_student(c, m, teacher, data=data, verbose=verbose, use_cache=use_cache,
+                                           device=device).test_error)
+        if progress is not None:
+            progress((i + 1) / len(values), f"{param} = {v}")
+    return {"param": param, "values": [list(v) if isinstance(v, tuple) else v for v in values], "errors": errors}
