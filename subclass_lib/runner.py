@@ -53,8 +53,10 @@ _SOURCE_HASH: str | None = None
 # editing a plot does not throw away every trained model.
 _TRAINING_SOURCES = ("*.py", "experiments/*.py")
 # ... and modules that never change a trained model (the command line, the claim checks, text tables,
-# chapter 3's geometry analysis)
-_NOT_TRAINING = ("__main__.py", "claims.py", "base.py", "ls_kd_geometry.py")
+# analysis and sweeps that only choose which configurations to train: each model is defined by its recipe
+# module and its cache key)
+_NOT_TRAINING = ("__main__.py", "claims.py", "base.py", "ls_kd_geometry.py", "hinton_sweeps.py", "subclass_seeds.py",
+                 "subclass_students_sweeps.py")
 
 
 def training_sources() -> list[Path]:
@@ -285,7 +287,7 @@ WORKERS_ENV = "SUBCLASS_LIB_WORKERS"
 
 
 def default_workers() -> int:
-    """Worker processes for :func:`train_many`: ``$SUBCLASS_LIB_WORKERS``, else the number
+    """Worker processes of :func:`run_all`: ``$SUBCLASS_LIB_WORKERS``, else the number
     of CPUs this process may use (each worker trains on one thread)."""
     n = _positive_int_env(WORKERS_ENV, None)
     return available_cpus() if n is None else n

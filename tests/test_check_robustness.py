@@ -33,10 +33,10 @@ def test_settings_name_the_documented_environments():
     assert robustness.SETTINGS["avx2"]["ATEN_CPU_CAPABILITY"] == "avx2"
     assert robustness.SETTINGS["one-thread"]["OMP_NUM_THREADS"] == "1"
     assert robustness.SETTINGS["two-threads"]["SUBCLASS_LIB_THREADS"] == "2"
-    every = robustness._chapters(None)
-    assert [p.name for p in robustness._chapters(["01"])] == ["01_distillation.ipynb"] and len(every) >= 6
+    every = robustness.chapter_paths(None)
+    assert [p.name for p in robustness.chapter_paths(["01"])] == ["01_distillation.ipynb"] and len(every) >= 6
     with pytest.raises(SystemExit):
-        robustness._chapters(["99"])
+        robustness.chapter_paths(["99"])
 
 
 def test_a_failing_claim_is_reported_with_its_line(tmp_path):

@@ -120,8 +120,8 @@ def test_distillation_static_panels_show_the_live_panels_figure_for_every_settin
 
 def _same_png(panel, setting, fig):
     """The panel's stored figure for ``setting`` is ``fig`` (rendered the way the panel renders)."""
-    from subclass_lib.widgets.static import STATIC_PANEL_DPI, _png
-    return panel.png[setting] == _png(fig, "", STATIC_PANEL_DPI, True)
+    from subclass_lib.widgets.static import STATIC_PANEL_DPI, figure_png
+    return panel.png[setting] == figure_png(fig, "", STATIC_PANEL_DPI, True)
 
 
 def test_mythical3_static_panels_cover_digit_T_and_alpha(tmp_path, monkeypatch):

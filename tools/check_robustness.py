@@ -55,7 +55,7 @@ _CLAIM = re.compile(r"claim not met in this run: .*")
 _SUMMARY = re.compile(r"^=*\s*(\d+ (?:passed|failed|error).*? in [\d.]+s.*?)\s*=*$", re.M)
 
 
-def _chapters(names: list[str] | None) -> list[Path]:
+def chapter_paths(names: list[str] | None) -> list[Path]:
     every = sorted((ROOT / "chapters").glob("*.ipynb"))
     if not names:
         return every
@@ -163,7 +163,7 @@ def main(argv=None) -> int:
     p.add_argument("--reader-seed", type=int, default=None, metavar="N",
                    help="instead of the settings: run the chapters as a reader with seed N would (no exception allowed)")
     args = p.parse_args(argv)
-    chapters = _chapters(args.chapters)
+    chapters = chapter_paths(args.chapters)
     print(f"chapters: {', '.join(c.name for c in chapters)}", flush=True)
     report = []
     if args.reader_seed is not None:

@@ -124,7 +124,9 @@ def _palette_png(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def _png(fig, setting_text: str, dpi: int, palette: bool) -> bytes:
+def figure_png(fig, setting_text: str, dpi: int, palette: bool) -> bytes:
+    """The PNG a static panel stores for one setting: ``fig`` (a Figure, closed here, or PNG bytes) at
+    ``dpi``, reduced to a palette when ``palette``; ``setting_text`` names the setting in errors."""
     if isinstance(fig, (bytes, bytearray, memoryview)):
         data = bytes(fig)
         if not data.startswith(_PNG_SIGNATURE):
@@ -216,13 +218,13 @@ def static_panel(
             if extra:
                 shown = "; ".join(repr(k) for k in extra[:5]) + (" ..." if len(extra) > 5 else "")
                 raise ValueError(f"figures for settings that are not on the sliders: {shown}")
-            png = {s: _png(given[s], text(s), dpi, palette) for s in grid}
+            png = {s: figure_png(given[s], text(s), dpi, palette) for s in grid}
         finally:  # a panel that raises leaves no figure open either
             for fig in given.values():
                 if isinstance(fig, Figure):
                     plt.close(fig)
     elif callable(figures):
-        png = {s: _png(figures(*s), text(s), dpi, palette) for s in grid}
+        png = {s: figure_png(figures(*s), text(s), dpi, palette) for s in grid}
     else:
         raise ValueError("figures must be a mapping from settings to figures, or a function of a setting; "
                          f"got {type(figures).__name__}")
