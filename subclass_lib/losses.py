@@ -112,6 +112,13 @@ def _check_same_shape(a: torch.Tensor, b: torch.Tensor, na: str, nb: str) -> Non
         )
 
 
+def _check_pair(student_logits, teacher_logits) -> None:
+    """A student's and a teacher's logits: two non-empty 2-D float tensors of one shape."""
+    _check_logits(student_logits, "student_logits")
+    _check_logits(teacher_logits, "teacher_logits")
+    _check_same_shape(student_logits, teacher_logits, "student_logits", "teacher_logits")
+
+
 def _check_groups(logits: torch.Tensor, n_sub: int, name: str = "logits") -> int:
     width = logits.shape[1]
     if width % n_sub != 0:
@@ -171,9 +178,7 @@ def soft_cross_entropy(student_logits: torch.Tensor, teacher_logits: torch.Tenso
     by the teacher entropy, a constant for the student.
     """
     t = _check_T(T)
-    _check_logits(student_logits, "student_logits")
-    _check_logits(teacher_logits, "teacher_logits")
-    _check_same_shape(student_logits, teacher_logits, "student_logits", "teacher_logits")
+    _check_pair(student_logits, teacher_logits)
     p = F.softmax(teacher_logits.detach() / t, dim=1)
     log_q = F.log_softmax(student_logits / t, dim=1)
     return (t * t) * -(p * log_q).sum(dim=1).mean()
@@ -197,9 +202,7 @@ def distillation_loss(
     """
     t = _check_T(T)
     a = _check_alpha(alpha)
-    _check_logits(student_logits, "student_logits")
-    _check_logits(teacher_logits, "teacher_logits")
-    _check_same_shape(student_logits, teacher_logits, "student_logits", "teacher_logits")
+    _check_pair(student_logits, teacher_logits)
     if labels is None:
         if a != 1.0:
             raise ValueError(f"labels=None is only allowed when alpha == 1 (pure soft loss), got alpha={a}")
@@ -233,9 +236,7 @@ def subclass_distillation_loss(
     t = _check_T(T)
     a = _check_alpha(alpha)
     s = _check_n_sub(n_sub)
-    _check_logits(student_logits, "student_logits")
-    _check_logits(teacher_logits, "teacher_logits")
-    _check_same_shape(student_logits, teacher_logits, "student_logits", "teacher_logits")
+    _check_pair(student_logits, teacher_logits)
     c = _check_groups(student_logits, s, "student_logits")
     if class_labels is None:
         if a != 1.0:
@@ -439,9 +440,7 @@ def intra_class_distillation_loss(
     """
     t = _check_T(T)
     s = _check_n_sub(n_sub)
-    _check_logits(student_logits, "student_logits")
-    _check_logits(teacher_logits, "teacher_logits")
-    _check_same_shape(student_logits, teacher_logits, "student_logits", "teacher_logits")
+    _check_pair(student_logits, teacher_logits)
     c = _check_groups(student_logits, s, "student_logits")
     B = student_logits.shape[0]
     p = F.softmax(teacher_logits.detach().reshape(B, c, s) / t, dim=2)

@@ -15,6 +15,27 @@ from .subclass_students_config import METHODS, StudentsConfig
 __all__ = ["students_over_seeds", "sweep", "SWEEPABLE"]
 
 
+def _test_errors(cfgs: Sequence[StudentsConfig], methods: Sequence[str], teacher: TeacherResult | None,
+                 labels: Sequence[str], prefetch: bool, *, verbose: bool, use_cache: bool, device: str,
+                 progress: Callable | None) -> dict[str, list]:
+    """Binary test error of every method's student for each config, in order, with ``teacher`` (None:
+    each config's own teacher). With ``prefetch`` every missing student is first trained at once
+    (and before them the missing teachers they need)."""
+    if prefetch:
+        runner.run_all([student_job(c, m) for c in cfgs for m in methods], device=device,
+                       what="student(s)" if verbose else None)
+    errors: dict[str, list] = {m: [] for m in methods}
+    for i, (c, label) in enumerate(zip(cfgs, labels)):
+        t = teacher if teacher is not None else get_teacher(c, verbose=verbose, use_cache=use_cache, device=device)
+        data = transfer_set(c, t)
+        for m in methods:
+            errors[m].append(train_student(c, m, t, data=data, verbose=verbose, use_cache=use_cache,
+                                           device=device).test_error)
+        if progress is not None:
+            progress((i + 1) / len(cfgs), label)
+    return errors
+
+
 def students_over_seeds(cfg: StudentsConfig, seeds: Sequence[int] = (0, 1, 2),
                         methods: Sequence[str] = METHODS, *, vary_teacher: bool = False,
                         teacher: TeacherResult | None = None, verbose: bool = False, use_cache: bool = True,
@@ -30,22 +51,12 @@ def students_over_seeds(cfg: StudentsConfig, seeds: Sequence[int] = (0, 1, 2),
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("seeds must name at least one seed")
-    errors: dict[str, list] = {m: [] for m in methods}
     cfgs = [replace(cfg, seed=s, teacher=replace(cfg.teacher, seed=s) if vary_teacher else cfg.teacher)
             for s in seeds]
-    if use_cache and (vary_teacher or teacher is None or teacher.from_cache or teacher_job(cfg.teacher).done()):
-        # every missing student at once (and first the missing teachers they need)
-        runner.run_all([student_job(c, m) for c in cfgs for m in methods], device=device,
-                       what="student(s)" if verbose else None)
-    for i, (s, c) in enumerate(zip(seeds, cfgs)):
-        t = get_teacher(c, verbose=verbose, use_cache=use_cache, device=device) if (vary_teacher or teacher is None) \
-            else teacher
-        data = transfer_set(c, t)
-        for m in methods:
-            errors[m].append(train_student(c, m, t, data=data, verbose=verbose, use_cache=use_cache,
-                                           device=device).test_error)
-        if progress is not None:
-            progress((i + 1) / len(seeds), f"seed {s} done")
+    prefetch = use_cache and (vary_teacher or teacher is None or teacher.from_cache or teacher_job(cfg.teacher).done())
+    fixed = None if vary_teacher else teacher
+    errors = _test_errors(cfgs, methods, fixed, [f"seed {s} done" for s in seeds], prefetch, verbose=verbose,
+                          use_cache=use_cache, device=device, progress=progress)
     out = {"seeds": seeds, "methods": list(methods), "errors": errors, "mean": {}, "std": {}}
     for m in methods:
         out["mean"][m], out["std"][m] = mean_std(errors[m], ddof=1)
@@ -73,16 +84,8 @@ def sweep(cfg: StudentsConfig, param: str, values: Sequence, methods: Sequence[s
         raise ValueError("values must not be empty")
     teacher = teacher if teacher is not None else get_teacher(cfg, verbose=verbose, use_cache=use_cache,
                                                               device=device)
-    errors: dict[str, list] = {m: [] for m in methods}
-    if use_cache and (teacher.from_cache or teacher_job(cfg.teacher).done()):  # the students read it from the cache
-        runner.run_all([student_job(replace(cfg, **{param: v}), m) for v in values for m in methods], device=device,
-                       what="student(s)" if verbose else None)
-    for i, v in enumerate(values):
-        c = replace(cfg, **{param: v})
-        data = transfer_set(c, teacher)
-        for m in methods:
-            errors[m].append(train_student(c, m, teacher, data=data, verbose=verbose, use_cache=use_cache,
-                                           device=device).test_error)
-        if progress is not None:
-            progress((i + 1) / len(values), f"{param} = {v}")
+    prefetch = use_cache and (teacher.from_cache or teacher_job(cfg.teacher).done())  # the students read it
+    errors = _test_errors([replace(cfg, **{param: v}) for v in values], methods, teacher,
+                          [f"{param} = {v}" for v in values], prefetch, verbose=verbose, use_cache=use_cache,
+                          device=device, progress=progress)
     return {"param": param, "values": [list(v) if isinstance(v, tuple) else v for v in values], "errors": errors}

@@ -12,6 +12,25 @@ from ..metrics import to_numpy
 __all__ = ["digit_grid", "training_curves", "contingency_heatmap", "bar_chart", "sweep_lines"]
 
 
+def figure_and_axes(ax=None, figsize=(5.6, 3.6)):
+    """``(fig, ax, own)``: a new figure of ``figsize`` when ``ax`` is None (``own``), else ``ax``'s figure."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+        return fig, ax, True
+    return ax.figure, ax, False
+
+
+def finish(fig, ax, title: str | None = None, legend_fontsize: int | None = 7):
+    """The common ending of a figure: title (if any), light grid, legend, tight layout; returns ``fig``."""
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    if legend_fontsize:
+        ax.legend(fontsize=legend_fontsize)
+    fig.tight_layout()
+    return fig
+
+
 def digit_grid(images, labels, per_class: int = 8, classes: Sequence[int] = tuple(range(10)),
                title: str | None = None):
     """One row of ``per_class`` example images for each class in ``classes``."""
@@ -74,11 +93,7 @@ def contingency_heatmap(table, row_label: str = "sub-logit (argmax)", col_label:
     table = to_numpy(table)
     if table.ndim != 2:
         raise ValueError(f"a contingency table must be 2-D, got shape {table.shape}")
-    own = ax is None
-    if own:
-        fig, ax = plt.subplots(figsize=(0.45 * table.shape[1] + 1.8, 0.4 * table.shape[0] + 1.2))
-    else:
-        fig = ax.figure
+    fig, ax, own = figure_and_axes(ax, (0.45 * table.shape[1] + 1.8, 0.4 * table.shape[0] + 1.2))
     im = ax.imshow(table, cmap="Blues", aspect="auto")
     vmax = table.max() if table.size else 0
     for i in range(table.shape[0]):

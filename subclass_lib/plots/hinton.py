@@ -13,6 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .common import figure_and_axes, finish
+
 __all__ = [
     "soft_target_bars", "soft_target_entropy", "gradient_scaling", "temperature_sweep_plot", "alpha_sweep_plot",
     "accuracy_bars", "per_class_bars", "bias_sweep_plot", "mythical3_sweep_plot",
@@ -116,11 +118,7 @@ def temperature_sweep_plot(sweep: Mapping, point: Mapping | None = None, title: 
     around each dashed line is the hard-label student's mean +- one standard deviation.
     """
     T = sweep["T"]
-    own = ax is None
-    if own:
-        fig, ax = plt.subplots(figsize=(5.6, 3.6))
-    else:
-        fig = ax.figure
+    fig, ax, own = figure_and_axes(ax, (5.6, 3.6))
     n = _student_lines(ax, T, sweep, lambda h: f"distilled, 2x{h}", lambda h: f"hard labels, 2x{h}")
     if point is not None:
         ax.plot([point["T"]], [point["accuracy"]], marker="*", ms=14, color="k", ls="none",
@@ -142,11 +140,7 @@ def alpha_sweep_plot(sweep: Mapping, title: str | None = None, ax=None):
     :func:`subclass_lib.experiments.hinton_sweeps.alpha_sweep` returns), one line per student size,
     with the hard-label baselines dashed; means +- one std when there are several seeds."""
     alphas = sweep["alpha"]
-    own = ax is None
-    if own:
-        fig, ax = plt.subplots(figsize=(5.6, 3.6))
-    else:
-        fig = ax.figure
+    fig, ax, own = figure_and_axes(ax, (5.6, 3.6))
     n = _student_lines(ax, alphas, sweep, lambda h: f"2x{h} distilled, T = {sweep['T']:g}",
                        lambda h: f"2x{h} hard labels")
     seeds = f" (mean +- std of {n} seeds)" if n > 1 else ""
@@ -162,11 +156,7 @@ def alpha_sweep_plot(sweep: Mapping, title: str | None = None, ax=None):
 def accuracy_bars(result: Mapping, names: Sequence[str] = ("teacher", "small", "distilled"),
                   reference: Mapping[str, float] | None = None, ax=None, title: str | None = None):
     """Test accuracy of each model in ``result`` (a recipe's dict), beside ``reference``."""
-    own = ax is None
-    if own:
-        fig, ax = plt.subplots(figsize=(4.6, 3.2))
-    else:
-        fig = ax.figure
+    fig, ax, own = figure_and_axes(ax, (4.6, 3.2))
     x = np.arange(len(names))
     w = 0.38 if reference else 0.6
     vals = [result[n]["test_accuracy"] for n in names]
@@ -222,12 +212,7 @@ def bias_sweep_plot(sweep: Mapping, chosen: float | None = None, reference: floa
     if reference is not None:
         ax.axvline(reference, color="gray", ls=":", lw=1.5, label=f"Hinton et al.: {reference:g}")
     ax.set(xlabel=f"bias shift of {omit_label}", ylabel="test accuracy", ylim=(0, 1.02))
-    if title:
-        ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return finish(fig, ax, title)
 
 
 def mythical3_sweep_plot(sweep: Mapping, omit_label: str = "3", title: str | None = None):

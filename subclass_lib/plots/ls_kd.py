@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .common import finish
+
 __all__ = ["projection_scatter", "projection_grid", "entropy_vs_temperature", "accuracy_vs_temperature",
            "diffusion_bars"]
 
@@ -86,12 +88,7 @@ def entropy_vs_temperature(entropy_rows: Sequence[Mapping], n_classes: int = 10,
     ax.axhline(np.log2(n_classes), color="gray", ls=":", lw=1, label=f"uniform: log2 {n_classes}")
     _log2_axis(ax)
     ax.set(xlabel="distillation temperature T", ylabel="mean entropy of soft targets (bits)")
-    if title:
-        ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return finish(fig, ax, title, legend_fontsize=8)
 
 
 def accuracy_vs_temperature(student_rows: Sequence[Mapping], reference: Mapping[str, Mapping] | None = None,
