@@ -25,6 +25,7 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -307,9 +308,16 @@ def _worker_pool(workers: int) -> cf.ProcessPoolExecutor:
     if _POOL is not None and _POOL_KEY != key:
         shutdown_workers()
     if _POOL is None:
-        _POOL = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+        _POOL = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                       initializer=_quiet_worker)
         _POOL_KEY = key
     return _POOL
+
+
+def _quiet_worker() -> None:
+    """A worker ignores Ctrl-C and a kernel's interrupt: the parent stops it (else every idle worker
+    prints a KeyboardInterrupt traceback when a notebook's kernel shuts down)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def shutdown_workers() -> None:
@@ -332,18 +340,23 @@ def _run_job(fn: Callable, job: tuple) -> None:
         clear_memory_cache()
 
 
-def run_in_workers(fn: Callable, jobs: Sequence[tuple], workers: int, *, progress: Callable | None = None,
-                   what: str | None = None) -> bool:
+def run_in_workers(fn: Callable, jobs: Sequence[tuple], workers: int, *, after: Sequence | None = None,
+                   progress: Callable | None = None, what: str | None = None) -> bool:
     """Run ``fn(*job)`` for every job in a pool of ``workers`` spawned processes (for work that
-    leaves its result in the model cache; ``fn`` must be importable by the workers). The pool
-    stays up between calls (:func:`shutdown_workers` stops it). Returns False, having run nothing,
-    when there is nothing to gain (fewer than two jobs or workers) or when called inside a
-    :func:`cpu_threads` block whose thread count differs from the workers' (a command-line run on
-    every core: the workers would give other numbers); if the pool breaks (e.g. a
-    script without a ``__main__`` guard) warns and returns False after whatever finished, so the
-    caller simply does the rest itself. A job's own exception (e.g. ValueError) is raised, and the
-    jobs not yet started are cancelled."""
+    leaves its result in the model cache; ``fn`` must be importable by the workers), in order, job
+    ``i`` only after the jobs whose indices are in ``after[i]`` have finished (a student after its
+    teacher; the other jobs keep the other workers busy meanwhile). The pool stays up between
+    calls (:func:`shutdown_workers` stops it). Returns False, having run nothing, when there is
+    nothing to gain (fewer than two jobs or workers) or when called inside a :func:`cpu_threads`
+    block whose thread count differs from the workers' (a command-line run on every core: the
+    workers would give other numbers); if the pool breaks (e.g. a script without a ``__main__``
+    guard) warns and returns False after whatever finished, so the caller simply does the rest
+    itself. A job's own exception (e.g. ValueError) is raised, and the jobs not yet started are
+    cancelled."""
     jobs = list(jobs)
+    waits = [set(a) for a in after] if after is not None else [set() for _ in jobs]
+    if len(waits) != len(jobs) or any(not w <= set(range(len(jobs))) - {i} for i, w in enumerate(waits)):
+        raise ValueError("after must give, for each job, indices of other jobs")
     if workers < 2 or len(jobs) < 2:
         return False
     if _PINNED and _PINNED[-1] != _positive_int_env(THREADS_ENV, 1):
@@ -351,22 +364,38 @@ def run_in_workers(fn: Callable, jobs: Sequence[tuple], workers: int, *, progres
     if what:
         print(f"training {len(jobs)} {what} in {min(workers, len(jobs))} worker processes", flush=True)
     done = 0
-    futures: list[cf.Future] = []
+    running: dict[cf.Future, int] = {}
+    started: set[int] = set()
     try:
         pool = _worker_pool(workers)
-        futures = [pool.submit(_run_job, fn, job) for job in jobs]
-        for fut in cf.as_completed(futures):
-            fut.result()
-            done += 1
-            if progress is not None:
-                progress(0.9 * done / len(jobs), f"{done}/{len(jobs)} trained")
+
+        def start_ready():
+            for i, job in enumerate(jobs):
+                if i not in started and not waits[i]:
+                    started.add(i)
+                    running[pool.submit(_run_job, fn, job)] = i
+
+        start_ready()
+        while running:
+            finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            for fut in finished:
+                i = running.pop(fut)
+                fut.result()
+                done += 1
+                for w in waits:
+                    w.discard(i)
+                if progress is not None:
+                    progress(0.9 * done / len(jobs), f"{done}/{len(jobs)} trained")
+            start_ready()
+        if done < len(jobs):
+            raise ValueError("after: the jobs wait for each other in a cycle")
     except cf.process.BrokenProcessPool as exc:
         shutdown_workers()
         warnings.warn(f"parallel training failed ({exc}); training the rest in this process. "
                       "In a script, call this under `if __name__ == \"__main__\":`.", stacklevel=3)
         return False
     except BaseException:
-        for fut in futures:
+        for fut in running:
             fut.cancel()
         raise
     return True
@@ -427,30 +456,38 @@ def run_all(jobs: Sequence[Job], *, workers: int | None = None, device: str = "a
     """Train every job that is not in the model cache, in the worker pool (one thread per worker,
     so the numbers are those of a run in this process), and return how many the workers trained.
 
-    Jobs are deduplicated (by cache key) and started longest first; the ``needs`` of the missing
-    jobs are trained before them. The caller then loads every model from the cache. On a GPU,
-    with one worker or with fewer than two missing jobs nothing runs in workers: with
-    ``here=True`` the missing jobs are then trained in this process, one after another; else
-    they are left to the caller (which trains them when it asks for them). ``progress(fraction,
-    text)`` follows the jobs; ``what`` (e.g. ``"teacher(s)"``) prints a line when workers start.
+    Jobs are deduplicated (by cache key) and started longest first; a job's missing ``needs`` are
+    trained too, and the job starts when they are done (meanwhile the jobs that need nothing keep
+    the other workers busy). The caller then loads every model from the cache. On a GPU, with one
+    worker or with fewer than two jobs to train nothing runs in workers: with ``here=True`` the
+    missing jobs (needs first) are then trained in this process, one after another; else they are
+    left to the caller (which trains them when it asks for them). ``progress(fraction, text)``
+    follows the jobs; ``what`` (e.g. ``"teacher(s)"``) prints a line when workers start.
     """
     n = default_workers() if workers is None else workers
     _check_threads(n, "workers")
     todo = _missing(jobs)
-    cpu = resolve_device(device).type == "cpu"
-    if not (here or (cpu and n >= 2 and len(todo) >= 2)):
-        return 0
-    needs = _missing([need for job in todo for need in job.needs])
-    if needs:
+    keys = {job.key for job in todo}
+    needs = [need for need in _missing([need for job in todo for need in job.needs]) if need.key not in keys]
+    if any(need.needs for need in needs):  # needs of needs: those first (a chain of three is rare)
         run_all(needs, workers=n, device=device, here=True)
-        todo = [job for job in todo if not job.done()]  # a job may also have been another's need
-    parallel = cpu and run_in_workers(_call, [(j.fn, j.args, j.kwargs) for j in todo], n, progress=progress,
-                                      what=what)
+        needs = [need for need in needs if not need.done()]
+    needed = {need.key for task in needs + todo for need in task.needs}
+    tasks = sorted(needs + todo, key=lambda task: task.key not in needed)  # what others wait for first
+    index = {task.key: i for i, task in enumerate(tasks)}
+    after = [{index[need.key] for need in task.needs if need.key in index} for task in tasks]
+    parallel = (resolve_device(device).type == "cpu"
+                and run_in_workers(_call, [(t.fn, t.args, t.kwargs) for t in tasks], n, after=after,
+                                   progress=progress, what=what))
     if parallel:
-        return len(todo)
+        return len(tasks)
     if here:
-        for i, job in enumerate(todo):
-            job.run()
+        left = list(range(len(tasks)))
+        while left:  # in order, each job after the jobs it needs
+            i = next((i for i in left if not after[i] & set(left)), left[0])
+            left.remove(i)
+            if not tasks[i].done():
+                tasks[i].run()
             if progress is not None:
-                progress(0.9 * (i + 1) / len(todo), f"{i + 1}/{len(todo)} trained")
+                progress(0.9 * (len(tasks) - len(left)) / len(tasks), f"{len(tasks) - len(left)}/{len(tasks)} trained")
     return 0
