@@ -24,6 +24,7 @@ reuses chapter 1's teacher and every student and slider setting shares it.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -136,8 +137,10 @@ class HintonConfig:
 
 # ----------------------------------------------------------------------------- data
 
+@functools.lru_cache(maxsize=2)
 def load_splits(seed: int = SPLIT_SEED):
-    """``(x_train, y_train), (x_val, y_val), (x_test, y_test)``: 55,000 / 5,000 / 10,000 images."""
+    """``(x_train, y_train), (x_val, y_val), (x_test, y_test)``: 55,000 / 5,000 / 10,000 images (split
+    once per process: every student, slider setting and evaluation reads the same tensors, unchanged)."""
     tr, te = load_mnist("train"), load_mnist("test")
     (xt, yt), (xv, yv) = train_val_split(tr.images, tr.labels, val_size=VAL_SIZE, seed=seed)
     return (xt, yt), (xv, yv), (te.images, te.labels)
