@@ -146,6 +146,14 @@ def _check_train_dict(train: Mapping[str, torch.Tensor]) -> int:
     return n
 
 
+def progress_callback(progress: Callable[[float, str], None] | None, what: str):
+    """A ``fit`` callback that moves ``progress(fraction, text)`` (e.g. a widget's bar) after every
+    epoch, the text naming ``what`` and the epoch; None when there is no ``progress``."""
+    if progress is None:
+        return None
+    return lambda epoch, epochs, hist: progress(epoch / epochs, f"{what}: epoch {epoch}/{epochs}")
+
+
 def fit(
     model: nn.Module,
     loss_fn: Callable[[nn.Module, Batch], torch.Tensor],

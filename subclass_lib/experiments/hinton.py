@@ -38,7 +38,7 @@ from ..losses import soft_targets
 from ..metrics import accuracy
 from ..models import MLP, predict
 from ..runner import Job, load_or_train, run_all, train_cached
-from ..train import FitConfig, History, check_lr_schedule, fit, seed_everything
+from ..train import FitConfig, History, check_lr_schedule, fit, progress_callback, seed_everything
 from ..checks import check_fraction, check_pos_int, check_scale, check_seed, check_temperature
 
 __all__ = [
@@ -177,12 +177,6 @@ def _make_teacher(cfg: HintonConfig) -> MLP:
                input_dropout=cfg.teacher_input_dropout, max_norm=cfg.max_norm)
 
 
-def _fit_callback(progress: ProgressFn | None, start: float, span: float, what: str):
-    if progress is None:
-        return None
-    return lambda epoch, epochs, hist: progress(start + span * epoch / epochs, f"{what}: epoch {epoch}/{epochs}")
-
-
 def train_teacher(cfg: HintonConfig, use_cache: bool = True, verbose: bool = True,
                   progress: ProgressFn | None = None) -> tuple[MLP, History]:
     """The big net: 2 x ``teacher_hidden`` ReLU, dropout, max-norm, jitter, hard labels.
@@ -198,7 +192,7 @@ def train_teacher(cfg: HintonConfig, use_cache: bool = True, verbose: bool = Tru
         return fit(model, lambda m, b: losses.cross_entropy(m(b["x"]), b["y"]), {"x": xt, "y": yt},
                    cfg.fit_config(cfg.epochs_teacher, jitter=cfg.jitter),
                    val_fn=lambda m: accuracy(predict(m, xv), yv), name="teacher", verbose=verbose,
-                   callback=_fit_callback(progress, 0.0, 1.0, "teacher"))
+                   callback=progress_callback(progress, "teacher"))
 
     return train_cached("hinton-teacher", teacher_settings(cfg), lambda: _make_teacher(cfg), train_fn,
                         use_cache=use_cache)
@@ -242,7 +236,7 @@ def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, T: float | 
             data = {"x": x, "y": y, "teacher_logits": predict(teacher, x)}
             loss = lambda m, b: losses.distillation_loss(m(b["x"]), b["teacher_logits"], b["y"], T, alpha)  # noqa: E731
         return fit(model, loss, data, cfg.fit_config(cfg.epochs_student, seed=seed), name=label, verbose=False,
-                   callback=_fit_callback(progress, 0.0, 1.0, label))
+                   callback=progress_callback(progress, label))
 
     t0 = time.perf_counter()
     model, hist, from_cache = load_or_train("hinton-student", key, lambda: make_student(hidden, seed),

@@ -29,7 +29,7 @@ from ..checks import check_classes, check_eps, check_fraction, check_scale, chec
 from ..data import load_mnist, subset
 from ..metrics import entropy_curve
 from ..models import MLP, predict
-from ..train import FitConfig, fit, seed_everything
+from ..train import FitConfig, fit, progress_callback, seed_everything
 from .ls_kd_geometry import cluster_geometry, diffusion_rows, digit_sets, penultimate_projection
 
 __all__ = [
@@ -149,12 +149,6 @@ def _fit_config(cfg: LSKDConfig, epochs: int, seed: int) -> FitConfig:
     return FitConfig(epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, device=cfg.device)
 
 
-def _epoch_callback(progress: Callable[[float, str], None] | None, what: str):
-    if progress is None:
-        return None
-    return lambda epoch, epochs, hist: progress(epoch / epochs, f"{what}: epoch {epoch}/{epochs}")
-
-
 def make_teacher(cfg: LSKDConfig) -> MLP:
     """The teacher network, seeded with ``cfg.seed``: both teachers start from the same weights."""
     seed_everything(cfg.seed)
@@ -186,7 +180,7 @@ def train_teacher(cfg: LSKDConfig, eps: float, use_cache: bool = True, verbose: 
     def train_fn(model):
         return fit(model, loss_fn, {"x": x, "y": y},
                    _fit_config(cfg, cfg.teacher_epochs, cfg.seed), name=name, verbose=verbose,
-                   callback=_epoch_callback(progress, f"teacher eps={eps:g}"))
+                   callback=progress_callback(progress, f"teacher eps={eps:g}"))
 
     return runner.train_cached("lskd-teacher", cfg.teacher_key(eps), lambda: make_teacher(cfg), train_fn,
                                use_cache=use_cache)
@@ -247,7 +241,7 @@ def train_student(cfg: LSKDConfig, eps: float, T: float, use_cache: bool = True,
         t = teacher_logits if teacher_logits is not None else teacher_logits_on_transfer_set(cfg, eps, use_cache)
         return fit(model, loss_fn, {"x": x, "y": y, "t": t},
                    _fit_config(cfg, cfg.student_epochs, student_seed),
-                   name=name, verbose=verbose, callback=_epoch_callback(progress, f"student T={T:g}"))
+                   name=name, verbose=verbose, callback=progress_callback(progress, f"student T={T:g}"))
 
     return runner.train_cached("lskd-student", cfg.student_key(eps, T, student_seed),
                                lambda: make_student(cfg, student_seed), train_fn,

@@ -42,9 +42,7 @@ N_CLASSES = 10
 # ----------------------------------------------------------------------------- projection
 
 def _np64(a) -> np.ndarray:
-    if isinstance(a, torch.Tensor):
-        a = a.detach().cpu().numpy()
-    return np.asarray(a, dtype=np.float64)
+    return metrics.to_numpy(a).astype(np.float64, copy=False)
 
 
 def projection_basis(weight, bias, classes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:

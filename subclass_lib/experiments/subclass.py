@@ -36,7 +36,7 @@ from .. import losses as L
 from .. import metrics as M
 from .. import runner
 from ..models import ConvTeacher, MLP, predict
-from ..train import FitConfig, History, fit, seed_everything
+from ..train import FitConfig, History, fit, progress_callback, seed_everything
 from .subclass_config import AUX_KINDS, DEMO, PAPER_ENTROPY_BITS, TEACHERS, SubclassConfig, load_data
 
 __all__ = [
@@ -102,16 +102,6 @@ class _SubclassResult:
         return {"super_accuracy": self.super_accuracy, "recovery_any": self.recovery_any,
                 "recovery_one_to_one": self.recovery_one_to_one,
                 "contingency": self.contingency.astype(int).tolist()}
-
-
-def _progress_cb(progress, offset: float, share: float, label: str):
-    if progress is None:
-        return None
-
-    def cb(epoch, epochs, hist):
-        progress(offset + share * epoch / epochs, f"{label}: epoch {epoch}/{epochs}")
-
-    return cb
 
 
 # ---------------------------------------------------------------------------- teacher
@@ -190,7 +180,7 @@ def _fit_teacher(cfg: SubclassConfig, progress=None, use_cache: bool = True, dev
     train = {"x": data["x_train"], "y": data["y_train"]}
     order_cols = _digit_columns(data["digit_val"], cfg.digit_order)
     n_rows = cfg.n_classes * cfg.n_sub
-    cb_progress = _progress_cb(progress, 0.0, 1.0, "teacher")
+    cb_progress = progress_callback(progress, "teacher")
 
     half = cfg.n_epochs_teacher // 2 if cfg.n_epochs_teacher % 2 == 0 else None
 
@@ -293,7 +283,7 @@ def train_label_free_student(cfg: SubclassConfig, teacher_result: TeacherResult,
 
     def train_fn(model):
         return fit(model, loss_fn, train, fc, name="student", verbose=False,
-                   callback=_progress_cb(progress, 0.0, 1.0, "student"))
+                   callback=progress_callback(progress, "student"))
 
     t0 = time.perf_counter()
     model, hist, from_cache = runner.load_or_train(_STUDENT_NAME, _student_key(cfg), make, train_fn,

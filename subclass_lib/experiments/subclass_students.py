@@ -43,7 +43,7 @@ from .. import losses as L
 from .. import metrics as M
 from .. import runner
 from ..models import MLP, predict
-from ..train import FitConfig, fit, seed_everything
+from ..train import FitConfig, fit, progress_callback, seed_everything
 from ..checks import check_hidden
 from .subclass import TeacherResult, load_data, teacher_job, train_label_free_student, train_teacher
 from .subclass_students_config import (ALL_METHODS, CHAPTER_TEACHER, LABELS, METHODS, OFFICIAL_NOTEBOOK_ACCURACY,
@@ -210,12 +210,6 @@ def _student_name(method: str) -> str:
     return f"subclass-student-{method}"
 
 
-def _progress_cb(progress, offset: float, share: float, label: str):
-    if progress is None:
-        return None
-    return lambda epoch, epochs, hist: progress(offset + share * epoch / epochs, f"{label}: epoch {epoch}/{epochs}")
-
-
 @runner.pinned
 def train_student(cfg: StudentsConfig, method: str, teacher: TeacherResult | None = None,
                   progress: Callable | None = None, *, data: dict | None = None, verbose: bool = True,
@@ -252,7 +246,7 @@ def train_student(cfg: StudentsConfig, method: str, teacher: TeacherResult | Non
 
     def train_fn(model):
         return fit(model, loss_fn, train, fc, val_fn=val_fn, extra_modules=extra, name=method, verbose=False,
-                   callback=_progress_cb(progress, 0.0, 1.0, LABELS[method]))
+                   callback=progress_callback(progress, LABELS[method]))
 
     t0 = time.perf_counter()
     model, hist, from_cache = runner.load_or_train(_student_name(method), cfg.student_key(method),
