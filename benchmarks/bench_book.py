@@ -110,11 +110,11 @@ def main(argv=None) -> int:
         from subclass_lib.experiments import hinton
 
         cfg = hinton.HintonConfig.for_scale("default")
-        h = cfg.teacher_hidden
-        macs = 784 * h + h * h + h * 10            # weights of the 2-hidden-layer teacher
+        sizes = (784, *cfg.teacher_hidden, 10)
+        macs = sum(a * b for a, b in zip(sizes, sizes[1:]))  # weights of the teacher's layers
         ex_s = float(m.group(1).replace(",", ""))
         achieved = 6 * macs * ex_s / 1e9          # forward 2 flops per MAC, backward 4
-        print(f"chapter-1 teacher (2x{h}) training: {ex_s:,.0f} examples/s = {achieved:.1f} GFLOP/s, "
+        print(f"chapter-1 teacher ({'-'.join(map(str, cfg.teacher_hidden))}) training: {ex_s:,.0f} examples/s = {achieved:.1f} GFLOP/s, "
               f"{100 * achieved / g:.0f}% of the matrix-multiply figure")
     return 0
 

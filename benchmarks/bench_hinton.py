@@ -77,20 +77,21 @@ from dataclasses import replace
 from subclass_lib.experiments import hinton as H
 from subclass_lib.experiments import mythical3 as M
 from subclass_lib.data import load_mnist
+from subclass_lib.models import hidden_label
 load_mnist("train"), load_mnist("test")
 cfg = H.HintonConfig()
-teacher, th = H.train_teacher(cfg, verbose=False)
+teacher, th, _ = H.train_teacher(cfg, verbose=False)
 n = 60000 - H.VAL_SIZE
-print(f"teacher 2x{cfg.teacher_hidden} (dropout, max-norm, jitter {cfg.jitter}): "
+print(f"teacher {hidden_label(cfg.teacher_hidden)} (dropout, max-norm, jitter {cfg.jitter}): "
       f"{n * len(th.epoch_time_s) / th.train_time_s:.0f} examples/s over {len(th.epoch_time_s)} epochs "
       f"({th.train_time_s / len(th.epoch_time_s):.1f} s per epoch of {n} images)")
-small, sh = H.train_student(cfg, None, "hard", verbose=False)
-print(f"student 2x{cfg.student_hidden} on {cfg.train_subset} images: {sh.train_time_s / len(sh.epoch_time_s):.2f} s "
+small, sh, _ = H.train_student(cfg, None, "hard", verbose=False)
+print(f"student {hidden_label(cfg.student_hidden)} on {cfg.transfer_size} images: {sh.train_time_s / len(sh.epoch_time_s):.2f} s "
       f"per epoch, {sh.train_time_s:.1f} s for {len(sh.epoch_time_s)} epochs")
 # slider retrains at settings the panels have not seen (teacher and hard-label students cached)
 t0 = time.perf_counter()
 H.run_hinton(replace(cfg, temperature=6.0, alpha=0.7), verbose=False)
-print(f"chapter 1 slider retrain (T=6, alpha=0.7, 2x{cfg.student_hidden}): {time.perf_counter() - t0:.1f} s (target < 10 s)")
+print(f"chapter 1 slider retrain (T=6, alpha=0.7, {hidden_label(cfg.student_hidden)}): {time.perf_counter() - t0:.1f} s (target < 10 s)")
 m = M.Mythical3Config()
 H.train_student(m, None, "hard", omit=m.omit, verbose=False)
 t0 = time.perf_counter()

@@ -91,7 +91,7 @@ def main(argv=None) -> int:
         icfg = L.LSKDConfig().interactive()
         print(f"interactive setting: teacher {icfg.teacher_hidden} x {icfg.teacher_epochs} epochs on "
               f"{icfg.teacher_fraction:.0%} of the training set; student {icfg.student_hidden} x "
-              f"{icfg.student_epochs} epochs on {icfg.student_fraction:.0%}", flush=True)
+              f"{icfg.student_epochs} epochs on {icfg.transfer_fraction:.0%}", flush=True)
         t = time.perf_counter()
         L.run_interactive(eps=0.1, T=4.0, cfg=icfg)
         first = time.perf_counter() - t

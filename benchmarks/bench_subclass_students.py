@@ -35,7 +35,7 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         teacher = S.get_teacher(cfg, verbose=False)
         data = S.transfer_set(cfg, teacher)
-        print(f"teacher ({cfg.teacher.teacher}, {cfg.teacher.n_epochs_teacher} epochs) + teacher outputs: "
+        print(f"teacher ({cfg.teacher.teacher}, {cfg.teacher.teacher_epochs} epochs) + teacher outputs: "
               f"{time.perf_counter() - t0:.1f} s")
         if not args.skip_default:
             total = 0.0
@@ -44,7 +44,7 @@ def main(argv=None) -> int:
                 run = S.train_student(cfg, m, teacher, data=data, verbose=False)
                 took = time.perf_counter() - t
                 total += took
-                print(f"  {m:<22} {took:5.1f} s ({took / cfg.epochs:.2f} s/epoch, "
+                print(f"  {m:<22} {took:5.1f} s ({took / cfg.student_epochs:.2f} s/epoch, "
                       f"{len(run.curve)} validation points), test error {run.test_error:.4f}")
             print(f"five students at the default scale: {total:.1f} s")
         small = cfg.interactive()
@@ -56,7 +56,7 @@ def main(argv=None) -> int:
         again = time.perf_counter() - t
         load1 = os.getloadavg()[0]
     ok = retrain < 10.0
-    print(f"slider retrain (four students, {small.epochs} epochs on {small.transfer_fraction:.0%} of the "
+    print(f"slider retrain (four students, {small.student_epochs} epochs on {small.transfer_fraction:.0%} of the "
           f"transfer set): {retrain:.1f} s (target < 10 s: {'met' if ok else 'NOT met'}); "
           f"same setting again (cache): {again:.2f} s")
     print(f"load average (1 min) before/after: {load0:.1f} / {load1:.1f} on {os.cpu_count()} CPUs")

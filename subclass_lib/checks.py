@@ -122,20 +122,24 @@ def check_pos_int(name: str, v, allow_none: bool = False):
     return int(v)
 
 
-def check_hidden(h) -> tuple[int, ...]:
-    """Hidden layer sizes (``128,128``, ``128x128``, an int or a sequence) as a tuple of positive ints."""
+def check_hidden(h, name: str = "student_hidden", allow_int: bool = True) -> tuple[int, ...]:
+    """Hidden layer sizes (``128,128``, ``128x128``, an int or a sequence) as a tuple of positive ints;
+    ``name`` is the field named in the error. With ``allow_int=False`` a bare int is refused (where it
+    once meant something else, e.g. chapter 1's "2 x width")."""
     if isinstance(h, str):
         try:
             h = tuple(int(v) for v in h.replace("x", ",").split(",") if v.strip())
         except ValueError:
-            raise ValueError(f"student_hidden must be comma-separated positive integers like '128,128', "
+            raise ValueError(f"{name} must be comma-separated positive integers like '128,128', "
                              f"got {h!r}") from None
     if isinstance(h, (int, np.integer)) and not isinstance(h, bool):
+        if not allow_int:
+            raise ValueError(f"{name} must be a tuple of layer sizes such as (800, 800), got {h!r}")
         h = (int(h),)
     try:
         h = tuple(h)
     except TypeError:
-        raise ValueError(f"student_hidden must be a tuple of positive integers, got {h!r}") from None
+        raise ValueError(f"{name} must be a tuple of positive integers, got {h!r}") from None
     if not h or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in h):
-        raise ValueError(f"student_hidden must be one or more positive integers, got {h!r}")
+        raise ValueError(f"{name} must be one or more positive integers, got {h!r}")
     return tuple(int(v) for v in h)

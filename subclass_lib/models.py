@@ -94,6 +94,15 @@ class MLP(nn.Module):
                 m.weight.mul_(torch.clamp(self.max_norm / norms.clamp_min(1e-12), max=1.0))
 
 
+def hidden_label(hidden) -> str:
+    """Hidden layer sizes as the book writes them: ``(800, 800)`` -> ``"2x800"``, ``(256,)`` -> ``"256"``,
+    ``(128, 64)`` -> ``"128-64"``."""
+    h = tuple(int(v) for v in hidden)
+    if len(h) > 1 and len(set(h)) == 1:
+        return f"{len(h)}x{h[0]}"
+    return "-".join(map(str, h))
+
+
 class ConvTeacher(nn.Module):
     """The MNIST teacher of the subclass paper (appendix A).
 

@@ -1,6 +1,6 @@
 """Running jobs: the cache of trained models, CPU thread pinning and the worker pool.
 
-* The model cache: :func:`load_or_train` / :func:`train_cached` return a trained model,
+* The model cache: :func:`load_or_train` returns a trained model (:class:`Trained`),
   training only when ``(name, config)`` is not in memory or on disk under :func:`cache_dir`
   (``$SUBCLASS_LIB_CACHE``), keyed by a hash of the configuration and of the library's
   training source (:func:`library_fingerprint`), written atomically.
@@ -29,6 +29,7 @@ import signal
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,17 +92,26 @@ def cache_key(name: str, config) -> str:
 
 
 def cached_path(name: str, config) -> Path:
-    """The file :func:`train_cached` keeps the model of ``(name, config)`` in."""
+    """The file :func:`load_or_train` keeps the model of ``(name, config)`` in."""
     return cache_dir() / f"{name}-{cache_key(name, config)}.pt"
 
 
 def is_cached(name: str, config) -> bool:
-    """Whether :func:`train_cached` would find ``(name, config)`` on disk (e.g. to decide
+    """Whether :func:`load_or_train` would find ``(name, config)`` on disk (e.g. to decide
     which runs still need training before handing them to worker processes)."""
     return cached_path(name, config).exists()
 
 
 _MEMORY: dict[str, tuple[dict, dict]] = {}
+
+
+class Trained(NamedTuple):
+    """A trained model: what every ``train_*`` function of the book returns (the nets of
+    chapters 1-3 as this; chapters 4-5 add their measurements to the same three fields)."""
+
+    model: nn.Module
+    history: History
+    from_cache: bool  # loaded from memory or disk, not trained by this call
 
 
 def load_or_train(
@@ -110,8 +120,8 @@ def load_or_train(
     make_model: Callable[[], nn.Module],
     train_fn: Callable[[nn.Module], History],
     use_cache: bool = True,
-) -> tuple[nn.Module, History, bool]:
-    """Return ``(model, history, from_cache)`` for a configuration, training only if it is not cached.
+) -> Trained:
+    """Return ``Trained(model, history, from_cache)`` for a configuration, training only if it is not cached.
 
     ``make_model()`` builds the (seeded) untrained model; ``train_fn(model)`` trains it in
     place and returns its :class:`History`. The result is kept in memory and on disk under
@@ -142,30 +152,17 @@ def load_or_train(
             else:
                 _MEMORY[key] = state
                 model.eval()
-                return model, History.from_dict(state[1]), True
+                return Trained(model, History.from_dict(state[1]), True)
     with cpu_threads():
         hist = train_fn(model)
     model.eval()
     store_cached(name, config, model, hist, on_disk=use_cache)
-    return model, hist, False
-
-
-def train_cached(
-    name: str,
-    config,
-    make_model: Callable[[], nn.Module],
-    train_fn: Callable[[nn.Module], History],
-    use_cache: bool = True,
-) -> tuple[nn.Module, History]:
-    """Return ``(model, history)`` for a configuration, training only if it is not cached:
-    :func:`load_or_train` without its ``from_cache`` flag."""
-    model, hist, _ = load_or_train(name, config, make_model, train_fn, use_cache=use_cache)
-    return model, hist
+    return Trained(model, hist, False)
 
 
 def store_cached(name: str, config, model: nn.Module, hist: History, on_disk: bool = True) -> None:
     """Keep ``model``'s current weights and ``hist`` as the trained model of ``(name, config)``,
-    in memory and (``on_disk``) atomically on disk: what :func:`train_cached` does after
+    in memory and (``on_disk``) atomically on disk: what :func:`load_or_train` does after
     training, also usable for a checkpoint that is exactly another configuration's result."""
     state_dict = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     _MEMORY[cache_key(name, config)] = (state_dict, hist.to_dict())

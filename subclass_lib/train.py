@@ -6,7 +6,7 @@ images; other keys, e.g. ``"y"`` or ``"teacher_logits"``, ride along row by row)
 Per epoch the data are shuffled once (one permutation, then contiguous slices), which
 keeps the per-step overhead small on a laptop CPU.
 
-The cache of trained models (``train_cached``) lives in :mod:`subclass_lib.runner`.
+The cache of trained models (``load_or_train``) lives in :mod:`subclass_lib.runner`.
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ def _cache(tmp_path_factory, monkeypatch):
 
 
 def tiny_cfg(cls=H.HintonConfig, **kw):
-    base = dict(teacher_hidden=16, student_hidden=12, epochs_teacher=1, epochs_student=3,
-                train_subset=600, jitter=0, device="cpu")
+    base = dict(teacher_hidden=(16, 16), student_hidden=(12, 12), teacher_epochs=1, student_epochs=3,
+                transfer_size=600, jitter=0, device="cpu")
     base.update(kw)
     return cls(**base)
 
@@ -174,8 +174,8 @@ def test_evaluate_and_per_class():
 
 def test_configs_validate_at_the_edge():
     for kw, msg in [(dict(temperature=-1.0), "temperature"), (dict(temperature=0.0), "temperature"),
-                    (dict(alpha=2.0), "alpha"), (dict(alpha=-0.1), "alpha"), (dict(train_subset=0), "train_subset"),
-                    (dict(epochs_student=0), "epochs_student"), (dict(scale="huge"), "scale"),
+                    (dict(alpha=2.0), "alpha"), (dict(alpha=-0.1), "alpha"), (dict(transfer_size=0), "transfer_size"),
+                    (dict(student_epochs=0), "student_epochs"), (dict(scale="huge"), "scale"),
                     (dict(seed=-1), "seed"), (dict(teacher_dropout=1.0), "teacher_dropout")]:
         with pytest.raises(ValueError, match=msg):
             H.HintonConfig(**kw)
@@ -189,9 +189,12 @@ def test_configs_validate_at_the_edge():
 def test_scales_and_the_shared_teacher():
     d, f = H.HintonConfig.for_scale("default"), H.HintonConfig.for_scale("full")
     assert d == H.HintonConfig()
-    assert (f.teacher_hidden, f.student_hidden, f.train_subset) == (1200, 800, None)
-    assert f.epochs_teacher > d.epochs_teacher
-    assert H.HintonConfig.for_scale("default", temperature=8.0, alpha=None).temperature == 8.0
+    assert (f.teacher_hidden, f.student_hidden, f.transfer_size) == ((1200, 1200), (800, 800), None)
+    # hidden sizes are tuples of layer sizes; a bare width (once "2 x width" here) is refused, not reread
+    with pytest.raises(ValueError, match=r"tuple of layer sizes such as \(800, 800\)"):
+        H.HintonConfig(student_hidden=800)
+    assert f.teacher_epochs > d.teacher_epochs
+    assert H.HintonConfig.for_scale("default", temperature=8.0).temperature == 8.0
     # chapter 2 reuses chapter 1's teacher: same teacher settings, whatever T, alpha or omit
     m = M.Mythical3Config(omit=(7,), temperature=20.0, alpha=0.9)
     assert H.teacher_settings(m) == H.teacher_settings(H.HintonConfig())
@@ -209,17 +212,17 @@ def test_transfer_set_omits_digits_and_is_seeded():
 
 
 def test_students_start_from_identical_weights():
-    a, b = H.make_student(12, seed=5), H.make_student(12, seed=5)
+    a, b = H.make_student((12, 12), seed=5), H.make_student((12, 12), seed=5)
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
 
 
 def test_jobs_describe_the_cached_students():
     cfg = tiny_cfg()
     hard, dist = H.student_job(cfg, "hard"), H.student_job(cfg, "distilled", T=8)
-    assert hard.cost == 12 and hard.needs == () and [j.key for j in dist.needs] == [H.teacher_job(cfg).key]
+    assert hard.cost == 24 and hard.needs == () and [j.key for j in dist.needs] == [H.teacher_job(cfg).key]
     assert hard.key == H.student_job(replace(cfg, temperature=8.0), "hard").key  # T does not change it
     assert dist.key == H.student_job(replace(cfg, temperature=8.0), "distilled").key != hard.key
-    assert H.student_job(cfg, "hard", hidden=30).cost == 30
+    assert H.student_job(cfg, "hard", hidden=(30, 30)).cost == 60
     m = tiny_cfg(M.Mythical3Config, omit=(3,))
     assert [j.key for j in M.mythical3_jobs(m)] == [H.student_job(m, k, omit=(3,)).key for k in ("distilled", "hard")]
     with pytest.raises(ValueError, match="kind"):
@@ -232,16 +235,16 @@ def test_jobs_describe_the_cached_students():
 
 def test_same_seed_same_numbers():
     cfg = tiny_cfg()
-    teacher, _ = H.train_teacher(cfg, verbose=False)  # the tiny teacher, shared with the CLI tests
+    teacher = H.train_teacher(cfg, verbose=False).model  # the tiny teacher, shared with the CLI tests
     for kind in ("hard", "distilled"):
-        a, _ = H.train_student(cfg, teacher, kind, use_cache=False, verbose=False)
-        b, _ = H.train_student(cfg, teacher, kind, use_cache=False, verbose=False)
+        a = H.train_student(cfg, teacher, kind, use_cache=False, verbose=False).model
+        b = H.train_student(cfg, teacher, kind, use_cache=False, verbose=False).model
         assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
     r1, r2 = H.run_hinton(cfg, verbose=False), H.run_hinton(cfg, verbose=False)
     for k in ("teacher", "small", "distilled"):
         assert r1[k]["test_accuracy"] == r2[k]["test_accuracy"]
     # a different seed gives a different student
-    c, _ = H.train_student(tiny_cfg(seed=1), teacher, "hard", use_cache=False, verbose=False)
+    c = H.train_student(tiny_cfg(seed=1), teacher, "hard", use_cache=False, verbose=False).model
     assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))
 
 
@@ -254,7 +257,9 @@ def test_hinton_cli_writes_the_documented_json(tmp_path, capsys):
         assert 0.0 <= r[k]["test_accuracy"] <= 1.0
     assert r["teacher"]["test_accuracy"] > 0.5  # even the tiny teacher beats chance by far
     assert r["config"]["temperature"] == 3.0 and r["config"]["alpha"] == 0.7
+    # the documented JSON keys, whatever the library's field names (train_subset is transfer_size)
     assert r["config"]["train_subset"] == 600 and r["config"]["scale"] == "default"
+    assert r["config"]["epochs_teacher"] == 1 and r["config"]["epochs_student"] == 3 and "teacher_epochs" not in r["config"]
     assert "distilled" in capsys.readouterr().out
 
 
@@ -292,7 +297,7 @@ def test_mythical3_partial_result_comes_first_and_agrees_with_the_final_one():
 @pytest.mark.parametrize("argv, message", [
     (["hinton", "--temperature", "-1"], "temperature must be"),
     (["hinton", "--alpha", "2"], "alpha must be in"),
-    (["hinton", "--train-subset", "0"], "train_subset must be"),
+    (["hinton", "--train-subset", "0"], "transfer_size must be"),
     (["mythical3", "--omit", "0123456789"], "all ten digits"),
     (["mythical3", "--omit", "3x"], "digits must be"),
     (["mythical3", "--temperature", "0"], "temperature must be"),
@@ -307,28 +312,28 @@ def test_bad_flags_exit_2_with_a_clear_message(argv, message, capsys):
 
 def test_sweeps_over_student_seeds_keep_one_teacher():
     cfg = tiny_cfg()
-    sweep = S.temperature_sweep(cfg, temperatures=(1, 4), hiddens=(12,), seeds=(0, 1), verbose=False)
+    sweep = S.temperature_sweep(cfg, temperatures=(1, 4), hiddens=((12, 12),), seeds=(0, 1), verbose=False)
     assert sweep["seeds"] == [0, 1] and sweep["T"] == [1.0, 4.0]
-    runs = sweep["distilled_runs"]["12"]
+    runs = sweep["distilled_runs"]["2x12"]
     assert len(runs) == 2 and all(len(r) == 2 for r in runs)
     for i in range(2):
         col = [r[i] for r in runs]
-        assert sweep["distilled"]["12"][i] == pytest.approx(np.mean(col))
-        assert sweep["distilled_std"]["12"][i] == pytest.approx(np.std(col, ddof=1))
-    assert sweep["hard"]["12"] == pytest.approx(np.mean(sweep["hard_runs"]["12"]))
+        assert sweep["distilled"]["2x12"][i] == pytest.approx(np.mean(col))
+        assert sweep["distilled_std"]["2x12"][i] == pytest.approx(np.std(col, ddof=1))
+    assert sweep["hard"]["2x12"] == pytest.approx(np.mean(sweep["hard_runs"]["2x12"]))
     # seed 0 alone is the single-seed sweep; another student seed is another student, same teacher
-    one = S.temperature_sweep(cfg, temperatures=(1, 4), hiddens=(12,), verbose=False)
-    assert one["distilled_runs"]["12"][0] == runs[0] and one["distilled_std"]["12"] == [0.0, 0.0]
-    teacher, _ = H.train_teacher(cfg, verbose=False)
-    a, _ = H.train_student(cfg, teacher, "hard", seed=0, verbose=False)
-    b, _ = H.train_student(cfg, teacher, "hard", seed=1, verbose=False)
+    one = S.temperature_sweep(cfg, temperatures=(1, 4), hiddens=((12, 12),), verbose=False)
+    assert one["distilled_runs"]["2x12"][0] == runs[0] and one["distilled_std"]["2x12"] == [0.0, 0.0]
+    teacher = H.train_teacher(cfg, verbose=False).model
+    a = H.train_student(cfg, teacher, "hard", seed=0, verbose=False).model
+    b = H.train_student(cfg, teacher, "hard", seed=1, verbose=False).model
     assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
-    alpha = S.alpha_sweep(cfg, alphas=(0.0, 1.0), hiddens=(12,), seeds=(0, 1), verbose=False)
+    alpha = S.alpha_sweep(cfg, alphas=(0.0, 1.0), hiddens=((12, 12),), seeds=(0, 1), verbose=False)
     assert alpha["alpha"] == [0.0, 1.0] and alpha["T"] == cfg.temperature
-    assert len(alpha["distilled_runs"]["12"]) == 2 and alpha["hard_runs"] == sweep["hard_runs"]
+    assert len(alpha["distilled_runs"]["2x12"]) == 2 and alpha["hard_runs"] == sweep["hard_runs"]
     with pytest.raises(ValueError, match="distinct"):
-        S.temperature_sweep(cfg, temperatures=(1,), hiddens=(12,), seeds=(0, 0), verbose=False)
+        S.temperature_sweep(cfg, temperatures=(1,), hiddens=((12, 12),), seeds=(0, 0), verbose=False)
     with pytest.raises(ValueError, match="seed"):
         H.train_student(cfg, teacher, "hard", seed=-1, verbose=False)
     with pytest.raises(ValueError, match="alpha"):
-        S.alpha_sweep(cfg, alphas=(1.5,), hiddens=(12,), verbose=False)
+        S.alpha_sweep(cfg, alphas=(1.5,), hiddens=((12, 12),), verbose=False)

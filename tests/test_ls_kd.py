@@ -16,7 +16,7 @@ from subclass_lib.experiments import ls_kd as L
 from subclass_lib.experiments import ls_kd_geometry as G
 
 TINY = dict(teacher_hidden=(32,), teacher_epochs=1, teacher_fraction=0.02, student_hidden=(16,),
-            student_epochs=1, student_fraction=0.02, feature_examples=1000, temperatures=(1, 4))
+            student_epochs=1, transfer_fraction=0.02, feature_examples=1000, temperatures=(1, 4))
 TINY_FLAGS = ["--teacher-epochs", "1", "--student-epochs", "1", "--teacher-fraction", "0.01",
               "--student-fraction", "0.01", "--feature-examples", "1000", "--temperatures", "1,4"]
 
@@ -177,7 +177,7 @@ def test_cluster_geometry_tightness():
 
 # ------------------------------------------------------------------ config validation
 @pytest.mark.parametrize("kw", [dict(eps=1.0), dict(eps=0.0), dict(temperatures=(0, 1)), dict(temperatures=(2, 4)),
-                                dict(classes=(1, 2)), dict(classes=(3, 3, 4)), dict(student_fraction=0.0),
+                                dict(classes=(1, 2)), dict(classes=(3, 3, 4)), dict(transfer_fraction=0.0),
                                 dict(teacher_epochs=0), dict(alpha=1.5), dict(seed=-1)])
 def test_config_validation(kw):
     with pytest.raises(ValueError):
@@ -194,7 +194,7 @@ def test_parse_temperatures():
 def test_for_scale():
     assert L.LSKDConfig.for_scale("default") == L.LSKDConfig()
     full = L.LSKDConfig.for_scale("full")
-    assert full.teacher_hidden == (1200, 1200) and full.student_fraction == 1.0
+    assert full.teacher_hidden == (1200, 1200) and full.transfer_fraction == 1.0
     assert full.interactive() == full
     with pytest.raises(ValueError):
         L.LSKDConfig.for_scale("ci")
@@ -231,8 +231,8 @@ def test_jobs_describe_the_cached_models_and_train_them():
     runner.run_all([job, L.student_job(cfg, 0.1, 4.0)], workers=1, here=True)  # one job: trained here, teacher first
     assert job.done() and job.needs[0].done()
     runner.clear_memory_cache()
-    trained, _ = L.train_student(cfg, 0.1, 4.0, verbose=False)  # loads the job's model
-    fresh, _ = L.train_student(cfg, 0.1, 4.0, verbose=False, use_cache=False)
+    trained = L.train_student(cfg, 0.1, 4.0, verbose=False).model  # loads the job's model
+    fresh = L.train_student(cfg, 0.1, 4.0, verbose=False, use_cache=False).model
     assert all(torch.equal(p, q) for p, q in zip(trained.parameters(), fresh.parameters()))
     for bad in (dict(eps=1.0, T=4), dict(eps=0.1, T=0), dict(eps=0.1, T=4, student_seed=-1)):
         with pytest.raises(ValueError):
@@ -248,7 +248,7 @@ def test_students_start_from_identical_weights():
 
 def test_penultimate_projection_of_a_model():
     cfg = L.LSKDConfig(**TINY)
-    teacher, _ = L.train_teacher(cfg, 0.1, verbose=False)
+    teacher = L.train_teacher(cfg, 0.1, verbose=False).model
     from subclass_lib.data import load_mnist
     test = load_mnist("test")
     p = G.penultimate_projection(teacher, test.images[:500], test.labels[:500], (4, 9, 0), max_per_class=20)
@@ -267,11 +267,12 @@ def test_cli_json(tmp_path, capsys):
     assert {(s["eps"], s["T"]) for s in data["students"]} == {(0.0, 1.0), (0.0, 4.0), (0.2, 1.0), (0.2, 4.0)}
     assert all(0 <= s["test_accuracy"] <= 1 for s in data["students"])
     assert data["config"]["eps"] == 0.2 and data["config"]["temperatures"] == [1.0, 4.0]
+    assert data["config"]["student_fraction"] == 0.01 and "transfer_fraction" not in data["config"]  # documented key
 
 
 @pytest.mark.parametrize("flags,msg", [(["--eps", "1"], "eps"), (["--temperatures", "0,1"], "T"),
                                        (["--temperatures", "2,4"], "T = 1"), (["--eps", "0"], "eps"),
-                                       (["--student-fraction", "0"], "student_fraction"),
+                                       (["--student-fraction", "0"], "transfer_fraction"),
                                        (["--scale", "huge"], "scale")])
 def test_cli_bad_flags(flags, msg, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -325,9 +326,9 @@ def test_student_seeds_give_a_mean_and_a_spread():
         assert row["std_test_accuracy"] == pytest.approx(np.std(accs, ddof=1))
         assert res.student_mean(row["eps"], row["T"]) == row["mean_test_accuracy"]
         assert res.student_std(row["eps"], row["T"]) == row["std_test_accuracy"]
-    a, _ = L.train_student(cfg, 0.0, 1.0, verbose=False)
-    b, _ = L.train_student(cfg, 0.0, 1.0, student_seed=1, verbose=False)
-    c, _ = L.train_student(cfg, 0.0, 1.0, student_seed=2, verbose=False)
+    a = L.train_student(cfg, 0.0, 1.0, verbose=False).model
+    b = L.train_student(cfg, 0.0, 1.0, student_seed=1, verbose=False).model
+    c = L.train_student(cfg, 0.0, 1.0, student_seed=2, verbose=False).model
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))  # seed + 1 is the default
     assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))
     with pytest.raises(ValueError, match="student_seeds"):

@@ -18,7 +18,7 @@ def _tiny(name: str, size: int) -> None:
         with torch.no_grad():
             model.weight.fill_(size)
         return History(loss=[0.0])
-    R.train_cached(name, {"size": size}, lambda: torch.nn.Linear(size, 1), train_fn)
+    R.load_or_train(name, {"size": size}, lambda: torch.nn.Linear(size, 1), train_fn)
 
 
 def job(name: str, size: int, needs=()) -> R.Job:

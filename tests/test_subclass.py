@@ -17,7 +17,7 @@ from subclass_lib.experiments.subclass_seeds import align_logits, recovery_over_
 from subclass_lib.models import MLP
 from subclass_lib.runner import clear_memory_cache
 
-TINY = dict(n_epochs_teacher=2, n_epochs_student=1, train_fraction=0.05, batch_size=128)
+TINY = dict(teacher_epochs=2, student_epochs=1, teacher_fraction=0.05, batch_size=128)
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +38,7 @@ def _private_cache(monkeypatch, tmp_path):
     (dict(aux="entropy"), "aux"),
     (dict(teacher="resnet"), "teacher"),
     (dict(sharpen=-0.1), "sharpen"),
-    (dict(train_fraction=1.5), "train_fraction"),
+    (dict(teacher_fraction=1.5), "teacher_fraction"),
     (dict(jitter=9), "jitter"),
     (dict(conv_dropout=1.0), "conv_dropout"),
     (dict(consistency=-0.5), "consistency"),
@@ -62,7 +62,7 @@ def test_config_split_orders_contingency_columns():
 
 def test_teacher_key_ignores_student_fields():
     a = S.SubclassConfig()
-    assert a.teacher_key() == replace(a, temperature=8.0, n_epochs_student=3).teacher_key()
+    assert a.teacher_key() == replace(a, temperature=8.0, student_epochs=3).teacher_key()
     assert a.teacher_key() != replace(a, seed=1).teacher_key()
     assert "conv_dropout" not in a.teacher_key()  # MLP teachers do not depend on it
     assert replace(a, teacher="conv").teacher_key() != replace(a, teacher="conv", conv_dropout=0.0).teacher_key()
@@ -83,7 +83,7 @@ def test_consistency_loss_is_in_the_teacher_loss():
     x = torch.rand(32, 784)
     y = torch.randint(0, 2, (32,))
     torch.manual_seed(0)
-    model = MLP(hidden=(cfg.hidden,), out_dim=10)
+    model = MLP(hidden=cfg.hidden, out_dim=10)
     with_c = S.teacher_loss_fn(cfg)(model, {"x": x, "y": y})
     without = S.teacher_loss_fn(replace(cfg, consistency=0.0))(model, {"x": x, "y": y})
     z = model(x)
@@ -106,7 +106,7 @@ def test_tiny_teacher_beats_chance_and_is_deterministic():
     assert t1.super_accuracy > 0.8  # chance: 0.5
     assert t1.recovery_any > 0.3  # chance: 0.1; the super-class alone gives ~0.2
     assert t1.contingency.shape == (10, 10) and t1.contingency.sum() == 10000
-    assert len(t1.snapshots) == cfg.n_epochs_teacher
+    assert len(t1.snapshots) == cfg.teacher_epochs
     assert 0 <= t1.entropies["per_example_bits"] <= np.log2(10) + 1e-9
     # the cache returns the same model
     t3 = S.train_teacher(cfg, verbose=False)
@@ -125,8 +125,8 @@ def test_tiny_teacher_beats_chance_and_is_deterministic():
 def test_halfway_checkpoint_is_exactly_the_shorter_run():
     # a 4-epoch run also caches its state after 2 epochs under the 2-epoch configuration;
     # that must be the very model a 2-epoch run trains (view consistency on: its own RNG too)
-    cfg = S.SubclassConfig(**{**TINY, "n_epochs_teacher": 4})
-    short = replace(cfg, n_epochs_teacher=2)
+    cfg = S.SubclassConfig(**{**TINY, "teacher_epochs": 4})
+    short = replace(cfg, teacher_epochs=2)
     direct = S.train_teacher(short, verbose=False, use_cache=False)
     S.train_teacher(cfg, verbose=False)
     clear_memory_cache()
@@ -136,8 +136,8 @@ def test_halfway_checkpoint_is_exactly_the_shorter_run():
     assert half.recovery == direct.recovery and half.snapshots == direct.snapshots
     assert len(half.history.loss) == 2 and half.history.loss == direct.history.loss
     # odd epoch counts have no halfway point; without the cache nothing is stored
-    S.train_teacher(replace(cfg, n_epochs_teacher=3, seed=1), verbose=False)
-    assert not S.teacher_job(replace(cfg, n_epochs_teacher=1, seed=1)).done()
+    S.train_teacher(replace(cfg, teacher_epochs=3, seed=1), verbose=False)
+    assert not S.teacher_job(replace(cfg, teacher_epochs=1, seed=1)).done()
     S.train_teacher(replace(cfg, seed=2), verbose=False, use_cache=False)
     assert not S.teacher_job(replace(short, seed=2)).done()
 
@@ -220,6 +220,10 @@ def test_cli_tiny_run_writes_json(tmp_path, capsys):
         assert np.asarray(r["contingency"]).shape == (10, 10)
     assert set(res["timing_s"]) >= {"teacher", "student", "total"}
     assert res["config"]["split"] == "01389" and res["config"]["aux"] == "contrastive"
+    # the demo's flag names stay the JSON keys (the library says teacher_epochs, teacher_fraction, a hidden tuple)
+    c = res["config"]
+    assert (c["n_epochs_teacher"], c["n_epochs_student"], c["train_fraction"], c["hidden"]) == (1, 1, 0.03, 256)
+    assert not {"teacher_epochs", "student_epochs", "teacher_fraction"} & set(c)
     assert res["digit_order"] == [0, 1, 3, 8, 9, 2, 4, 5, 6, 7]
     assert res["threads"] == R.available_cpus()  # a command-line run uses the whole machine
 
@@ -271,11 +275,11 @@ def test_teacher_jobs_train_only_what_is_missing_longest_first(monkeypatch):
     same_as_b = replace(a, aux="contrastive", aux_weight=0.0)  # one teacher: no auxiliary term
     order = []  # what run_all hands to the worker pool, which "fails" here: the jobs then run in this process
     monkeypatch.setattr(R, "run_in_workers", lambda fn, jobs, n, **kw: order.extend(jobs) and False)
-    jobs = [S.teacher_job(b), S.teacher_job(same_as_b), S.teacher_job(replace(a, n_epochs_teacher=4), student=True)]
+    jobs = [S.teacher_job(b), S.teacher_job(same_as_b), S.teacher_job(replace(a, teacher_epochs=4), student=True)]
     assert R.run_all(jobs, workers=2, device="cpu", here=True) == 0  # none trained by workers
-    assert [(c.n_epochs_teacher, st) for _, (c, st), _ in order] == [(4, True), (2, False)]  # deduplicated, longest first
+    assert [(c.teacher_epochs, st) for _, (c, st), _ in order] == [(4, True), (2, False)]  # deduplicated, longest first
     assert all(j.done() for j in jobs)
-    assert S.teacher_job(replace(a, n_epochs_teacher=4)).done() and not S.teacher_job(replace(a, seed=1)).done()
+    assert S.teacher_job(replace(a, teacher_epochs=4)).done() and not S.teacher_job(replace(a, seed=1)).done()
     order.clear()
     assert R.run_all(jobs, workers=2, device="cpu", here=True) == 0 and order == []  # all cached
     with pytest.raises(ValueError, match="SubclassConfig"):

@@ -15,8 +15,8 @@ from subclass_lib.experiments import subclass_students as S
 from subclass_lib.experiments.subclass import SubclassConfig
 from subclass_lib.train import FitConfig, fit
 
-TINY_TEACHER = SubclassConfig(n_epochs_teacher=1, hidden=16, train_fraction=0.02)
-TINY = S.StudentsConfig(teacher=TINY_TEACHER, student_hidden=(8, 8), epochs=1, eval_every=3)
+TINY_TEACHER = SubclassConfig(teacher_epochs=1, hidden=(16,), teacher_fraction=0.02)
+TINY = S.StudentsConfig(teacher=TINY_TEACHER, student_hidden=(8, 8), student_epochs=1, eval_every=3)
 TINY_FLAGS = ["--train-fraction", "0.02", "--n-epochs-teacher", "1", "--hidden", "16",
               "--n-epochs-student", "1", "--student-hidden", "8,8", "--eval-every", "3"]
 
@@ -36,9 +36,9 @@ def teacher(cache):
 
 # ----------------------------------------------------------------------------- config
 
-@pytest.mark.parametrize("bad", [dict(T=0), dict(T=-1), dict(alpha=1.5), dict(alpha=-0.1),
+@pytest.mark.parametrize("bad", [dict(temperature=0), dict(temperature=-1), dict(alpha=1.5), dict(alpha=-0.1),
                                  dict(transfer_fraction=0), dict(transfer_fraction=1.2),
-                                 dict(student_hidden=()), dict(student_hidden=(0,)), dict(epochs=0),
+                                 dict(student_hidden=()), dict(student_hidden=(0,)), dict(student_epochs=0),
                                  dict(penultimate_weight=-1), dict(eval_every=0), dict(seed=-1),
                                  dict(scale="huge"), dict(teacher="mlp")])
 def test_config_rejects_bad_values(bad):
@@ -51,11 +51,11 @@ def test_config_parses_hidden_and_scales():
     full = S.StudentsConfig.for_scale("full")
     assert full.student_hidden == (784, 784) and full.teacher.teacher == "conv"
     small = S.StudentsConfig().interactive()
-    assert small.transfer_fraction < 1 and small.epochs < S.StudentsConfig().epochs
+    assert small.transfer_fraction < 1 and small.student_epochs < S.StudentsConfig().student_epochs
 
 
 def test_cache_key_ignores_fields_a_method_does_not_use():
-    a, b = S.StudentsConfig(), S.StudentsConfig(T=8.0, alpha=0.9)
+    a, b = S.StudentsConfig(), S.StudentsConfig(temperature=8.0, alpha=0.9)
     assert a.student_key("hard_labels") == b.student_key("hard_labels")
     assert a.student_key("subclass_distillation") != b.student_key("subclass_distillation")
     assert a.student_key("hard_labels") != a.student_key("distillation")
@@ -83,7 +83,7 @@ def test_loss_wiring():
     t = torch.randn(6, 10) * 3
     y = torch.tensor([0, 1, 0, 1, 1, 0])
     b = {"x": x, "y": y, "teacher_logits": t}
-    cfg = replace(TINY, T=2.0, alpha=1.0)
+    cfg = replace(TINY, temperature=2.0, alpha=1.0)
     z = model(x)
     # subclass distillation at alpha = 1: soft cross-entropy over all 10 sub-logits (Eq. 3)
     assert torch.allclose(S.student_loss_fn("subclass_distillation", cfg)(model, b), L.soft_cross_entropy(z, t, 2.0))

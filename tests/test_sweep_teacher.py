@@ -31,7 +31,7 @@ def test_bad_input_exits_with_code_2(argv, capsys):
 
 def test_tiny_sweep_prints_and_writes_its_rows(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "models"))
-    tiny = "n_epochs_teacher=1 n_epochs_student=1 train_fraction=0.02 consistency=0"
+    tiny = "teacher_epochs=1 student_epochs=1 teacher_fraction=0.02 consistency=0"
     out = tmp_path / "sweep.json"
     assert sweep_teacher.main(["--seeds", "0,1", "--workers", "1", "--set", tiny,
                                "--set", tiny + " sharpen=0.5", "--json", str(out)]) == 0

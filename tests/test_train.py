@@ -10,7 +10,7 @@ import torch
 from subclass_lib import losses
 from subclass_lib.data import load_mnist
 from subclass_lib.models import MLP, ConvTeacher, build_model, predict
-from subclass_lib.runner import cache_key, clear_memory_cache, train_cached
+from subclass_lib.runner import Trained, cache_key, clear_memory_cache, load_or_train
 from subclass_lib.train import FitConfig, History, fit, seed_everything
 
 
@@ -165,7 +165,7 @@ def _cached_run(calls, seed=0):
         return fit(model, ce_loss, {"x": torch.rand(64, 784), "y": torch.randint(0, 10, (64,))},
                    FitConfig(epochs=1, seed=seed), verbose=False)
 
-    return train_cached("unit", {"seed": seed, "hidden": 8}, make, train_fn)
+    return load_or_train("unit", {"seed": seed, "hidden": 8}, make, train_fn)[:2]
 
 
 def test_cache_returns_the_same_model_without_retraining(tmp_path):
@@ -202,7 +202,7 @@ def test_interrupted_training_leaves_no_cache_entry(tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train_cached("unit", {"k": 1}, make, train_fn)
+        load_or_train("unit", {"k": 1}, make, train_fn)
     assert not (tmp_path / "models").exists() or not list((tmp_path / "models").iterdir())
     calls = []
     _cached_run(calls)  # the next run works
@@ -285,9 +285,10 @@ def test_load_or_train_says_whether_the_model_came_from_the_cache(tmp_path):
     assert len(calls) == 2
     assert h1.loss == h2.loss == h3.loss
     assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m3.state_dict().values()))
-    # train_cached is load_or_train without the flag
-    m5, h5 = train_cached("unit-flag", {"k": 1}, make, train_fn)
-    assert len(calls) == 2 and h5.loss == h1.loss
+    # the result is a Trained: the same three fields by name
+    r5 = load_or_train("unit-flag", {"k": 1}, make, train_fn)
+    assert isinstance(r5, Trained) and r5.from_cache and isinstance(r5.model, MLP)
+    assert len(calls) == 2 and r5.history.loss == h1.loss
 
 
 def test_command_line_modules_are_not_in_the_cache_fingerprint():

@@ -103,18 +103,18 @@ def test_distillation_static_panels_show_the_live_panels_figure_for_every_settin
     from subclass_lib.experiments import hinton_sweeps
 
     monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "models"))
-    cfg = H.HintonConfig(teacher_hidden=16, student_hidden=12, epochs_teacher=1, epochs_student=1,
-                         train_subset=300, jitter=0, device="cpu")
-    sweep = hinton_sweeps.temperature_sweep(cfg, temperatures=(1, 4), hiddens=(12, 8), verbose=False)
-    alpha = hinton_sweeps.alpha_sweep(cfg, alphas=(0.0, 0.5), hiddens=(12, 8), verbose=False)
+    cfg = H.HintonConfig(teacher_hidden=(16, 16), student_hidden=(12, 12), teacher_epochs=1, student_epochs=1,
+                         transfer_size=300, jitter=0, device="cpu")
+    sweep = hinton_sweeps.temperature_sweep(cfg, temperatures=(1, 4), hiddens=((12, 12), (8, 8)), verbose=False)
+    alpha = hinton_sweeps.alpha_sweep(cfg, alphas=(0.0, 0.5), hiddens=((12, 12), (8, 8)), verbose=False)
     box = widgets.distillation_static_panels(cfg, sweep, alpha)
     over_T, over_alpha = box.children
     assert [s.description for s in over_T.sliders] == ["student", "T"]
     assert [s.description for s in over_alpha.sliders] == ["student", "alpha"]
-    assert set(over_T.settings) == {(h, T) for h in (12, 8) for T in (1.0, 4.0)}
-    assert set(over_alpha.settings) == {(h, a) for h in (12, 8) for a in (0.0, 0.5)}
+    assert set(over_T.settings) == {(h, T) for h in ("2x12", "2x8") for T in (1.0, 4.0)}
+    assert set(over_alpha.settings) == {(h, a) for h in ("2x12", "2x8") for a in (0.0, 0.5)}
     # the default is the chapter's setting: its student size at cfg.temperature / cfg.alpha
-    assert over_T.sliders[0].value == 12 and over_T.sliders[1].value == 4.0
+    assert over_T.sliders[0].value == "2x12" and over_T.sliders[1].value == 4.0
     assert len({over_T.png[s] for s in over_T.settings}) == 4  # one distinct figure per setting
 
 
@@ -129,8 +129,8 @@ def test_mythical3_static_panels_cover_digit_T_and_alpha(tmp_path, monkeypatch):
     from subclass_lib.experiments import mythical3 as M
 
     monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "models"))
-    cfg = M.Mythical3Config(teacher_hidden=16, student_hidden=12, epochs_teacher=1, epochs_student=1,
-                            train_subset=300, jitter=0, device="cpu")
+    cfg = M.Mythical3Config(teacher_hidden=(16, 16), student_hidden=(12, 12), teacher_epochs=1, student_epochs=1,
+                            transfer_size=300, jitter=0, device="cpu")
     box = widgets.mythical3_static_panels(cfg, digits=(1, 3), temperatures=(1.0, 4.0), alphas=(0.5, 1.0))
     over_digit, over_alpha = box.children
     assert [s.description for s in over_digit.sliders] == ["omit", "T"]
@@ -149,7 +149,7 @@ def test_ls_kd_static_panel_covers_eps_and_T(tmp_path, monkeypatch):
 
     monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "models"))
     cfg = L.LSKDConfig(teacher_hidden=(32,), teacher_epochs=1, teacher_fraction=0.02, student_hidden=(16,),
-                       student_epochs=1, student_fraction=0.02, feature_examples=1000, temperatures=(1, 4))
+                       student_epochs=1, transfer_fraction=0.02, feature_examples=1000, temperatures=(1, 4))
     panel = widgets.ls_kd_static_panel(cfg, eps_values=(0.0, 0.1), temperatures=(1.0, 4.0))
     assert [s.description for s in panel.sliders] == ["LS eps", "T"]
     assert [s.value for s in panel.sliders] == [0.1, 4.0]
@@ -162,7 +162,7 @@ def test_teacher_static_panels_cover_aux_beta_sharpen_and_consistency(tmp_path, 
     from subclass_lib import widgets
 
     monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "models"))
-    base = replace(widgets.TEACHER_INTERACTIVE, n_epochs_teacher=1, train_fraction=0.02, hidden=16)
+    base = replace(widgets.TEACHER_INTERACTIVE, teacher_epochs=1, teacher_fraction=0.02, hidden=(16,))
     box = widgets.teacher_static_panels(base, betas=(0.0, 1.0), aux=(("diversity", None), ("contrastive T=1", 1.0)),
                                         sharpen=(0.0, 0.5), consistency=(0.0, 1.0))
     by_aux, by_sharpen, by_consistency = box.children
@@ -181,8 +181,8 @@ def test_students_static_panels_cover_T_fraction_alpha_and_size(tmp_path, monkey
     from subclass_lib.experiments.subclass import SubclassConfig
 
     monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "models"))
-    cfg = S.StudentsConfig(teacher=SubclassConfig(n_epochs_teacher=1, hidden=16, train_fraction=0.02),
-                           student_hidden=(8, 8), epochs=1, eval_every=3)
+    cfg = S.StudentsConfig(teacher=SubclassConfig(teacher_epochs=1, hidden=(16,), teacher_fraction=0.02),
+                           student_hidden=(8, 8), student_epochs=1, eval_every=3)
     teacher = S.get_teacher(cfg, verbose=False)
     box = widgets.students_static_panels(cfg, teacher, temperatures=(1.0, 4.0), fractions=(0.1, 0.2),
                                          alphas=(0.0, 0.5), hiddens=("8,8", "16,16"))
@@ -191,6 +191,6 @@ def test_students_static_panels_cover_T_fraction_alpha_and_size(tmp_path, monkey
     assert [s.value for s in by_T.sliders] == [4.0, 0.2]  # the interactive defaults
     assert by_alpha.sliders[0].value == 0.5 and by_size.sliders[0].value == "8,8"
     assert len(set(by_T.png.values())) == 4
-    c = cfg.interactive(T=1.0, transfer_fraction=0.1)
+    c = cfg.interactive(temperature=1.0, transfer_fraction=0.1)
     r = S.run_students(c, S.METHODS, teacher, no_label=False, verbose=False)
     assert _same_png(by_T, (1.0, 0.1), widgets.students_figure(r))

@@ -46,6 +46,14 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="retrain even if a cached model exists")
 
 
+def documented_config(config: dict, names: dict[str, str], convert: dict[str, Callable] | None = None) -> dict:
+    """``config`` (a recipe's ``asdict``) with the keys of the command's documented JSON: ``names``
+    maps a field to its JSON key (the library's vocabulary moved on, the JSON keys stay); ``convert``
+    maps a field to a function of its value (e.g. a one-layer ``hidden`` tuple back to the flag's int)."""
+    convert = convert or {}
+    return {names.get(k, k): convert[k](v) if k in convert else v for k, v in config.items()}
+
+
 def all_commands() -> dict[str, Command]:
     """Every CLI command of every chapter's command module, by name."""
     out: dict[str, Command] = {}

@@ -10,16 +10,16 @@ from .. import runner
 from ..experiments.hinton import SOURCE_HINTON, HintonConfig, parse_digits, run_hinton
 from ..experiments.mythical3 import Mythical3Config, run_mythical3
 from ..train import LR_SCHEDULES
-from . import Command
+from . import Command, documented_config
 
 _FIELD_HELP = {
     "temperature": "distillation temperature T > 0",
     "alpha": "weight of the soft-target term in [0, 1] (1 - alpha weighs the hard labels)",
     "teacher_hidden": "units in each of the teacher's two hidden layers",
     "student_hidden": "units in each of the students' two hidden layers",
-    "epochs_teacher": "teacher training epochs",
-    "epochs_student": "student training epochs",
-    "train_subset": "size of the students' transfer set (images drawn from the 55,000 training images)",
+    "teacher_epochs": "teacher training epochs",
+    "student_epochs": "student training epochs",
+    "transfer_size": "size of the students' transfer set (images drawn from the 55,000 training images)",
     "teacher_dropout": "teacher dropout rate on hidden units",
     "teacher_input_dropout": "teacher dropout rate on input pixels",
     "max_norm": "max-norm bound on each unit's incoming weights (teacher)",
@@ -29,25 +29,34 @@ _FIELD_HELP = {
     "batch_size": "minibatch size",
 }
 _COMMON = ("seed", "scale", "device")  # added to every command by the CLI itself
+#: Fields whose documented flag and JSON key keep the names they had before the library's
+#: vocabulary was unified (``--epochs-teacher`` sets ``teacher_epochs``).
+_DOCUMENTED = {"teacher_epochs": "epochs_teacher", "student_epochs": "epochs_student", "transfer_size": "train_subset"}
+#: The nets of chapters 1-2 have two equal hidden layers: ``--teacher-hidden 1200`` is ``(1200, 1200)``, and the
+#: JSON keeps the width (a list where the layers differ).
+_TWO_LAYERS = ("teacher_hidden", "student_hidden")
+_WIDTH = {name: (lambda h: h[0] if len(h) == 2 and h[0] == h[1] else list(h)) for name in _TWO_LAYERS}
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser, cls) -> None:
-    """One flag per config field (``--epochs-teacher`` for ``epochs_teacher``); unset flags
-    keep the scale's value."""
+    """One flag per config field (``--temperature`` for ``temperature``; ``--epochs-teacher`` for
+    ``teacher_epochs``, see :data:`_DOCUMENTED`); unset flags keep the scale's value."""
     for f in fields(cls):
         if f.name in _COMMON or f.name in ("omit", "bias_shift"):
             continue
         typ = {"temperature": float, "alpha": float, "max_norm": float, "lr": float,
                "teacher_dropout": float, "teacher_input_dropout": float, "lr_schedule": str}.get(f.name, int)
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=typ, default=None,
+        flag = _DOCUMENTED.get(f.name, f.name)
+        parser.add_argument("--" + flag.replace("_", "-"), dest=f.name, type=typ, default=None,
                             choices=LR_SCHEDULES if f.name == "lr_schedule" else None,
-                            metavar=f.name.upper().split("_")[-1] if f.name != "temperature" else "T",
+                            metavar=flag.upper().split("_")[-1] if f.name != "temperature" else "T",
                             help=_FIELD_HELP.get(f.name, f.name) + " (default: the scale's value)")
 
 
 def _config_from_args(cls, args: argparse.Namespace, **extra):
     kw = {f.name: getattr(args, f.name) for f in fields(cls)
           if f.name not in ("scale", "omit", "bias_shift") and getattr(args, f.name, None) is not None}
+    kw.update({name: (kw[name], kw[name]) for name in _TWO_LAYERS if name in kw})
     kw.update(extra)
     return cls.for_scale(args.scale, **kw)
 
@@ -66,7 +75,9 @@ def _hinton_args(p: argparse.ArgumentParser) -> None:
 def _hinton_run(args) -> dict:
     cfg = _config_from_args(HintonConfig, args)
     with runner.command_line(args.threads):
-        return run_hinton(cfg, use_cache=not args.no_cache, verbose=True)
+        res = run_hinton(cfg, use_cache=not args.no_cache, verbose=True)
+    res["config"] = documented_config(res["config"], _DOCUMENTED, _WIDTH)
+    return res
 
 
 def _hinton_render(r: dict) -> str:
@@ -92,7 +103,9 @@ def _mythical_args(p: argparse.ArgumentParser) -> None:
 def _mythical_run(args) -> dict:
     cfg = _config_from_args(Mythical3Config, args, omit=parse_digits(args.omit), bias_shift=args.bias_shift)
     with runner.command_line(args.threads):
-        return run_mythical3(cfg, use_cache=not args.no_cache, verbose=True)
+        res = run_mythical3(cfg, use_cache=not args.no_cache, verbose=True)
+    res["config"] = documented_config(res["config"], _DOCUMENTED, _WIDTH)
+    return res
 
 
 def _mythical_render(r: dict) -> str:

@@ -7,7 +7,7 @@ import argparse
 from ..experiments.base import format_table
 from ..checks import check_eps, parse_temperatures
 from ..experiments.ls_kd import LSKDConfig, run_ls_kd
-from . import Command
+from . import Command, documented_config
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eps", type=float, default=0.1,
@@ -16,7 +16,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="comma-separated distillation temperatures, must include 1 (default 1,2,3,4,8,64)")
     p.add_argument("--teacher-epochs", type=int, default=None, help="override the scale's teacher epochs")
     p.add_argument("--student-epochs", type=int, default=None, help="override the scale's student epochs")
-    p.add_argument("--student-fraction", type=float, default=None,
+    p.add_argument("--student-fraction", dest="transfer_fraction", type=float, default=None,
                    help="fraction of the 60k training images used as the transfer set (override)")
     p.add_argument("--teacher-fraction", type=float, default=None,
                    help="fraction of the 60k training images the teachers train on (override)")
@@ -29,13 +29,15 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> dict:
     overrides = dict(eps=check_eps(args.eps), temperatures=parse_temperatures(args.temperatures),
                      seed=args.seed, device=args.device)
-    for flag in ("teacher_epochs", "student_epochs", "student_fraction", "teacher_fraction", "feature_examples",
+    for flag in ("teacher_epochs", "student_epochs", "transfer_fraction", "teacher_fraction", "feature_examples",
                  "student_seeds"):
         v = getattr(args, flag)
         if v is not None:
             overrides[flag] = v
     cfg = LSKDConfig.for_scale(args.scale, **overrides)
-    return run_ls_kd(cfg, use_cache=not args.no_cache, verbose=False).to_json()
+    res = run_ls_kd(cfg, use_cache=not args.no_cache, verbose=False).to_json()
+    res["config"] = documented_config(res["config"], {"transfer_fraction": "student_fraction"})
+    return res
 
 
 def _render(result: dict) -> str:

@@ -8,13 +8,25 @@ from dataclasses import asdict, fields
 from ..experiments.base import format_table
 from ..experiments.subclass import AUX_KINDS, DEMO, TEACHERS, SubclassConfig, run_subclass
 from .. import runner
-from . import Command
+from ..checks import check_hidden
+from . import Command, documented_config
+
+#: The demo's flag names, which are also the keys of the command's JSON ``config``.
+DOCUMENTED = {"teacher_epochs": "n_epochs_teacher", "student_epochs": "n_epochs_student",
+              "teacher_fraction": "train_fraction"}
+#: ``hidden`` is a tuple in the library and an int (one layer) in the demo's flag and JSON.
+CONVERT = {"hidden": lambda h: h[0] if len(h) == 1 else list(h)}
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    return check_hidden(text, "--hidden")
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Chapter 4's flags (also the teacher flags of ``subclass-students``)."""
     d = SubclassConfig()
-    p.add_argument("--n-epochs-teacher", type=int, default=d.n_epochs_teacher)
-    p.add_argument("--n-epochs-student", type=int, default=d.n_epochs_student)
+    p.add_argument("--n-epochs-teacher", dest="teacher_epochs", metavar="N", type=int, default=d.teacher_epochs)
+    p.add_argument("--n-epochs-student", dest="student_epochs", metavar="N", type=int, default=d.student_epochs)
     p.add_argument("--temperature", type=float, default=d.temperature, help="distillation temperature T")
     p.add_argument("--aux", choices=AUX_KINDS, default=d.aux, help="auxiliary loss of the teacher")
     p.add_argument("--aux-weight", type=float, default=d.aux_weight, help="beta, the auxiliary-loss weight")
@@ -30,13 +42,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-sub", type=int, default=d.n_sub, help="subclasses per class")
     p.add_argument("--split", default=d.split, help="digits of super-class A, e.g. 01234 or 01389")
     p.add_argument("--teacher", choices=TEACHERS, default=d.teacher)
-    p.add_argument("--hidden", type=int, default=d.hidden, help="hidden units of the MLPs")
+    p.add_argument("--hidden", type=_hidden, default=d.hidden,
+                   help="hidden units of the MLPs (one layer; '256,256' for two)")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--weight-decay", type=float, default=d.weight_decay)
     p.add_argument("--jitter", type=int, default=d.jitter, help="max random shift (pixels) for the teacher")
     p.add_argument("--conv-dropout", type=float, default=d.conv_dropout, help="dropout of the conv teacher")
-    p.add_argument("--train-fraction", type=float, default=d.train_fraction,
+    p.add_argument("--train-fraction", dest="teacher_fraction", metavar="FRACTION", type=float, default=d.teacher_fraction,
                    help="fraction of the training set to use (1 = all 55k)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads of this run (default: $SUBCLASS_LIB_THREADS, else every CPU; "
@@ -58,7 +71,8 @@ def config_from_args(args: argparse.Namespace) -> SubclassConfig:
 def _run(args: argparse.Namespace) -> dict:
     cfg = config_from_args(args)
     with runner.command_line(args.threads):
-        res = run_subclass(cfg, verbose=True, use_cache=not args.no_cache, device=args.device)
+        res = run_subclass(cfg, verbose=True, use_cache=not args.no_cache)
+    res["config"] = documented_config(res["config"], DOCUMENTED, CONVERT)
     res["threads"] = runner.cli_threads(args.threads)
     return res
 

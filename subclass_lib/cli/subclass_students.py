@@ -10,12 +10,13 @@ from ..experiments.subclass import SubclassConfig
 from ..checks import check_hidden
 from ..experiments.subclass_students import METHODS, StudentsConfig, results_table, run_students
 from .. import runner
-from . import Command
+from . import Command, documented_config
+from . import subclass as teacher_cli
 from .subclass import add_arguments as add_teacher_arguments
 
 #: SubclassConfig fields set by chapter 4's flags (seed, temperature and student epochs are shared)
 _TEACHER_FLAGS = tuple(f.name for f in fields(SubclassConfig)
-                       if f.name not in ("seed", "n_epochs_student", "temperature", "scale"))
+                       if f.name not in ("seed", "student_epochs", "temperature", "scale", "device"))
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
@@ -24,7 +25,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     add_teacher_arguments(p)
     d = StudentsConfig()
     p.set_defaults(**{k: v for k, v in asdict(d.teacher).items() if k in _TEACHER_FLAGS},
-                   temperature=d.T, n_epochs_student=d.epochs)
+                   temperature=d.temperature, student_epochs=d.student_epochs)
     p.add_argument("--alpha", type=float, default=d.alpha, help="task balance of Eq. 4 (weight of the soft term)")
     p.add_argument("--student-hidden", default=",".join(map(str, d.student_hidden)),
                    help="hidden layer sizes of the students, e.g. 128,128 (the paper: 784,784)")
@@ -55,17 +56,18 @@ def config_from_student_args(args: argparse.Namespace) -> StudentsConfig:
     teacher_kw = {k: getattr(args, k) for k in _TEACHER_FLAGS if hasattr(args, k)}
     if args.eval_every is not None and args.eval_every < 0:
         raise ValueError(f"--eval-every must be >= 0, got {args.eval_every}")
-    given = dict(student_hidden=check_hidden(args.student_hidden), epochs=args.n_epochs_student,
+    given = dict(student_hidden=check_hidden(args.student_hidden), student_epochs=args.student_epochs,
                  batch_size=args.student_batch_size, lr=args.student_lr, weight_decay=args.student_weight_decay,
-                 T=args.temperature, alpha=args.alpha, penultimate_weight=args.penultimate_weight,
-                 transfer_fraction=args.transfer_fraction, eval_every=args.eval_every or None, seed=args.seed)
+                 temperature=args.temperature, alpha=args.alpha, penultimate_weight=args.penultimate_weight,
+                 transfer_fraction=args.transfer_fraction, eval_every=args.eval_every or None, seed=args.seed,
+                 device=args.device)
     if args.scale == "full":
         dt = asdict(d.teacher)
         changed_t = {k: v for k, v in teacher_kw.items() if v != dt[k]}
         changed = {k: v for k, v in given.items() if v != getattr(d, k)}
         teacher = SubclassConfig.for_scale("full", seed=args.seed, **changed_t)
         return StudentsConfig.for_scale("full", teacher=teacher, **changed)
-    teacher = SubclassConfig(seed=args.seed, n_epochs_student=args.n_epochs_student,
+    teacher = SubclassConfig(seed=args.seed, student_epochs=args.student_epochs,
                              temperature=args.temperature, **teacher_kw)
     return StudentsConfig(teacher=teacher, **given)
 
@@ -80,8 +82,11 @@ def _run(args: argparse.Namespace) -> dict:
         raise ValueError("--methods must name at least one student")
     with runner.command_line(args.threads):
         res = run_students(cfg, methods, no_label=args.no_label_student, label_free=args.label_free_student,
-                           verbose=True, use_cache=not args.no_cache, device=args.device)
+                           verbose=True, use_cache=not args.no_cache)
     res.pop("runs")
+    config = documented_config(res["config"], {"student_epochs": "epochs", "temperature": "T"})
+    config["teacher"] = documented_config(config["teacher"], teacher_cli.DOCUMENTED, teacher_cli.CONVERT)
+    res["config"] = config
     res["threads"] = runner.cli_threads(args.threads)
     return res
 

@@ -7,9 +7,26 @@ out. Notebooks, widgets and the command line all call the same recipe functions.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 from ..checks import SCALES, check_fraction, check_scale, check_temperature  # noqa: F401  (their old home)
 from ..files import to_jsonable, write_json  # noqa: F401  (the one JSON converter)
+
+
+class Scaled:
+    """The one ``for_scale`` of every chapter's config dataclass.
+
+    A config lists what differs at each scale in ``SCALES`` (``"default"``: the book's size, a
+    laptop CPU; ``"full"``: the papers' size); ``Config.for_scale(scale, **overrides)`` is the
+    config of that scale with ``overrides`` on top, and its ``scale`` field says which it was.
+    """
+
+    SCALES: ClassVar[dict[str, dict]] = {"default": {}, "full": {}}
+
+    @classmethod
+    def for_scale(cls, scale: str = "default", **overrides):
+        check_scale(scale)
+        return cls(**{**cls.SCALES[scale], **overrides, "scale": scale})
 
 
 def format_table(rows: Sequence[Mapping], columns: Sequence[str] | None = None,

@@ -36,10 +36,11 @@ from .. import losses
 from ..data import N_DIGITS, load_mnist, omit_digits, parse_digits, train_val_split
 from ..losses import soft_targets
 from ..metrics import accuracy
-from ..models import MLP, predict
-from ..runner import Job, load_or_train, run_all, train_cached
+from ..models import MLP, hidden_label, predict
+from ..runner import Job, Trained, load_or_train, run_all
+from .base import Scaled
 from ..train import FitConfig, History, check_lr_schedule, fit, progress_callback, seed_everything
-from ..checks import check_fraction, check_pos_int, check_scale, check_seed, check_temperature
+from ..checks import check_fraction, check_hidden, check_pos_int, check_scale, check_seed, check_temperature
 
 __all__ = [
     "HintonConfig", "SOURCE_HINTON", "parse_digits", "teacher_settings", "load_splits", "transfer_set",
@@ -64,11 +65,11 @@ SOURCE_HINTON = {
 # ----------------------------------------------------------------------------- configs
 
 @dataclass(frozen=True)
-class HintonConfig:
+class HintonConfig(Scaled):
     """Chapter 1's experiment. Defaults are the book's (default) scale.
 
     ``temperature`` and ``alpha`` are the distilled student's T and task balance
-    (``alpha`` weighs the soft term, ``1 - alpha`` the hard-label term). ``train_subset``
+    (``alpha`` weighs the soft term, ``1 - alpha`` the hard-label term). ``transfer_size``
     is the size of the students' transfer set (None: all 55,000 training images).
     """
 
@@ -76,11 +77,11 @@ class HintonConfig:
     scale: str = "default"
     temperature: float = 4.0
     alpha: float = 0.5
-    teacher_hidden: int = 1200
-    student_hidden: int = 800
-    epochs_teacher: int = 5
-    epochs_student: int = 10
-    train_subset: int | None = 10000
+    teacher_hidden: tuple[int, ...] = (1200, 1200)
+    student_hidden: tuple[int, ...] = (800, 800)
+    teacher_epochs: int = 5
+    student_epochs: int = 10
+    transfer_size: int | None = 10000
     teacher_dropout: float = 0.3
     teacher_input_dropout: float = 0.0
     max_norm: float = 3.5
@@ -96,9 +97,11 @@ class HintonConfig:
         check_seed(self.seed)
         check_temperature(self.temperature, "temperature")
         check_fraction(self.alpha, "alpha")
-        for name in ("teacher_hidden", "student_hidden", "epochs_teacher", "epochs_student", "batch_size"):
+        for name in ("teacher_hidden", "student_hidden"):
+            object.__setattr__(self, name, check_hidden(getattr(self, name), name, allow_int=False))
+        for name in ("teacher_epochs", "student_epochs", "batch_size"):
             check_pos_int(name, getattr(self, name))
-        check_pos_int("train_subset", self.train_subset, allow_none=True)
+        check_pos_int("transfer_size", self.transfer_size, allow_none=True)
         for name in ("teacher_dropout", "teacher_input_dropout"):
             v = getattr(self, name)
             if not 0 <= v < 1:
@@ -114,20 +117,11 @@ class HintonConfig:
     # (default: milder dropout so that the teacher is good after 5 epochs; full: Hinton et al.'s
     # 50% hidden / 20% input dropout, trained long enough for it to pay off)
     SCALES = {
-        "default": dict(epochs_teacher=5, epochs_student=10, train_subset=10000,
+        "default": dict(teacher_epochs=5, student_epochs=10, transfer_size=10000,
                         teacher_dropout=0.3, teacher_input_dropout=0.0),
-        "full": dict(epochs_teacher=60, epochs_student=30, train_subset=None,
+        "full": dict(teacher_epochs=60, student_epochs=30, transfer_size=None,
                      teacher_dropout=0.5, teacher_input_dropout=0.2, lr_schedule="cosine"),
     }
-
-    @classmethod
-    def for_scale(cls, scale: str = "default", **overrides):
-        """The config of a scale, with any field overridden (``None`` values are ignored)."""
-        check_scale(scale)
-        kw = dict(cls.SCALES[scale])
-        kw.update({k: v for k, v in overrides.items() if v is not None})
-        kw["scale"] = scale
-        return cls(**kw)
 
     def fit_config(self, epochs: int, jitter: int = 0, seed: int | None = None) -> FitConfig:
         return FitConfig(epochs=epochs, batch_size=self.batch_size, lr=self.lr,
@@ -147,13 +141,13 @@ def load_splits(seed: int = SPLIT_SEED):
 
 
 def transfer_set(cfg: HintonConfig, omit: Iterable[int] = (), seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """The students' transfer set: ``train_subset`` images of the training part (seeded by
+    """The students' transfer set: ``transfer_size`` images of the training part (seeded by
     ``seed``, default ``cfg.seed``), then without the digits in ``omit``."""
     seed = cfg.seed if seed is None else check_seed(seed)
     (xt, yt), _, _ = load_splits()
-    if cfg.train_subset is not None and cfg.train_subset < len(yt):
+    if cfg.transfer_size is not None and cfg.transfer_size < len(yt):
         g = torch.Generator().manual_seed(10_000 + seed)
-        idx, _ = torch.randperm(len(yt), generator=g)[:cfg.train_subset].sort()
+        idx, _ = torch.randperm(len(yt), generator=g)[:cfg.transfer_size].sort()
         xt, yt = xt[idx], yt[idx]
     omit = parse_digits(omit)
     if omit:
@@ -165,7 +159,7 @@ def transfer_set(cfg: HintonConfig, omit: Iterable[int] = (), seed: int | None =
 
 def teacher_settings(cfg: HintonConfig) -> dict:
     """The fields that define the teacher (its cache key): shared by chapters 1 and 2."""
-    return dict(seed=cfg.seed, hidden=cfg.teacher_hidden, epochs=cfg.epochs_teacher,
+    return dict(seed=cfg.seed, hidden=list(cfg.teacher_hidden), epochs=cfg.teacher_epochs,
                 dropout=cfg.teacher_dropout, input_dropout=cfg.teacher_input_dropout,
                 max_norm=cfg.max_norm, jitter=cfg.jitter, lr=cfg.lr, lr_schedule=cfg.lr_schedule,
                 batch_size=cfg.batch_size, val_size=VAL_SIZE, split_seed=SPLIT_SEED)
@@ -173,13 +167,13 @@ def teacher_settings(cfg: HintonConfig) -> dict:
 
 def _make_teacher(cfg: HintonConfig) -> MLP:
     seed_everything(cfg.seed)
-    return MLP((cfg.teacher_hidden, cfg.teacher_hidden), dropout=cfg.teacher_dropout,
+    return MLP(cfg.teacher_hidden, dropout=cfg.teacher_dropout,
                input_dropout=cfg.teacher_input_dropout, max_norm=cfg.max_norm)
 
 
-def train_teacher(cfg: HintonConfig, use_cache: bool = True, verbose: bool = True,
-                  progress: ProgressFn | None = None) -> tuple[MLP, History]:
-    """The big net: 2 x ``teacher_hidden`` ReLU, dropout, max-norm, jitter, hard labels.
+def train_teacher(cfg: HintonConfig, progress: ProgressFn | None = None, *, verbose: bool = True,
+                  use_cache: bool = True) -> Trained:
+    """The big net: hidden layers ``teacher_hidden`` (2 x 1200 ReLU), dropout, max-norm, jitter, hard labels.
 
     Trained on the 55,000 training images (all ten digits), cached by
     :func:`teacher_settings`. Prints one line per epoch when it trains. Like every model of
@@ -190,26 +184,27 @@ def train_teacher(cfg: HintonConfig, use_cache: bool = True, verbose: bool = Tru
 
     def train_fn(model):
         return fit(model, lambda m, b: losses.cross_entropy(m(b["x"]), b["y"]), {"x": xt, "y": yt},
-                   cfg.fit_config(cfg.epochs_teacher, jitter=cfg.jitter),
+                   cfg.fit_config(cfg.teacher_epochs, jitter=cfg.jitter),
                    val_fn=lambda m: accuracy(predict(m, xv), yv), name="teacher", verbose=verbose,
                    callback=progress_callback(progress, "teacher"))
 
-    return train_cached("hinton-teacher", teacher_settings(cfg), lambda: _make_teacher(cfg), train_fn,
-                        use_cache=use_cache)
+    return load_or_train("hinton-teacher", teacher_settings(cfg), lambda: _make_teacher(cfg), train_fn,
+                         use_cache=use_cache)
 
 
-def make_student(hidden: int, seed: int) -> MLP:
-    """The untrained student (2 x ``hidden``, no regularisation), built right after seeding
+def make_student(hidden: tuple[int, ...], seed: int) -> MLP:
+    """The untrained student (hidden layers ``hidden``, no regularisation), built right after seeding
     with ``seed``: a hard-label and a distilled student of one seed start from identical weights."""
     seed_everything(seed)
-    return MLP((hidden, hidden))
+    return MLP(hidden)
 
 
-def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, T: float | None = None,
-                  alpha: float | None = None, hidden: int | None = None, omit: Iterable[int] = (),
-                  use_cache: bool = True, verbose: bool = True,
-                  progress: ProgressFn | None = None, seed: int | None = None) -> tuple[MLP, History]:
-    """A small net (2 x ``hidden``, no regularisation) on the transfer set.
+def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, progress: ProgressFn | None = None, *,
+                  T: float | None = None, alpha: float | None = None, hidden: tuple[int, ...] | None = None,
+                  omit: Iterable[int] = (), seed: int | None = None, verbose: bool = True,
+                  use_cache: bool = True) -> Trained:
+    """A small net (hidden layers ``hidden``, default ``cfg.student_hidden``; no regularisation) on the
+    transfer set.
 
     ``seed`` (default ``cfg.seed``) seeds the student alone: its initial weights, its
     transfer subset and its batch order; the teacher stays the one of ``cfg``. A hard-label
@@ -226,7 +221,7 @@ def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, T: float | 
         raise ValueError("a distilled student needs a teacher")
     x, y = transfer_set(cfg, omit, seed)
     key = _student_key(cfg, kind, T, alpha, hidden, omit, seed)
-    label = f"student 2x{hidden} " + ("hard labels" if kind == "hard" else f"distilled T={T:g} alpha={alpha:g}")
+    label = f"student {hidden_label(hidden)} " + ("hard labels" if kind == "hard" else f"distilled T={T:g} alpha={alpha:g}")
 
     def train_fn(model):  # the teacher's logits are computed here too, where the runner trains
         if kind == "hard":
@@ -235,17 +230,16 @@ def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, T: float | 
         else:
             data = {"x": x, "y": y, "teacher_logits": predict(teacher, x)}
             loss = lambda m, b: losses.distillation_loss(m(b["x"]), b["teacher_logits"], b["y"], T, alpha)  # noqa: E731
-        return fit(model, loss, data, cfg.fit_config(cfg.epochs_student, seed=seed), name=label, verbose=False,
+        return fit(model, loss, data, cfg.fit_config(cfg.student_epochs, seed=seed), name=label, verbose=False,
                    callback=progress_callback(progress, label))
 
     t0 = time.perf_counter()
-    model, hist, from_cache = load_or_train("hinton-student", key, lambda: make_student(hidden, seed),
-                                            train_fn, use_cache=use_cache)
+    trained = load_or_train("hinton-student", key, lambda: make_student(hidden, seed), train_fn, use_cache=use_cache)
     if verbose:
         took = time.perf_counter() - t0
-        how = "from the cache" if from_cache else f"trained in {took:.1f} s"
+        how = "from the cache" if trained.from_cache else f"trained in {took:.1f} s"
         print(f"{label} on {len(y)} transfer images: {how}", flush=True)
-    return model, hist
+    return trained
 
 
 def _student_args(cfg: HintonConfig, kind: str, T=None, alpha=None, hidden=None, omit=(), seed=None) -> dict:
@@ -254,13 +248,13 @@ def _student_args(cfg: HintonConfig, kind: str, T=None, alpha=None, hidden=None,
         raise ValueError(f"kind must be 'hard' or 'distilled', got {kind!r}")
     return dict(T=check_temperature(cfg.temperature if T is None else T, "T"),
                 alpha=check_fraction(cfg.alpha if alpha is None else alpha, "alpha"),
-                hidden=check_pos_int("hidden", cfg.student_hidden if hidden is None else hidden),
+                hidden=check_hidden(cfg.student_hidden if hidden is None else hidden, "hidden", allow_int=False),
                 omit=parse_digits(omit), seed=cfg.seed if seed is None else check_seed(seed))
 
 
 def _student_key(cfg: HintonConfig, kind: str, T: float, alpha: float, hidden: int, omit: tuple, seed: int) -> dict:
     """The fields a student depends on (its cache key)."""
-    key = dict(kind=kind, hidden=hidden, epochs=cfg.epochs_student, train_subset=cfg.train_subset,
+    key = dict(kind=kind, hidden=list(hidden), epochs=cfg.student_epochs, transfer_size=cfg.transfer_size,
                omit=list(omit), seed=seed, lr=cfg.lr, lr_schedule=cfg.lr_schedule, batch_size=cfg.batch_size)
     if kind == "distilled":
         key.update(T=T, alpha=alpha, teacher=teacher_settings(cfg))
@@ -270,7 +264,7 @@ def _student_key(cfg: HintonConfig, kind: str, T: float, alpha: float, hidden: i
 def teacher_job(cfg: HintonConfig) -> Job:
     """The teacher of ``cfg`` as a job for :func:`subclass_lib.runner.run_all`."""
     return Job(train_teacher, (cfg,), {"verbose": False}, entries=(("hinton-teacher", teacher_settings(cfg)),),
-               cost=cfg.teacher_hidden)
+               cost=sum(cfg.teacher_hidden))
 
 
 def student_job(cfg: HintonConfig, kind: str, **kw) -> Job:
@@ -278,11 +272,11 @@ def student_job(cfg: HintonConfig, kind: str, **kw) -> Job:
     a job for :func:`subclass_lib.runner.run_all`: the big students first, after their teacher."""
     args = _student_args(cfg, kind, **kw)
     return Job(_train_student_job, (cfg, kind, args), entries=(("hinton-student", _student_key(cfg, kind, **args)),),
-               cost=args["hidden"], needs=(teacher_job(cfg),) if kind == "distilled" else ())
+               cost=sum(args["hidden"]), needs=(teacher_job(cfg),) if kind == "distilled" else ())
 
 
 def _train_student_job(cfg: HintonConfig, kind: str, kw: dict) -> None:
-    teacher = train_teacher(cfg, verbose=False)[0] if kind == "distilled" else None
+    teacher = train_teacher(cfg, verbose=False).model if kind == "distilled" else None
     train_student(cfg, teacher, kind, verbose=False, **kw)
 
 
@@ -347,17 +341,18 @@ def run_hinton(cfg: HintonConfig = HintonConfig(), use_cache: bool = True, verbo
         raise ValueError(f"cfg must be a HintonConfig, got {type(cfg).__name__}")
     _, _, (xs, ys) = load_splits()
     sub = None if progress is None else (lambda a, b: lambda f, t="": progress(a + (b - a) * f, t))
-    (teacher, th), t_teacher = _timed(lambda: train_teacher(cfg, use_cache, verbose, sub and sub(0.0, 0.6)))
+    (teacher, th, _), t_teacher = _timed(lambda: train_teacher(cfg, sub and sub(0.0, 0.6), verbose=verbose,
+                                                               use_cache=use_cache))
     if use_cache:  # both students at once, side by side
         run_all([student_job(cfg, "hard"), student_job(cfg, "distilled")], device=cfg.device)
-    (small, sh), t_small = _timed(lambda: train_student(cfg, None, "hard", use_cache=use_cache,
-                                                        verbose=verbose, progress=sub and sub(0.6, 0.8)))
-    (dist, dh), t_dist = _timed(lambda: train_student(cfg, teacher, "distilled", use_cache=use_cache,
-                                                      verbose=verbose, progress=sub and sub(0.8, 1.0)))
+    (small, sh, _), t_small = _timed(lambda: train_student(cfg, None, "hard", sub and sub(0.6, 0.8),
+                                                           verbose=verbose, use_cache=use_cache))
+    (dist, dh, _), t_dist = _timed(lambda: train_student(cfg, teacher, "distilled", sub and sub(0.8, 1.0),
+                                                         verbose=verbose, use_cache=use_cache))
     out = {}
     for name, model, hist in (("teacher", teacher, th), ("small", small, sh), ("distilled", dist, dh)):
         out[name] = {**evaluate(predict(model, xs), ys), "train_time_s": hist.train_time_s}
-    out["teacher"]["examples_per_s"] = (cfg.epochs_teacher * (60000 - VAL_SIZE) / th.train_time_s
+    out["teacher"]["examples_per_s"] = (cfg.teacher_epochs * (60000 - VAL_SIZE) / th.train_time_s
                                         if th.train_time_s > 0 else None)
     out["config"] = asdict(cfg)
     out["timing_s"] = {"teacher": t_teacher, "small": t_small, "distilled": t_dist,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..checks import check_fraction, check_pos_int, check_seed, check_temperature
+from ..checks import check_fraction, check_hidden, check_seed, check_temperature
 from ..metrics import accuracy, mean_std
-from ..models import predict
+from ..models import hidden_label, predict
 from ..runner import run_all
 from .hinton import HintonConfig, load_splits, student_job, train_student, train_teacher
 
@@ -25,14 +25,14 @@ def _check_seeds(seeds, cfg: HintonConfig) -> list[int]:
     return seeds
 
 
-def _student_grid(cfg: HintonConfig, settings: Sequence[dict], hiddens: Sequence[int], seeds, use_cache: bool,
-                  verbose: bool) -> dict:
+def _student_grid(cfg: HintonConfig, settings: Sequence[dict], hiddens: Sequence[tuple[int, ...]], seeds,
+                  use_cache: bool, verbose: bool) -> dict:
     """Test accuracy of the hard-label student and of a distilled student for each of
     ``settings`` (keyword arguments of :func:`train_student`), each student size and seed:
-    per-seed runs, and their mean and sample std over the seeds."""
-    hiddens = [check_pos_int("hidden", h) for h in hiddens]
+    per-seed runs, and their mean and sample std over the seeds (keyed by ``hidden_label``, "2x800")."""
+    hiddens = [check_hidden(h, "hidden", allow_int=False) for h in hiddens]
     seeds = _check_seeds(seeds, cfg)
-    teacher, _ = train_teacher(cfg, use_cache, verbose)
+    teacher = train_teacher(cfg, verbose=verbose, use_cache=use_cache).model
     _, _, (xs, ys) = load_splits()
 
     def acc(model):
@@ -42,14 +42,14 @@ def _student_grid(cfg: HintonConfig, settings: Sequence[dict], hiddens: Sequence
         run_all([student_job(cfg, "hard", hidden=h, seed=s) for h in hiddens for s in seeds]
                 + [student_job(cfg, "distilled", **kw, hidden=h, seed=s) for h in hiddens for s in seeds
                    for kw in settings], device=cfg.device)
-    out = {"hidden": hiddens, "seeds": seeds, "distilled": {}, "distilled_std": {}, "distilled_runs": {},
+    out = {"hidden": [hidden_label(h) for h in hiddens], "hidden_sizes": [list(h) for h in hiddens], "seeds": seeds, "distilled": {}, "distilled_std": {}, "distilled_runs": {},
            "hard": {}, "hard_std": {}, "hard_runs": {}}
     for h in hiddens:
-        hard = [acc(train_student(cfg, None, "hard", hidden=h, seed=s, use_cache=use_cache, verbose=verbose)[0])
+        hard = [acc(train_student(cfg, None, "hard", hidden=h, seed=s, use_cache=use_cache, verbose=verbose).model)
                 for s in seeds]
         runs = [[acc(train_student(cfg, teacher, "distilled", hidden=h, seed=s, use_cache=use_cache,
-                                   verbose=verbose, **kw)[0]) for kw in settings] for s in seeds]
-        key = str(h)
+                                   verbose=verbose, **kw).model) for kw in settings] for s in seeds]
+        key = hidden_label(h)
         out["hard_runs"][key] = hard
         out["hard"][key], out["hard_std"][key] = mean_std(hard, ddof=1)
         out["distilled_runs"][key] = runs
@@ -60,12 +60,13 @@ def _student_grid(cfg: HintonConfig, settings: Sequence[dict], hiddens: Sequence
 
 
 def temperature_sweep(cfg: HintonConfig, temperatures: Sequence[float] = (1, 2, 4, 8, 20),
-                      hiddens: Sequence[int] = (800, 30), use_cache: bool = True,
+                      hiddens: Sequence[tuple[int, ...]] = ((800, 800), (30, 30)), use_cache: bool = True,
                       verbose: bool = True, seeds: Sequence[int] | None = None) -> dict:
     """Distilled-student test accuracy for each temperature and student size, over ``seeds``
     (the students' seeds, default ``[cfg.seed]``; the teacher is always the one of ``cfg``).
 
-    Returns ``{"T": [...], "hidden": [...], "alpha": ..., "seeds": [...],
+    Returns ``{"T": [...], "hidden": [labels such as "2x800"], "hidden_sizes": [[800, 800], ...],
+    "alpha": ..., "seeds": [...],
     "distilled": {hidden: [mean accuracy per T]}, "distilled_std": {hidden: [sample std per T]},
     "distilled_runs": {hidden: [[accuracy per T] per seed]}, "hard": {hidden: mean},
     "hard_std": {hidden: std}, "hard_runs": {hidden: [accuracy per seed]}}`` (keys of the
@@ -78,7 +79,7 @@ def temperature_sweep(cfg: HintonConfig, temperatures: Sequence[float] = (1, 2, 
 
 
 def alpha_sweep(cfg: HintonConfig, alphas: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
-                hiddens: Sequence[int] = (800, 30), use_cache: bool = True, verbose: bool = True,
+                hiddens: Sequence[tuple[int, ...]] = ((800, 800), (30, 30)), use_cache: bool = True, verbose: bool = True,
                 seeds: Sequence[int] | None = None) -> dict:
     """Like :func:`temperature_sweep`, over the task balance ``alpha`` at ``cfg.temperature``:
     ``{"alpha": [...], "T": ..., "distilled": {hidden: [mean accuracy per alpha]}, ...}``.

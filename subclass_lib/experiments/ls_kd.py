@@ -26,6 +26,7 @@ import torch
 
 from .. import losses, metrics, runner
 from ..checks import check_classes, check_eps, check_fraction, check_scale, check_temperature, parse_temperatures
+from .base import Scaled
 from ..data import load_mnist, subset
 from ..metrics import entropy_curve
 from ..models import MLP, predict
@@ -45,13 +46,13 @@ ENTROPY_TEMPERATURES: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 16
 # ----------------------------------------------------------------------------- config
 
 @dataclass(frozen=True)
-class LSKDConfig:
+class LSKDConfig(Scaled):
     """One setting of the chapter's experiment. Defaults are the book's default scale.
 
     Teachers: MLP ``784-512-512-10`` trained on all 60k training images (``teacher_fraction``) for
     ``teacher_epochs`` epochs, with hard labels (eps = 0) and with LS (``eps``).
     Students: MLP ``784-256-10`` trained on a fixed random
-    ``student_fraction`` of the training images (the transfer set) for
+    ``transfer_fraction`` of the training images (the transfer set) for
     ``student_epochs`` epochs on the teacher's soft targets only (``alpha = 1``).
     ``student_seeds`` students of each (teacher, T) pair differ only in their seed (initial
     weights and batch order, seeds ``seed + 1``, ``seed + 2``, ...): their mean and spread say
@@ -69,7 +70,7 @@ class LSKDConfig:
     teacher_fraction: float = 1.0
     student_hidden: tuple[int, ...] = (256,)
     student_epochs: int = 6
-    student_fraction: float = 0.5
+    transfer_fraction: float = 0.5
     alpha: float = 1.0
     batch_size: int = 128
     lr: float = 1e-3
@@ -86,7 +87,7 @@ class LSKDConfig:
             raise ValueError("eps is the LS teacher's smoothing and must be > 0 (the hard-label teacher is always trained too)")
         object.__setattr__(self, "temperatures", parse_temperatures(self.temperatures))
         object.__setattr__(self, "classes", check_classes(self.classes))
-        check_fraction(self.student_fraction, "student_fraction", low_open=True)
+        check_fraction(self.transfer_fraction, "transfer_fraction", low_open=True)
         check_fraction(self.teacher_fraction, "teacher_fraction", low_open=True)
         check_fraction(self.alpha, "alpha")
         for name in ("teacher_epochs", "student_epochs", "batch_size", "feature_examples", "student_seeds"):
@@ -103,17 +104,11 @@ class LSKDConfig:
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
 
-    @classmethod
-    def for_scale(cls, scale: str = "default", **overrides) -> "LSKDConfig":
-        """The default (book) scale, or ``"full"``: 2x1200 teachers with dropout, 2x800
-        students on the whole training set, more epochs (for the CLI and a GPU)."""
-        check_scale(scale)
-        if scale == "full":
-            base = dict(teacher_hidden=(1200, 1200), teacher_epochs=30, teacher_dropout=0.3,
-                        student_hidden=(800, 800), student_epochs=30, student_fraction=1.0)
-            base.update(overrides)
-            return cls(scale="full", **base)
-        return cls(scale="default", **overrides)
+    # what differs at each scale (:meth:`for_scale`): ``"full"`` has 2x1200 teachers with dropout and
+    # 2x800 students on the whole training set, more epochs (for the CLI and a GPU)
+    SCALES = {"default": {},
+              "full": dict(teacher_hidden=(1200, 1200), teacher_epochs=30, teacher_dropout=0.3,
+                           student_hidden=(800, 800), student_epochs=30, transfer_fraction=1.0)}
 
     def interactive(self) -> "LSKDConfig":
         """The smaller setting of the slider panel (a retrain in seconds): same networks,
@@ -124,7 +119,7 @@ class LSKDConfig:
         return replace(self, teacher_epochs=max(1, self.teacher_epochs // 2),
                        teacher_fraction=min(self.teacher_fraction, 0.5),
                        student_epochs=max(1, self.student_epochs // 2),
-                       student_fraction=min(self.student_fraction, 0.25), student_seeds=1)
+                       transfer_fraction=min(self.transfer_fraction, 0.25), student_seeds=1)
 
     def student_seed_list(self) -> list[int]:
         """The students' seeds: ``seed + 1``, ..., ``seed + student_seeds``."""
@@ -140,7 +135,7 @@ class LSKDConfig:
         return dict(kind="ls-kd-student", teacher=self.teacher_key(eps), T=float(T), seed=self.seed,
                     student_seed=self.student_seed_list()[0] if student_seed is None else int(student_seed),
                     hidden=list(self.student_hidden), epochs=self.student_epochs, alpha=self.alpha,
-                    fraction=self.student_fraction, batch_size=self.batch_size, lr=self.lr)
+                    fraction=self.transfer_fraction, batch_size=self.batch_size, lr=self.lr)
 
 
 # ----------------------------------------------------------------------------- training
@@ -162,12 +157,12 @@ def make_student(cfg: LSKDConfig, student_seed: int | None = None) -> MLP:
     return MLP(hidden=cfg.student_hidden)
 
 
-def train_teacher(cfg: LSKDConfig, eps: float, use_cache: bool = True, verbose: bool = True,
-                  progress: Callable[[float, str], None] | None = None):
+def train_teacher(cfg: LSKDConfig, eps: float, progress: Callable[[float, str], None] | None = None, *,
+                  verbose: bool = True, use_cache: bool = True) -> runner.Trained:
     """Train (or load from the cache) the teacher with label smoothing ``eps`` (0: hard labels).
 
     Loss: :func:`subclass_lib.losses.label_smoothing_cross_entropy` on all 60k
-    training images. Returns ``(model, history)``.
+    training images. Returns a :class:`~subclass_lib.runner.Trained`.
     """
     eps = check_eps(eps)
     train = load_mnist("train")
@@ -182,13 +177,13 @@ def train_teacher(cfg: LSKDConfig, eps: float, use_cache: bool = True, verbose: 
                    _fit_config(cfg, cfg.teacher_epochs, cfg.seed), name=name, verbose=verbose,
                    callback=progress_callback(progress, f"teacher eps={eps:g}"))
 
-    return runner.train_cached("lskd-teacher", cfg.teacher_key(eps), lambda: make_teacher(cfg), train_fn,
-                               use_cache=use_cache)
+    return runner.load_or_train("lskd-teacher", cfg.teacher_key(eps), lambda: make_teacher(cfg), train_fn,
+                                use_cache=use_cache)
 
 
 def _transfer_set(cfg: LSKDConfig) -> tuple[torch.Tensor, torch.Tensor]:
     train = load_mnist("train")
-    return subset(train.images, train.labels, cfg.student_fraction, seed=cfg.seed)
+    return subset(train.images, train.labels, cfg.transfer_fraction, seed=cfg.seed)
 
 
 _LOGITS: dict[tuple, torch.Tensor] = {}
@@ -198,10 +193,10 @@ _LOGITS: dict[tuple, torch.Tensor] = {}
 def teacher_logits_on_transfer_set(cfg: LSKDConfig, eps: float, use_cache: bool = True) -> torch.Tensor:
     """The teacher's logits on the transfer set (computed once per teacher and transfer set
     when the model cache is used)."""
-    key = (runner.cached_path("lskd-teacher", cfg.teacher_key(check_eps(eps))), cfg.student_fraction)
+    key = (runner.cached_path("lskd-teacher", cfg.teacher_key(check_eps(eps))), cfg.transfer_fraction)
     if use_cache and key in _LOGITS:
         return _LOGITS[key]
-    teacher, _ = train_teacher(cfg, eps, use_cache=use_cache, verbose=False)
+    teacher = train_teacher(cfg, eps, verbose=False, use_cache=use_cache).model
     x, _ = _transfer_set(cfg)
     logits = predict(teacher, x)
     if use_cache:
@@ -217,16 +212,16 @@ def _student_seed(cfg: LSKDConfig, student_seed) -> int:
     return int(student_seed)
 
 
-def train_student(cfg: LSKDConfig, eps: float, T: float, use_cache: bool = True, verbose: bool = True,
-                  progress: Callable[[float, str], None] | None = None,
-                  teacher_logits: torch.Tensor | None = None, student_seed: int | None = None):
+def train_student(cfg: LSKDConfig, eps: float, T: float, progress: Callable[[float, str], None] | None = None, *,
+                  teacher_logits: torch.Tensor | None = None, student_seed: int | None = None,
+                  verbose: bool = True, use_cache: bool = True) -> runner.Trained:
     """Distil the teacher ``eps`` into a fresh student at temperature ``T``.
 
     ``student_seed`` (default ``cfg.seed + 1``) seeds the student's initial weights and
     batch order; the teacher and the transfer set stay those of ``cfg``.
 
     Loss: :func:`subclass_lib.losses.distillation_loss` with ``cfg.alpha`` (default 1:
-    soft targets only, the T²-scaled soft cross-entropy). Returns ``(model, history)``.
+    soft targets only, the T²-scaled soft cross-entropy). Returns a :class:`~subclass_lib.runner.Trained`.
     """
     eps = check_eps(eps)
     T = check_temperature(T)
@@ -243,9 +238,8 @@ def train_student(cfg: LSKDConfig, eps: float, T: float, use_cache: bool = True,
                    _fit_config(cfg, cfg.student_epochs, student_seed),
                    name=name, verbose=verbose, callback=progress_callback(progress, f"student T={T:g}"))
 
-    return runner.train_cached("lskd-student", cfg.student_key(eps, T, student_seed),
-                               lambda: make_student(cfg, student_seed), train_fn,
-                               use_cache=use_cache)
+    return runner.load_or_train("lskd-student", cfg.student_key(eps, T, student_seed),
+                                lambda: make_student(cfg, student_seed), train_fn, use_cache=use_cache)
 
 
 # ----------------------------------------------------------------------------- jobs for the runner
@@ -349,7 +343,7 @@ def run_ls_kd(cfg: LSKDConfig = LSKDConfig(), use_cache: bool = True, verbose: b
     time_s = 0.0
     teacher_feats = {}
     for eps in epss:
-        t, h = train_teacher(cfg, eps, use_cache=use_cache, verbose=False)
+        t, h, _ = train_teacher(cfg, eps, verbose=False, use_cache=use_cache)
         acc = mnist_test_accuracy(t)
         time_s += h.train_time_s
         teachers.append({"eps": eps, "test_accuracy": acc})
@@ -364,8 +358,8 @@ def run_ls_kd(cfg: LSKDConfig = LSKDConfig(), use_cache: bool = True, verbose: b
         for T in cfg.temperatures:
             accs = []
             for i, seed in enumerate(cfg.student_seed_list()):
-                s, hs = train_student(cfg, eps, T, use_cache=use_cache, verbose=False, teacher_logits=logits,
-                                      student_seed=seed)
+                s, hs, _ = train_student(cfg, eps, T, teacher_logits=logits, student_seed=seed, verbose=False,
+                                         use_cache=use_cache)
                 accs.append(mnist_test_accuracy(s))
                 time_s += hs.train_time_s
                 if i == 0:
@@ -406,8 +400,8 @@ def run_interactive(eps: float = 0.1, T: float = 4.0, classes: Sequence[int] = (
     def part(lo, hi):
         return None if progress is None else (lambda f, text="": progress(lo + (hi - lo) * f, text))
 
-    teacher, _ = train_teacher(cfg, eps, verbose=False, progress=part(0.0, 0.6))
-    student, _ = train_student(cfg, eps, T, verbose=False, progress=part(0.6, 1.0))
+    teacher = train_teacher(cfg, eps, part(0.0, 0.6), verbose=False).model
+    student = train_student(cfg, eps, T, part(0.6, 1.0), verbose=False).model
     n = cfg.feature_examples
     x, y = test.images[:n], test.labels[:n]
     return {"eps": eps, "T": T, "classes": cls,

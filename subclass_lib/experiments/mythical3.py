@@ -183,12 +183,12 @@ def run_mythical3(cfg: Mythical3Config = Mythical3Config(), use_cache: bool = Tr
     _, (xv, _), (xs, ys) = load_splits()
     sub = None if progress is None else (lambda a, b: lambda f, t="": progress(a + (b - a) * f, t))
     t0 = time.perf_counter()
-    teacher, _ = train_teacher(cfg, use_cache, verbose, sub and sub(0.0, 0.6))
+    teacher = train_teacher(cfg, sub and sub(0.0, 0.6), verbose=verbose, use_cache=use_cache).model
     if use_cache:  # both students at once, side by side
         run_all(mythical3_jobs(cfg), device=cfg.device)
     t1 = time.perf_counter()
-    dist, dh = train_student(cfg, teacher, "distilled", omit=cfg.omit, use_cache=use_cache, verbose=verbose,
-                             progress=sub and sub(0.6, 0.8))
+    dist, dh, _ = train_student(cfg, teacher, "distilled", sub and sub(0.6, 0.8), omit=cfg.omit, verbose=verbose,
+                                use_cache=use_cache)
     freq = training_frequency(cfg.omit)
     if cfg.bias_shift is None:
         shift, how = auto_bias_shift(predict(dist, xv), cfg.omit, freq), "auto"
@@ -211,8 +211,8 @@ def run_mythical3(cfg: Mythical3Config = Mythical3Config(), use_cache: bool = Tr
     if partial is not None:
         partial({**out, "per_class": dict(out["per_class"]),
                  "timing_s": {"teacher": t1 - t0, "total": time.perf_counter() - t0}})
-    hard, hh = train_student(cfg, None, "hard", omit=cfg.omit, use_cache=use_cache, verbose=verbose,
-                             progress=sub and sub(0.8, 1.0))
+    hard, hh, _ = train_student(cfg, None, "hard", sub and sub(0.8, 1.0), omit=cfg.omit, verbose=verbose,
+                                use_cache=use_cache)
     t2 = time.perf_counter()
     z_h = predict(hard, xs)
     out["hard_labels"] = {**evaluate(z_h, ys, cfg.omit), "train_time_s": hh.train_time_s}

@@ -78,7 +78,9 @@ def entropy_report(logits: torch.Tensor, class_labels: torch.Tensor, n_sub: int,
 
 @dataclass
 class _SubclassResult:
-    """A trained model with c*n_sub sub-logits and what chapter 4 measures on it (test set)."""
+    """A trained model with c*n_sub sub-logits and what chapter 4 measures on it (test set): the
+    ``model``, ``history`` and ``from_cache`` of every ``train_*`` result
+    (:class:`subclass_lib.runner.Trained`), and the chapter's measurements."""
 
     config: SubclassConfig
     model: torch.nn.Module
@@ -141,7 +143,7 @@ def _make_teacher(cfg: SubclassConfig) -> torch.nn.Module:
     out = cfg.n_classes * cfg.n_sub
     if cfg.teacher == "conv":
         return ConvTeacher(out_dim=out, dropout=cfg.conv_dropout)
-    return MLP(hidden=(cfg.hidden,), out_dim=out)
+    return MLP(hidden=cfg.hidden, out_dim=out)
 
 
 @dataclass
@@ -158,7 +160,7 @@ class TeacherResult(_SubclassResult):
         """Logits on the 5,000 validation images (computed on first use: only the ensemble
         needs them, and a conv teacher takes seconds)."""
         if self._val_logits is None:
-            x_val = load_data(self.config.split, self.config.train_fraction)["x_val"]
+            x_val = load_data(self.config.split, self.config.teacher_fraction)["x_val"]
             self._val_logits = predict(self.model, x_val)
         return self._val_logits
 
@@ -168,21 +170,21 @@ def _teacher_name(cfg: SubclassConfig) -> str:
     return f"subclass-teacher-{cfg.teacher}"
 
 
-def _fit_teacher(cfg: SubclassConfig, progress=None, use_cache: bool = True, device: str = "auto"):
+def _fit_teacher(cfg: SubclassConfig, progress=None, use_cache: bool = True):
     """Train (or load) the teacher of ``cfg``: ``(model, history, from_cache, seconds)``. After each
     epoch the validation contingency table is appended to ``history.records``."""
     if not isinstance(cfg, SubclassConfig):
         raise ValueError(f"cfg must be a SubclassConfig, got {type(cfg).__name__}")
-    data = load_data(cfg.split, cfg.train_fraction)
+    data = load_data(cfg.split, cfg.teacher_fraction)
     name = _teacher_name(cfg)
-    fc = FitConfig(epochs=cfg.n_epochs_teacher, batch_size=cfg.batch_size, lr=cfg.lr,
-                   weight_decay=cfg.weight_decay, seed=cfg.seed, jitter=cfg.jitter, device=device)
+    fc = FitConfig(epochs=cfg.teacher_epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                   weight_decay=cfg.weight_decay, seed=cfg.seed, jitter=cfg.jitter, device=cfg.device)
     train = {"x": data["x_train"], "y": data["y_train"]}
     order_cols = _digit_columns(data["digit_val"], cfg.digit_order)
     n_rows = cfg.n_classes * cfg.n_sub
     cb_progress = progress_callback(progress, "teacher")
 
-    half = cfg.n_epochs_teacher // 2 if cfg.n_epochs_teacher % 2 == 0 else None
+    half = cfg.teacher_epochs // 2 if cfg.teacher_epochs % 2 == 0 else None
 
     def callback(epoch, epochs, hist):
         pred = predict(model_ref[0], data["x_val"]).argmax(1).numpy()
@@ -190,7 +192,7 @@ def _fit_teacher(cfg: SubclassConfig, progress=None, use_cache: bool = True, dev
         if use_cache and epoch == half:
             # Adam at a constant rate with seeded shuffles and views: the first N/2 epochs of
             # this run are exactly an N/2-epoch run (tested), so keep that one too
-            runner.keep_checkpoint(name, replace(cfg, n_epochs_teacher=half).teacher_key(), model_ref[0], hist)
+            runner.keep_checkpoint(name, replace(cfg, teacher_epochs=half).teacher_key(), model_ref[0], hist)
         if cb_progress:
             cb_progress(epoch, epochs, hist)
 
@@ -211,17 +213,17 @@ def _fit_teacher(cfg: SubclassConfig, progress=None, use_cache: bool = True, dev
 
 @runner.pinned
 def train_teacher(cfg: SubclassConfig = SubclassConfig(), progress: Callable | None = None, *,
-                  verbose: bool = True, use_cache: bool = True, device: str = "auto") -> TeacherResult:
+                  verbose: bool = True, use_cache: bool = True) -> TeacherResult:
     """Train (or load from the cache) the subclass teacher of ``cfg``.
 
     ``progress(fraction, text)`` is called after every epoch (for a widget bar);
     ``verbose`` prints one line per model. Per-epoch validation contingency tables are
     recorded (``snapshots``) for the training animation.
     """
-    model, hist, from_cache, took = _fit_teacher(cfg, progress, use_cache, device)
+    model, hist, from_cache, took = _fit_teacher(cfg, progress, use_cache)
     if progress is not None:
         progress(1.0, "teacher ready")
-    data = load_data(cfg.split, cfg.train_fraction)
+    data = load_data(cfg.split, cfg.teacher_fraction)
     model.cpu()
     test_logits = predict(model, data["x_test"])
     ev = evaluate_logits(test_logits, cfg, data["digit_test"], data["y_test"])
@@ -231,7 +233,7 @@ def train_teacher(cfg: SubclassConfig = SubclassConfig(), progress: Callable | N
                         train_time_s=hist.train_time_s, from_cache=from_cache)
     res.entropies = entropy_report(test_logits, data["y_test"], cfg.n_sub, res.recovery_one_to_one)
     if verbose:
-        how = "cached" if from_cache else f"trained {cfg.n_epochs_teacher} epochs in {took:.1f} s"
+        how = "cached" if from_cache else f"trained {cfg.teacher_epochs} epochs in {took:.1f} s"
         print(f"teacher {cfg.teacher} aux={cfg.aux} seed {cfg.seed}: {how}; super acc "
               f"{res.super_accuracy:.4f}, recovery {res.recovery_any:.4f} (1-to-1 {res.recovery_one_to_one:.4f})",
               flush=True)
@@ -250,13 +252,13 @@ _STUDENT_NAME = "subclass-student-label-free"
 
 
 def _student_key(cfg: SubclassConfig) -> dict:
-    return {"teacher": cfg.teacher_key(), "n_epochs_student": cfg.n_epochs_student, "temperature": cfg.temperature}
+    return {"teacher": cfg.teacher_key(), "student_epochs": cfg.student_epochs, "temperature": cfg.temperature}
 
 
 @runner.pinned
 def train_label_free_student(cfg: SubclassConfig, teacher_result: TeacherResult,
                              progress: Callable | None = None, *, verbose: bool = True,
-                             use_cache: bool = True, device: str = "auto") -> StudentResult:
+                             use_cache: bool = True) -> StudentResult:
     """The demo's student: a 784-``hidden``-c*n_sub MLP trained only on
     ``soft_cross_entropy(student, teacher, T)`` (T^2-scaled), never on a label.
 
@@ -267,19 +269,19 @@ def train_label_free_student(cfg: SubclassConfig, teacher_result: TeacherResult,
         raise ValueError("teacher_result must be a TeacherResult from train_teacher")
     if teacher_result.config.teacher_key() != cfg.teacher_key():
         raise ValueError("teacher_result was trained with a different teacher configuration than cfg")
-    data = load_data(cfg.split, cfg.train_fraction)
+    data = load_data(cfg.split, cfg.teacher_fraction)
     T = cfg.temperature
     teacher_train_logits = predict(teacher_result.model, data["x_train"])
     train = {"x": data["x_train"], "t": teacher_train_logits}
-    fc = FitConfig(epochs=cfg.n_epochs_student, batch_size=cfg.batch_size, lr=cfg.lr,
-                   weight_decay=cfg.weight_decay, seed=cfg.seed, device=device)
+    fc = FitConfig(epochs=cfg.student_epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                   weight_decay=cfg.weight_decay, seed=cfg.seed, device=cfg.device)
 
     def loss_fn(model, batch):
         return L.soft_cross_entropy(model(batch["x"]), batch["t"], T)
 
     def make():
         seed_everything(cfg.seed)
-        return MLP(hidden=(cfg.hidden,), out_dim=cfg.n_classes * cfg.n_sub)
+        return MLP(hidden=cfg.hidden, out_dim=cfg.n_classes * cfg.n_sub)
 
     def train_fn(model):
         return fit(model, loss_fn, train, fc, name="student", verbose=False,
@@ -296,7 +298,7 @@ def train_label_free_student(cfg: SubclassConfig, teacher_result: TeacherResult,
                         contingency=ev["contingency"], recovery=ev["recovery"], history=hist,
                         train_time_s=hist.train_time_s, from_cache=from_cache)
     if verbose:
-        how = "cached" if from_cache else f"trained {cfg.n_epochs_student} epochs in {took:.1f} s"
+        how = "cached" if from_cache else f"trained {cfg.student_epochs} epochs in {took:.1f} s"
         print(f"label-free student T={T:g} seed {cfg.seed}: {how}; super acc {res.super_accuracy:.4f}, "
               f"recovery {res.recovery_any:.4f} (1-to-1 {res.recovery_one_to_one:.4f})", flush=True)
     return res
@@ -321,20 +323,20 @@ def teacher_job(cfg: SubclassConfig, student: bool = False) -> runner.Job:
     student = bool(student)
     entries = ((_teacher_name(cfg), cfg.teacher_key()),) + (((_STUDENT_NAME, _student_key(cfg)),) if student else ())
     # rough relative cost, so that the longest runs start first
-    per_epoch = cfg.train_fraction * (10.0 if cfg.teacher == "conv" else 1.0) * (2.0 if cfg.consistency > 0 else 1.0)
-    cost = cfg.n_epochs_teacher * per_epoch + (0.6 * cfg.n_epochs_student * cfg.train_fraction if student else 0.0)
+    per_epoch = cfg.teacher_fraction * (10.0 if cfg.teacher == "conv" else 1.0) * (2.0 if cfg.consistency > 0 else 1.0)
+    cost = cfg.teacher_epochs * per_epoch + (0.6 * cfg.student_epochs * cfg.teacher_fraction if student else 0.0)
     return runner.Job(_train_job, (cfg, student), entries=entries, cost=cost)
 
 
 def run_subclass(cfg: SubclassConfig = SubclassConfig(), progress: Callable | None = None, *,
-                 verbose: bool = True, use_cache: bool = True, device: str = "auto") -> dict:
+                 verbose: bool = True, use_cache: bool = True) -> dict:
     """Teacher + label-free student; the JSON of ``python -m subclass_lib subclass``."""
     t0 = time.perf_counter()
     tp = (lambda f, s="": progress(0.5 * f, s)) if progress else None
     sp = (lambda f, s="": progress(0.5 + 0.5 * f, s)) if progress else None
-    teacher = train_teacher(cfg, tp, verbose=verbose, use_cache=use_cache, device=device)
+    teacher = train_teacher(cfg, tp, verbose=verbose, use_cache=use_cache)
     t1 = time.perf_counter()
-    student = train_label_free_student(cfg, teacher, sp, verbose=verbose, use_cache=use_cache, device=device)
+    student = train_label_free_student(cfg, teacher, sp, verbose=verbose, use_cache=use_cache)
     t2 = time.perf_counter()
     return {
         "teacher": teacher.summary(),

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from .. import data as D
-from ..checks import check_int, check_real, check_scale
+from ..checks import check_hidden, check_int, check_real, check_scale
+from .base import Scaled
 
 __all__ = ["SubclassConfig", "DEMO", "PAPER_ENTROPY_BITS", "AUX_KINDS", "TEACHERS", "load_data"]
 
@@ -30,17 +31,18 @@ PAPER_ENTROPY_BITS = {"per_example": 0.42, "utilisation": 3.19}
 
 
 @dataclass(frozen=True)
-class SubclassConfig:
+class SubclassConfig(Scaled):
     """Configuration of the chapter-4 teacher and the demo's label-free student.
 
-    Field names follow the NumPy demo's flags (``--n-epochs-teacher`` -> ``n_epochs_teacher``).
+    Field names follow the NumPy demo's flags (``--n-epochs-teacher`` -> ``teacher_epochs``).
 
     * ``aux``: ``"contrastive"`` (paper Eq. 6-7, temperature ``aux_temperature``),
       ``"diversity"`` (the demo's bounded surrogate, ``sharpen``) or ``"none"``;
       ``aux_weight`` is the paper's beta (Eq. 8).
     * ``n_sub``: subclasses per class; ``split``: the digits of super-class A as a string
       (``"01234"``: A = 0-4, B = 5-9) or groups separated by ``|`` (see ``data.check_groups``).
-    * ``teacher``: ``"mlp"`` (784-``hidden``-c*n_sub) or ``"conv"`` (the paper's conv net).
+    * ``teacher``: ``"mlp"`` (784-``hidden``-c*n_sub; ``hidden`` a tuple of layer sizes) or ``"conv"``
+      (the paper's conv net).
     * ``temperature``: distillation temperature of the label-free student (same ``hidden``).
     * ``consistency``: weight of the view-consistency loss (``losses.view_consistency_loss``):
       each training image's subclass is the target for a perturbed copy of it, shifted by up
@@ -48,7 +50,9 @@ class SubclassConfig:
       (``data.random_view``); 0 turns it off (the demo has none).
     * ``jitter``: random shifts (pixels) of the teacher's training images.
     * ``conv_dropout``: dropout rate of the conv teacher (the paper's 0.5).
-    * ``train_fraction``: fraction of the 55k training images used (1 = all; small values
+    * ``device``: where the models train (``"auto"``: a GPU if there is one); not part of any
+      cache key.
+    * ``teacher_fraction``: fraction of the 55k training images used (1 = all; small values
       are for tests and quick looks).
 
     The defaults are the demo's MLP and diversity loss (sharpen 0.4 instead of the demo's
@@ -59,8 +63,8 @@ class SubclassConfig:
     """
 
     seed: int = 0
-    n_epochs_teacher: int = 16
-    n_epochs_student: int = 12
+    teacher_epochs: int = 16
+    student_epochs: int = 12
     temperature: float = 4.0
     aux: str = "diversity"
     aux_weight: float = 1.0
@@ -72,19 +76,20 @@ class SubclassConfig:
     n_sub: int = 5
     split: str = "01234"
     teacher: str = "mlp"
-    hidden: int = 256
+    hidden: tuple[int, ...] = (256,)
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 1e-4
     jitter: int = 0
-    train_fraction: float = 1.0
+    teacher_fraction: float = 1.0
     conv_dropout: float = 0.5
     scale: str = "default"
+    device: str = "auto"
 
     def __post_init__(self):
         check_int("seed", self.seed, 0)
-        check_int("n_epochs_teacher", self.n_epochs_teacher, 1)
-        check_int("n_epochs_student", self.n_epochs_student, 1)
+        check_int("teacher_epochs", self.teacher_epochs, 1)
+        check_int("student_epochs", self.student_epochs, 1)
         check_real("temperature", self.temperature, 0.0, strict=True)
         if self.aux not in AUX_KINDS:
             raise ValueError(f"aux must be one of {AUX_KINDS}, got {self.aux!r}")
@@ -103,7 +108,7 @@ class SubclassConfig:
             raise ValueError(f"split {self.split!r} is not a partition of the digits 0-9: {exc}") from None
         if self.teacher not in TEACHERS:
             raise ValueError(f"teacher must be one of {TEACHERS}, got {self.teacher!r}")
-        check_int("hidden", self.hidden, 1)
+        object.__setattr__(self, "hidden", check_hidden(self.hidden, "hidden"))
         check_int("batch_size", self.batch_size, 2)
         check_real("lr", self.lr, 0.0, strict=True)
         check_real("weight_decay", self.weight_decay, 0.0, strict=False)
@@ -111,31 +116,25 @@ class SubclassConfig:
         cd = check_real("conv_dropout", self.conv_dropout, 0.0, strict=False)
         if cd >= 1:
             raise ValueError(f"conv_dropout must be in [0, 1), got {self.conv_dropout!r}")
-        tf = check_real("train_fraction", self.train_fraction, 0.0, strict=True)
+        tf = check_real("teacher_fraction", self.teacher_fraction, 0.0, strict=True)
         if tf > 1:
-            raise ValueError(f"train_fraction must be in (0, 1], got {self.train_fraction!r}")
+            raise ValueError(f"teacher_fraction must be in (0, 1], got {self.teacher_fraction!r}")
         check_scale(self.scale)
 
     # ------------------------------------------------------------------ helpers
-    @classmethod
-    def for_scale(cls, scale: str = "default", **overrides) -> "SubclassConfig":
-        """The chapter's default configuration or the paper's size (``"full"``: the
-        paper's conv teacher, 12 epochs, and a 784-unit MLP student), with ``overrides`` on
-        top. The full scale trains the conv teacher without dropout: with the paper's 0.5 the
-        diversity loss is met by dropout noise and the subclasses collapse at test time
-        (chapter 4); pass ``conv_dropout=0.5`` for the paper's exact net."""
-        check_scale(scale)
-        base = {} if scale == "default" else dict(teacher="conv", conv_dropout=0.0, hidden=784,
-                                                  n_epochs_teacher=12, n_epochs_student=12)
-        base.update(overrides)
-        return cls(scale=scale, **base)
+    # what differs at each scale (:meth:`for_scale`): ``"full"`` is the paper's conv teacher, 12
+    # epochs, and a 784-unit MLP student. It trains the conv teacher without dropout: with the
+    # paper's 0.5 the diversity loss is met by dropout noise and the subclasses collapse at test
+    # time (chapter 4); pass ``conv_dropout=0.5`` for the paper's exact net.
+    SCALES = {"default": {},
+              "full": dict(teacher="conv", conv_dropout=0.0, hidden=(784,), teacher_epochs=12, student_epochs=12)}
 
     @classmethod
     def demo(cls, **overrides) -> "SubclassConfig":
         """The NumPy demo's configuration (MLP 256, 12 + 12 epochs, T 4, diversity aux, beta 1,
         sharpen 0.5, no view consistency, batch 128, lr 1e-3, weight decay 1e-4)."""
-        base = dict(n_epochs_teacher=12, n_epochs_student=12, temperature=4.0, aux="diversity",
-                    aux_weight=1.0, sharpen=0.5, consistency=0.0, n_sub=5, split="01234", teacher="mlp", hidden=256,
+        base = dict(teacher_epochs=12, student_epochs=12, temperature=4.0, aux="diversity",
+                    aux_weight=1.0, sharpen=0.5, consistency=0.0, n_sub=5, split="01234", teacher="mlp", hidden=(256,),
                     batch_size=128, lr=1e-3, weight_decay=1e-4, jitter=0)
         base.update(overrides)
         return cls(**base)
@@ -158,7 +157,7 @@ class SubclassConfig:
         not retrain the teacher; settings of an auxiliary loss that is off are left out too,
         so beta = 0 is one teacher whatever the loss kind)."""
         d = asdict(self)
-        for k in ("n_epochs_student", "temperature", "scale"):
+        for k in ("student_epochs", "temperature", "scale", "device"):
             d.pop(k)
         if self.aux == "none" or self.aux_weight == 0:  # no auxiliary term: its kind is moot
             d["aux"] = "none"
@@ -181,16 +180,16 @@ class SubclassConfig:
 _DATA: dict[tuple, dict] = {}
 
 
-def load_data(split: str = "01234", train_fraction: float = 1.0) -> dict:
+def load_data(split: str = "01234", teacher_fraction: float = 1.0) -> dict:
     """Train (55k, minus a 5k validation split; optionally a subset), validation and
     test tensors: ``x_*`` images, ``digit_*`` digits, ``y_*`` super-class labels. Memoised."""
     groups = D.check_groups(split)
-    key = (groups, float(train_fraction))
+    key = (groups, float(teacher_fraction))
     if key not in _DATA:
         tr, te = D.load_mnist("train"), D.load_mnist("test")
         (x, d), (xv, dv) = D.train_val_split(tr.images, tr.labels, val_size=5000, seed=0)
-        if train_fraction < 1:
-            x, d = D.subset(x, d, train_fraction, seed=0)
+        if teacher_fraction < 1:
+            x, d = D.subset(x, d, teacher_fraction, seed=0)
         _DATA[key] = {
             "x_train": x, "digit_train": d, "y_train": D.superclass_labels(d, groups),
             "x_val": xv, "digit_val": dv, "y_val": D.superclass_labels(dv, groups),

@@ -25,7 +25,7 @@ __all__ = ["train_many", "recovery_over_seeds", "align_logits", "teacher_ensembl
 
 
 def train_many(cfgs: Sequence[SubclassConfig], *, student: bool = False, verbose: bool = False,
-               use_cache: bool = True, device: str = "auto", progress: Callable | None = None) -> list:
+               use_cache: bool = True, progress: Callable | None = None) -> list:
     """Train (or load) the teachers of ``cfgs`` -- and with ``student=True`` their
     label-free students.
 
@@ -37,13 +37,13 @@ def train_many(cfgs: Sequence[SubclassConfig], *, student: bool = False, verbose
     """
     cfgs = list(cfgs)
     jobs = [teacher_job(c, student) for c in cfgs]  # checks every configuration
-    done = runner.run_all(jobs, device=device, progress=progress,
+    done = runner.run_all(jobs, device=cfgs[0].device if cfgs else "auto", progress=progress,
                           what="teacher(s)" if verbose else None) if use_cache else 0
     start = 0.9 if done else 0.0
     out = []
     for i, c in enumerate(cfgs):
-        t = train_teacher(c, verbose=verbose, use_cache=use_cache, device=device)
-        out.append((t, train_label_free_student(c, t, verbose=verbose, use_cache=use_cache, device=device))
+        t = train_teacher(c, verbose=verbose, use_cache=use_cache)
+        out.append((t, train_label_free_student(c, t, verbose=verbose, use_cache=use_cache))
                    if student else t)
         if progress is not None:
             progress(start + (1.0 - start) * (i + 1) / len(cfgs), f"{i + 1}/{len(cfgs)} ready")
@@ -51,7 +51,7 @@ def train_many(cfgs: Sequence[SubclassConfig], *, student: bool = False, verbose
 
 
 def recovery_over_seeds(cfg: SubclassConfig, seeds: Sequence[int] = range(5), *, student: bool = False,
-                        verbose: bool = False, use_cache: bool = True, device: str = "auto",
+                        verbose: bool = False, use_cache: bool = True,
                         progress: Callable | None = None) -> dict:
     """Teacher (and, with ``student=True``, label-free student) recovery for each seed,
     trained by :func:`train_many`.
@@ -67,7 +67,7 @@ def recovery_over_seeds(cfg: SubclassConfig, seeds: Sequence[int] = range(5), *,
     if student:
         out["student"] = {"recovery_any": [], "recovery_one_to_one": [], "super_accuracy": []}
     runs = train_many([replace(cfg, seed=s) for s in seeds], student=student,
-                      verbose=verbose, use_cache=use_cache, device=device, progress=progress)
+                      verbose=verbose, use_cache=use_cache, progress=progress)
     for r in runs:
         t, st = r if student else (r, None)
         for k in out["teacher"]:
@@ -99,7 +99,7 @@ def align_logits(reference_logits: torch.Tensor, logits: torch.Tensor) -> tuple[
 
 
 def teacher_ensemble(cfg: SubclassConfig, seeds: Sequence[int] = range(5), *, verbose: bool = False,
-                     use_cache: bool = True, device: str = "auto") -> dict:
+                     use_cache: bool = True) -> dict:
     """Teachers of several seeds, aligned to the first by optimal matching (on the
     validation set), their softmax probabilities averaged; recovery of the ensemble on test.
 
@@ -109,9 +109,9 @@ def teacher_ensemble(cfg: SubclassConfig, seeds: Sequence[int] = range(5), *, ve
     seeds = [int(s) for s in seeds]
     if len(seeds) < 1:
         raise ValueError("an ensemble needs at least one seed")
-    data = load_data(cfg.split, cfg.train_fraction)
+    data = load_data(cfg.split, cfg.teacher_fraction)
     members = train_many([replace(cfg, seed=s) for s in seeds], verbose=verbose,
-                         use_cache=use_cache, device=device)
+                         use_cache=use_cache)
     ref = members[0]
     probs, perms = [], []
     for m in members:

@@ -43,7 +43,7 @@ from .. import losses as L
 from .. import metrics as M
 from .. import runner
 from ..models import MLP, predict
-from ..train import FitConfig, fit, progress_callback, seed_everything
+from ..train import FitConfig, History, fit, progress_callback, seed_everything
 from ..checks import check_hidden
 from .subclass import TeacherResult, load_data, teacher_job, train_label_free_student, train_teacher
 from .subclass_students_config import (ALL_METHODS, CHAPTER_TEACHER, LABELS, METHODS, OFFICIAL_NOTEBOOK_ACCURACY,
@@ -65,12 +65,12 @@ _TEACHER_OUT: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
 
 
 def get_teacher(cfg: StudentsConfig, progress: Callable | None = None, *, verbose: bool = True,
-                use_cache: bool = True, device: str = "auto") -> TeacherResult:
+                use_cache: bool = True) -> TeacherResult:
     """Chapter 4's teacher of ``cfg.teacher`` (trained once, then from the cache)."""
     key = repr(sorted(cfg.teacher.teacher_key().items()))
     if use_cache and key in _TEACHERS:
         return _TEACHERS[key]
-    t = train_teacher(cfg.teacher, progress, verbose=verbose, use_cache=use_cache, device=device)
+    t = train_teacher(cfg.teacher, progress, verbose=verbose, use_cache=use_cache)
     _TEACHERS[key] = t
     return t
 
@@ -93,7 +93,7 @@ def transfer_set(cfg: StudentsConfig, teacher: TeacherResult) -> dict:
     """
     _check_teacher(cfg, teacher)
     tc = cfg.teacher
-    data = load_data(tc.split, tc.train_fraction)
+    data = load_data(tc.split, tc.teacher_fraction)
     okey = (repr(sorted(tc.teacher_key().items())), id(teacher.model))
     if okey not in _TEACHER_OUT:
         teacher.model.cpu()
@@ -143,7 +143,7 @@ def make_projection(cfg: StudentsConfig, teacher_dim: int) -> nn.Linear:
 def student_loss_fn(method: str, cfg: StudentsConfig, projection: nn.Module | None = None) -> Callable:
     """``loss_fn(model, batch)`` of a student; ``batch`` has ``x, y, teacher_logits`` (and
     ``teacher_features`` for ``penultimate``, which needs ``projection``)."""
-    n_sub, T, alpha = cfg.teacher.n_sub, cfg.T, cfg.alpha
+    n_sub, T, alpha = cfg.teacher.n_sub, cfg.temperature, cfg.alpha
     if method == "hard_labels":
         return lambda model, b: L.cross_entropy(model(b["x"]), b["y"])
     if method == "distillation":
@@ -182,7 +182,8 @@ def binary_predictions(logits: torch.Tensor, n_classes: int, n_sub: int) -> torc
 
 @dataclass
 class StudentRun:
-    """One trained student and its numbers (fractions in [0, 1])."""
+    """One trained student and its numbers (fractions in [0, 1]); like every ``train_*`` result it
+    has ``model``, ``history`` and ``from_cache`` (:class:`subclass_lib.runner.Trained`)."""
 
     method: str
     test_accuracy: float
@@ -195,6 +196,7 @@ class StudentRun:
     recovery_one_to_one: float | None = None  # c*s-logit students: sub-logit argmax vs digit
     contingency: list | None = None
     model: nn.Module | None = field(default=None, repr=False)
+    history: History | None = field(default=None, repr=False)
 
     def summary(self) -> dict:
         d = {"method": self.method, "test_error": self.test_error, "test_accuracy": self.test_accuracy,
@@ -213,7 +215,7 @@ def _student_name(method: str) -> str:
 @runner.pinned
 def train_student(cfg: StudentsConfig, method: str, teacher: TeacherResult | None = None,
                   progress: Callable | None = None, *, data: dict | None = None, verbose: bool = True,
-                  use_cache: bool = True, device: str = "auto") -> StudentRun:
+                  use_cache: bool = True) -> StudentRun:
     """Train (or load from the cache) the student of ``method`` and evaluate it on the test set.
 
     ``teacher``: chapter 4's teacher of ``cfg.teacher`` (trained or loaded when None).
@@ -224,8 +226,7 @@ def train_student(cfg: StudentsConfig, method: str, teacher: TeacherResult | Non
     _out_dim(method, 2, 1)  # validates the name
     if not isinstance(cfg, StudentsConfig):
         raise ValueError(f"cfg must be a StudentsConfig, got {type(cfg).__name__}")
-    teacher = teacher if teacher is not None else get_teacher(cfg, verbose=verbose, use_cache=use_cache,
-                                                              device=device)
+    teacher = teacher if teacher is not None else get_teacher(cfg, verbose=verbose, use_cache=use_cache)
     data = data if data is not None else transfer_set(cfg, teacher)
     c, s = data["n_classes"], data["n_sub"]
     train = {"x": data["x"], "y": data["y"]}
@@ -241,8 +242,8 @@ def train_student(cfg: StudentsConfig, method: str, teacher: TeacherResult | Non
     def val_fn(model):
         return float((binary_predictions(predict(model, x_val), c, s) == y_val).double().mean())
 
-    fc = FitConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
-                   seed=cfg.seed, eval_every=cfg.eval_every, device=device)
+    fc = FitConfig(epochs=cfg.student_epochs, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                   seed=cfg.seed, eval_every=cfg.eval_every, device=cfg.device)
 
     def train_fn(model):
         return fit(model, loss_fn, train, fc, val_fn=val_fn, extra_modules=extra, name=method, verbose=False,
@@ -258,7 +259,7 @@ def train_student(cfg: StudentsConfig, method: str, teacher: TeacherResult | Non
     run = StudentRun(method=method, test_accuracy=acc, test_error=1.0 - acc,
                      val_accuracy=hist.val_accuracy[-1] if hist.val_accuracy else float("nan"),
                      curve=[list(p) for p in hist.step_eval], train_time_s=hist.train_time_s,
-                     from_cache=from_cache, n_outputs=logits.shape[1], model=model)
+                     from_cache=from_cache, n_outputs=logits.shape[1], model=model, history=hist)
     if logits.shape[1] == c * s and s > 1:
         order = np.empty(10, dtype=np.int64)
         order[list(data["digit_order"])] = np.arange(10)
@@ -266,7 +267,7 @@ def train_student(cfg: StudentsConfig, method: str, teacher: TeacherResult | Non
         run.contingency = table.astype(int).tolist()
         run.recovery_one_to_one = M.subclass_recovery(table)["one_to_one"]
     if verbose:
-        how = "cached" if run.from_cache else f"trained {cfg.epochs} epochs in {took:.1f} s"
+        how = "cached" if run.from_cache else f"trained {cfg.student_epochs} epochs in {took:.1f} s"
         print(f"student {method:<22} seed {cfg.seed}: {how}; binary test error {run.test_error:.4f}", flush=True)
     return run
 
@@ -297,7 +298,7 @@ def initial_students(cfg: StudentsConfig, methods: Sequence[str] = ALL_METHODS) 
 def run_students(cfg: StudentsConfig = StudentsConfig(), methods: Sequence[str] = METHODS,
                  teacher: TeacherResult | None = None, progress: Callable | None = None, *,
                  no_label: bool = True, label_free: bool = False, verbose: bool = True,
-                 use_cache: bool = True, device: str = "auto") -> dict:
+                 use_cache: bool = True) -> dict:
     """The teacher, the students of ``methods`` and (``no_label``) the no-binary-label student;
     (``label_free``) also the demo's label-free student. The JSON dict of
     ``python -m subclass_lib subclass-students``; ``runs`` holds the :class:`StudentRun`
@@ -309,17 +310,17 @@ def run_students(cfg: StudentsConfig = StudentsConfig(), methods: Sequence[str] 
     n_jobs = len(methods) + int(no_label) + int(label_free) + 1
     part = (lambda i: (lambda f, s="": progress((i + f) / n_jobs, s))) if progress else (lambda i: None)
     teacher = teacher if teacher is not None else get_teacher(cfg, part(0), verbose=verbose,
-                                                              use_cache=use_cache, device=device)
+                                                              use_cache=use_cache)
     _check_teacher(cfg, teacher)
     t1 = time.perf_counter()
     if use_cache and (teacher.from_cache or teacher_job(cfg.teacher).done()):  # the students read it from the cache
-        runner.run_all([student_job(cfg, m) for m in methods + (["no_label"] if no_label else [])], device=device,
+        runner.run_all([student_job(cfg, m) for m in methods + (["no_label"] if no_label else [])], device=cfg.device,
                        what="student(s)" if verbose else None)
     data = transfer_set(cfg, teacher)
     runs = {}
     for i, m in enumerate(methods):
         runs[m] = train_student(cfg, m, teacher, part(1 + i), data=data, verbose=verbose,
-                                use_cache=use_cache, device=device)
+                                use_cache=use_cache)
     t2 = time.perf_counter()
     out = {"teacher": {"test_accuracy": teacher.super_accuracy, "test_error": 1.0 - teacher.super_accuracy,
                        "recovery_one_to_one": teacher.recovery_one_to_one,
@@ -328,14 +329,13 @@ def run_students(cfg: StudentsConfig = StudentsConfig(), methods: Sequence[str] 
     timing = {"teacher": t1 - t0, "students": t2 - t1}
     if no_label:
         runs["no_label"] = train_student(cfg, "no_label", teacher, part(1 + len(methods)), data=data,
-                                         verbose=verbose, use_cache=use_cache, device=device)
+                                         verbose=verbose, use_cache=use_cache)
         out["no_label_student"] = runs["no_label"].summary()
         timing["no_label_student"] = time.perf_counter() - t2
     if label_free:
         t3 = time.perf_counter()
-        lf_cfg = replace(cfg.teacher, temperature=cfg.T, n_epochs_student=cfg.epochs)
-        lf = train_label_free_student(lf_cfg, teacher, part(n_jobs - 1), verbose=verbose, use_cache=use_cache,
-                                      device=device)
+        lf_cfg = replace(cfg.teacher, temperature=cfg.temperature, student_epochs=cfg.student_epochs)
+        lf = train_label_free_student(lf_cfg, teacher, part(n_jobs - 1), verbose=verbose, use_cache=use_cache)
         out["label_free_student"] = lf.summary()
         runs["label_free"] = lf
         timing["label_free_student"] = time.perf_counter() - t3

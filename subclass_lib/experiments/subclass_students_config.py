@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 
 from ..checks import check_fraction, check_hidden, check_int, check_real, check_scale, check_temperature
+from .base import Scaled
 from .subclass_config import SubclassConfig
 
 __all__ = [
@@ -31,7 +32,7 @@ OFFICIAL_NOTEBOOK_ACCURACY = {"teacher": 0.9935, "hard_labels": 0.9853, "distill
 #: Chapter 4's default MLP teacher, spelled out so that this chapter's numbers do not move
 #: when chapter 4 retunes its defaults: 784-256-10, diversity/sharpness auxiliary loss
 #: (sharpen 0.4) plus view consistency (shift 1 px, noise 0.5), 16 epochs.
-CHAPTER_TEACHER = dict(teacher="mlp", hidden=256, n_epochs_teacher=16, batch_size=256, lr=1e-3,
+CHAPTER_TEACHER = dict(teacher="mlp", hidden=(256,), teacher_epochs=16, batch_size=256, lr=1e-3,
                        weight_decay=1e-4, aux="diversity", aux_weight=1.0, sharpen=0.4,
                        consistency=1.0, view_shift=1, view_noise=0.5, n_sub=5,
                        split="01234", jitter=0, seed=0)
@@ -49,48 +50,50 @@ LABELS = {"hard_labels": "hard labels", "distillation": "distillation",
 
 
 @dataclass(frozen=True)
-class StudentsConfig:
+class StudentsConfig(Scaled):
     """Configuration of chapter 5's students (the teacher is ``teacher``, chapter 4's config).
 
     * ``student_hidden``: hidden layer sizes of every student MLP (default scale 2 x 128;
       the paper's is 2 x 784, ``scale="full"``).
-    * ``T``, ``alpha``: temperature and task balance of Eq. 4 (distillation and subclass
+    * ``temperature``, ``alpha``: temperature T and task balance of Eq. 4 (distillation and subclass
       distillation; ``alpha`` also weighs the penultimate term against the hard labels).
     * ``penultimate_weight``: extra factor on Eq. 5 (the paper sweeps it: 0.3 ... 30), so the
       penultimate student minimises ``alpha * penultimate_weight * L_pen + (1 - alpha) * CE``.
       Eq. 5 sums squared differences over the teacher's 256 penultimate units (about 300 at
       the start for chapter 4's teacher, against a cross-entropy below 1), hence 0.01.
     * ``transfer_fraction``: fraction of the teacher's training set the students train on
-      (a fixed random subset, seed 0); ``epochs`` counts passes over that subset.
+      (a fixed random subset, seed 0); ``student_epochs`` counts passes over that subset.
     * ``eval_every``: steps between validation-accuracy points of the training-speed
       curves (None: per epoch only).
+    * ``device``: where the students and their teacher train (it replaces ``teacher.device``).
     * ``seed``: the students' seed (initial weights and data order); the teacher has its own
       (``teacher.seed``).
     """
 
     teacher: SubclassConfig = field(default_factory=chapter_teacher)
     student_hidden: tuple[int, ...] = (128, 128)
-    epochs: int = 8
+    student_epochs: int = 8
     batch_size: int = 128
     lr: float = 1e-3
     weight_decay: float = 0.0
-    T: float = 4.0
+    temperature: float = 4.0
     alpha: float = 0.5
     penultimate_weight: float = 0.01
     transfer_fraction: float = 1.0
     eval_every: int | None = 43
     seed: int = 0
     scale: str = "default"
+    device: str = "auto"
 
     def __post_init__(self):
         if not isinstance(self.teacher, SubclassConfig):
             raise ValueError(f"teacher must be a SubclassConfig, got {type(self.teacher).__name__}")
         object.__setattr__(self, "student_hidden", check_hidden(self.student_hidden))
-        check_int("epochs", self.epochs, 1)
+        check_int("student_epochs", self.student_epochs, 1)
         check_int("batch_size", self.batch_size, 2)
         check_real("lr", self.lr, 0, strict=True)
         check_real("weight_decay", self.weight_decay, 0, strict=False)
-        check_temperature(self.T, "T (temperature)")
+        check_temperature(self.temperature, "temperature")
         check_fraction(self.alpha, "alpha (task balance)")
         check_real("penultimate_weight", self.penultimate_weight, 0, strict=False)
         check_fraction(self.transfer_fraction, "transfer_fraction", low_open=True)
@@ -98,38 +101,33 @@ class StudentsConfig:
             check_int("eval_every", self.eval_every, 1)
         check_int("seed", self.seed, 0)
         check_scale(self.scale)
+        if self.teacher.device != self.device:
+            object.__setattr__(self, "teacher", replace(self.teacher, device=self.device))
 
-    @classmethod
-    def for_scale(cls, scale: str = "default", **overrides) -> "StudentsConfig":
-        """The chapter's configuration (``"default"``: chapter 4's default teacher, 2 x 128
-        students, 8 epochs) or the paper's size (``"full"``: the paper's conv teacher,
-        2 x 784 students, 12 epochs, batch 256), with ``overrides`` on top."""
-        check_scale(scale)
-        if scale == "full":
-            base = dict(teacher=SubclassConfig.for_scale("full"), student_hidden=(784, 784), epochs=12,
-                        batch_size=256, eval_every=50)
-        else:
-            base = {}
-        base.update(overrides)
-        return cls(scale=scale, **base)
+    # what differs at each scale (:meth:`for_scale`): ``"default"`` is chapter 4's default teacher,
+    # 2 x 128 students, 8 epochs; ``"full"`` the paper's conv teacher, 2 x 784 students, 12 epochs,
+    # batch 256
+    SCALES = {"default": {},
+              "full": dict(teacher=SubclassConfig.for_scale("full"), student_hidden=(784, 784), student_epochs=12,
+                           batch_size=256, eval_every=50)}
 
     def interactive(self, **overrides) -> "StudentsConfig":
         """The smaller configuration of the slider panel: same teacher, 20% of the transfer
         set, 3 epochs, no step curves (a retrain of the four students takes seconds)."""
-        base = dict(transfer_fraction=0.2, epochs=3, eval_every=None)
+        base = dict(transfer_fraction=0.2, student_epochs=3, eval_every=None)
         base.update(overrides)
         return replace(self, **base)
 
     def student_key(self, method: str) -> dict:
         """The fields a student of ``method`` depends on (the cache key): changing T does not
         retrain the hard-label student."""
-        d = {k: v for k, v in asdict(self).items() if k not in ("teacher", "scale")}
+        d = {k: v for k, v in asdict(self).items() if k not in ("teacher", "scale", "device")}
         d["teacher"] = self.teacher.teacher_key()
         d["method"] = method
         if method in ("hard_labels", "no_label"):
             d.pop("alpha")
         if method in ("hard_labels", "penultimate"):
-            d.pop("T")
+            d.pop("temperature")
         if method != "penultimate":
             d.pop("penultimate_weight")
         return d

@@ -16,21 +16,20 @@ __all__ = ["students_over_seeds", "sweep", "SWEEPABLE"]
 
 
 def _test_errors(cfgs: Sequence[StudentsConfig], methods: Sequence[str], teacher: TeacherResult | None,
-                 labels: Sequence[str], prefetch: bool, *, verbose: bool, use_cache: bool, device: str,
+                 labels: Sequence[str], prefetch: bool, *, verbose: bool, use_cache: bool,
                  progress: Callable | None) -> dict[str, list]:
     """Binary test error of every method's student for each config, in order, with ``teacher`` (None:
     each config's own teacher). With ``prefetch`` every missing student is first trained at once
     (and before them the missing teachers they need)."""
     if prefetch:
-        runner.run_all([student_job(c, m) for c in cfgs for m in methods], device=device,
+        runner.run_all([student_job(c, m) for c in cfgs for m in methods], device=cfgs[0].device if cfgs else "auto",
                        what="student(s)" if verbose else None)
     errors: dict[str, list] = {m: [] for m in methods}
     for i, (c, label) in enumerate(zip(cfgs, labels)):
-        t = teacher if teacher is not None else get_teacher(c, verbose=verbose, use_cache=use_cache, device=device)
+        t = teacher if teacher is not None else get_teacher(c, verbose=verbose, use_cache=use_cache)
         data = transfer_set(c, t)
         for m in methods:
-            errors[m].append(train_student(c, m, t, data=data, verbose=verbose, use_cache=use_cache,
-                                           device=device).test_error)
+            errors[m].append(train_student(c, m, t, data=data, verbose=verbose, use_cache=use_cache).test_error)
         if progress is not None:
             progress((i + 1) / len(cfgs), label)
     return errors
@@ -38,8 +37,7 @@ def _test_errors(cfgs: Sequence[StudentsConfig], methods: Sequence[str], teacher
 
 def students_over_seeds(cfg: StudentsConfig, seeds: Sequence[int] = (0, 1, 2),
                         methods: Sequence[str] = METHODS, *, vary_teacher: bool = False,
-                        teacher: TeacherResult | None = None, verbose: bool = False, use_cache: bool = True,
-                        device: str = "auto", progress: Callable | None = None) -> dict:
+                        teacher: TeacherResult | None = None, verbose: bool = False, use_cache: bool = True, progress: Callable | None = None) -> dict:
     """Binary test error of each method for each student seed: ``{"seeds", "methods",
     "errors": {method: [..]}, "mean": {..}, "std": {..} (sample std, ddof 1),
     "wins": {"subclass_vs_distillation": k, "distillation_vs_hard": k}}`` where ``wins``
@@ -56,7 +54,7 @@ def students_over_seeds(cfg: StudentsConfig, seeds: Sequence[int] = (0, 1, 2),
     prefetch = use_cache and (vary_teacher or teacher is None or teacher.from_cache or teacher_job(cfg.teacher).done())
     fixed = None if vary_teacher else teacher
     errors = _test_errors(cfgs, methods, fixed, [f"seed {s} done" for s in seeds], prefetch, verbose=verbose,
-                          use_cache=use_cache, device=device, progress=progress)
+                          use_cache=use_cache, progress=progress)
     out = {"seeds": seeds, "methods": list(methods), "errors": errors, "mean": {}, "std": {}}
     for m in methods:
         out["mean"][m], out["std"][m] = mean_std(errors[m], ddof=1)
@@ -69,12 +67,11 @@ def students_over_seeds(cfg: StudentsConfig, seeds: Sequence[int] = (0, 1, 2),
     return out
 
 
-SWEEPABLE = ("T", "alpha", "student_hidden", "transfer_fraction", "penultimate_weight")
+SWEEPABLE = ("temperature", "alpha", "student_hidden", "transfer_fraction", "penultimate_weight")
 
 
 def sweep(cfg: StudentsConfig, param: str, values: Sequence, methods: Sequence[str] = METHODS,
-          teacher: TeacherResult | None = None, *, verbose: bool = False, use_cache: bool = True,
-          device: str = "auto", progress: Callable | None = None) -> dict:
+          teacher: TeacherResult | None = None, *, verbose: bool = False, use_cache: bool = True, progress: Callable | None = None) -> dict:
     """Binary test error of ``methods`` over ``values`` of one config field (the static twin
     of a slider): ``{"param", "values", "errors": {method: [..]}}``."""
     if param not in SWEEPABLE:
@@ -82,10 +79,8 @@ def sweep(cfg: StudentsConfig, param: str, values: Sequence, methods: Sequence[s
     values = list(values)
     if not values:
         raise ValueError("values must not be empty")
-    teacher = teacher if teacher is not None else get_teacher(cfg, verbose=verbose, use_cache=use_cache,
-                                                              device=device)
+    teacher = teacher if teacher is not None else get_teacher(cfg, verbose=verbose, use_cache=use_cache)
     prefetch = use_cache and (teacher.from_cache or teacher_job(cfg.teacher).done())  # the students read it
     errors = _test_errors([replace(cfg, **{param: v}) for v in values], methods, teacher,
-                          [f"{param} = {v}" for v in values], prefetch, verbose=verbose, use_cache=use_cache,
-                          device=device, progress=progress)
+                          [f"{param} = {v}" for v in values], prefetch, verbose=verbose, use_cache=use_cache, progress=progress)
     return {"param": param, "values": [list(v) if isinstance(v, tuple) else v for v in values], "errors": errors}

@@ -113,16 +113,16 @@ def temperature_sweep_plot(sweep: Mapping, point: Mapping | None = None, title: 
     """Distilled-student test accuracy vs T, one line per student size, hard-label baselines dashed.
 
     ``sweep`` is what :func:`subclass_lib.experiments.hinton_sweeps.temperature_sweep` returns;
-    ``point`` (``{"T", "hidden", "accuracy"}``) marks one setting, e.g. a slider's. With more
+    ``point`` (``{"T", "hidden", "accuracy"}``, ``hidden`` a label such as ``"2x800"``) marks one setting, e.g. a slider's. With more
     than one seed the points are means with error bars of one standard deviation, and the band
     around each dashed line is the hard-label student's mean +- one standard deviation.
     """
     T = sweep["T"]
     fig, ax, own = figure_and_axes(ax, (5.6, 3.6))
-    n = _student_lines(ax, T, sweep, lambda h: f"distilled, 2x{h}", lambda h: f"hard labels, 2x{h}")
+    n = _student_lines(ax, T, sweep, lambda h: f"distilled, {h}", lambda h: f"hard labels, {h}")
     if point is not None:
         ax.plot([point["T"]], [point["accuracy"]], marker="*", ms=14, color="k", ls="none",
-                label=f"this setting (2x{point['hidden']})")
+                label=f"this setting ({point['hidden']})")
     ax.set_xscale("log")
     ax.set_xticks(T, [f"{t:g}" for t in T])
     ax.set(xlabel="temperature T", ylabel="test accuracy")
@@ -141,8 +141,8 @@ def alpha_sweep_plot(sweep: Mapping, title: str | None = None, ax=None):
     with the hard-label baselines dashed; means +- one std when there are several seeds."""
     alphas = sweep["alpha"]
     fig, ax, own = figure_and_axes(ax, (5.6, 3.6))
-    n = _student_lines(ax, alphas, sweep, lambda h: f"2x{h} distilled, T = {sweep['T']:g}",
-                       lambda h: f"2x{h} hard labels")
+    n = _student_lines(ax, alphas, sweep, lambda h: f"{h} distilled, T = {sweep['T']:g}",
+                       lambda h: f"{h} hard labels")
     seeds = f" (mean +- std of {n} seeds)" if n > 1 else ""
     ax.set(xlabel="alpha (weight of the soft targets)", ylabel="test accuracy")
     ax.set_title(title or f"students over alpha{seeds}", fontsize=10)

@@ -101,7 +101,7 @@ def students_sweep(sweeps: Sequence[Mapping], highlight: Mapping[str, object] | 
         for m, errs in sw["errors"].items():
             ax.plot(xs, [100 * e for e in errs], marker="o", ms=4, color=_COLORS.get(m),
                     label=_NAMES.get(m, m).replace("\n", " "))
-        if numeric and sw["param"] in ("T", "transfer_fraction", "penultimate_weight"):
+        if numeric and sw["param"] in ("temperature", "transfer_fraction", "penultimate_weight"):
             ax.set_xscale("log")
             ax.set_xticks(xs, labels)
             ax.minorticks_off()
@@ -112,7 +112,7 @@ def students_sweep(sweeps: Sequence[Mapping], highlight: Mapping[str, object] | 
             hx = h if numeric else (labels.index(",".join(map(str, h))) if isinstance(h, (list, tuple)) else None)
             if hx is not None:
                 ax.axvline(hx, color="gray", ls=":", lw=1)
-        ax.set_xlabel({"T": "temperature T", "alpha": "task balance alpha", "student_hidden": "student hidden layers",
+        ax.set_xlabel({"temperature": "temperature T", "alpha": "task balance alpha", "student_hidden": "student hidden layers",
                        "transfer_fraction": "transfer-set fraction"}.get(sw["param"], sw["param"]))
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("binary test error (%)")

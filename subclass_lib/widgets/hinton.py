@@ -15,6 +15,7 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 
 from .. import runner
+from ..models import hidden_label
 from ..experiments import hinton as H
 from ..experiments import mythical3 as M
 from ..plots.hinton import accuracy_bars, per_class_bars, temperature_sweep_plot
@@ -25,7 +26,8 @@ __all__ = ["distillation_panel", "distillation_figure", "distillation_static_pan
            "MYTHICAL3_DIGITS", "MYTHICAL3_TEMPERATURES", "MYTHICAL3_ALPHAS"]
 
 TEMPERATURES = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 20.0)
-STUDENT_SIZES = (30, 100, 300, 800)
+#: The student sizes of the panel's slider: two hidden layers of each width.
+STUDENT_SIZES = ((30, 30), (100, 100), (300, 300), (800, 800))
 
 
 def _slider_T(value: float) -> W.SelectionSlider:
@@ -52,16 +54,15 @@ def distillation_panel(cfg: H.HintonConfig = H.HintonConfig(), sweep: Mapping | 
     controls = {
         "T": _slider_T(cfg.temperature),
         "alpha": _slider_alpha(cfg.alpha),
-        "hidden": W.SelectionSlider(options=sorted(set(STUDENT_SIZES) | {cfg.student_hidden}),
+        "hidden": W.SelectionSlider(options=[(hidden_label(h), h) for h in
+                                             sorted(set(STUDENT_SIZES) | {cfg.student_hidden}, key=sum)],
                                     value=cfg.student_hidden, description="student",
                                     continuous_update=False),
     }
 
     def run(progress, T, alpha, hidden):
-        c = replace(cfg, temperature=float(T), alpha=float(alpha), student_hidden=int(hidden))
-        r = H.run_hinton(c, verbose=False, progress=progress)
-        r["hidden"] = int(hidden)
-        return r
+        c = replace(cfg, temperature=float(T), alpha=float(alpha), student_hidden=tuple(hidden))
+        return H.run_hinton(c, verbose=False, progress=progress)
 
     return retrain_panel(controls, run, lambda r: distillation_figure(r, sweep), title="Try it: distil a small net",
                          run_now=run_now)
@@ -74,10 +75,10 @@ def distillation_figure(result: Mapping, sweep: Mapping | None = None):
     c = result["config"]
     fig, axes = plt.subplots(1, 2 if sweep else 1, figsize=(10 if sweep else 5, 3.6), squeeze=False)
     accuracy_bars(result, reference=None, ax=axes[0, 0],
-                  title=f"students 2x{c['student_hidden']}, T={c['temperature']:g}, alpha={c['alpha']:g}")
+                  title=f"students {hidden_label(c['student_hidden'])}, T={c['temperature']:g}, alpha={c['alpha']:g}")
     if sweep:
         temperature_sweep_plot(sweep, ax=axes[0, 1], title="this setting on the precomputed sweep",
-                               point={"T": c["temperature"], "hidden": c["student_hidden"],
+                               point={"T": c["temperature"], "hidden": hidden_label(c["student_hidden"]),
                                       "accuracy": result["distilled"]["test_accuracy"]})
     fig.tight_layout()
     return fig
@@ -90,13 +91,15 @@ def distillation_static_panels(cfg: H.HintonConfig, sweep: Mapping, alpha_sweep:
     is the seed-``cfg.seed`` one that the sweeps trained, read from the model cache."""
     from .static import static_panel
 
-    def figure(h, T=None, alpha=None):
-        c = replace(cfg, student_hidden=int(h), temperature=float(cfg.temperature if T is None else T),
+    by_label = {label: tuple(h) for label, h in zip(sweep["hidden"], sweep["hidden_sizes"])}
+
+    def figure(h, T=None, alpha=None):  # h: a size label of the sweep, e.g. "2x800"
+        c = replace(cfg, student_hidden=by_label[h], temperature=float(cfg.temperature if T is None else T),
                     alpha=float(cfg.alpha if alpha is None else alpha))
         return distillation_figure(H.run_hinton(c, verbose=False), sweep)
 
-    sizes = [int(h) for h in sweep["hidden"]]
-    size0 = cfg.student_hidden if cfg.student_hidden in sizes else sizes[0]
+    sizes = list(by_label)
+    size0 = hidden_label(cfg.student_hidden) if hidden_label(cfg.student_hidden) in sizes else sizes[0]
     panels = [static_panel(lambda h, T: figure(h, T=T), [("student", sizes), ("T", list(sweep["T"]))],
                            title=f"The distillation panel over T (alpha = {cfg.alpha:g})",
                            default={"student": size0, "T": cfg.temperature})]

@@ -15,7 +15,7 @@ __all__ = ["TEACHER_INTERACTIVE", "TEACHER_SPLITS", "teacher_panel", "run_intera
            "teacher_static_panels", "STATIC_BETAS", "STATIC_AUX", "STATIC_SHARPEN", "STATIC_CONSISTENCY"]
 
 #: The panel's smaller scale: a quarter of the training set, a few epochs (seconds a retrain).
-TEACHER_INTERACTIVE = replace(SubclassConfig(), n_epochs_teacher=3, train_fraction=0.25)
+TEACHER_INTERACTIVE = replace(SubclassConfig(), teacher_epochs=3, teacher_fraction=0.25)
 
 #: Splits offered by the panel: (label, split string).
 TEACHER_SPLITS = [

@@ -26,7 +26,7 @@ def students_panel(cfg: StudentsConfig | None = None, teacher=None, run_now: boo
     teacher = teacher if teacher is not None else get_teacher(base, verbose=False)
     hidden0 = ",".join(map(str, base.student_hidden))
     controls = {
-        "T": W.SelectionSlider(options=list(PANEL_T), value=base.T, description="T"),
+        "T": W.SelectionSlider(options=list(PANEL_T), value=base.temperature, description="T"),
         "alpha": W.SelectionSlider(options=list(PANEL_ALPHA), value=base.alpha, description="alpha"),
         "hidden": W.Dropdown(options=list(PANEL_HIDDEN) if hidden0 in PANEL_HIDDEN else [hidden0, *PANEL_HIDDEN],
                              value=hidden0, description="student"),
@@ -35,7 +35,7 @@ def students_panel(cfg: StudentsConfig | None = None, teacher=None, run_now: boo
     }
 
     def run(progress, T, alpha, hidden, fraction):
-        c = base.interactive(T=T, alpha=alpha, student_hidden=hidden, transfer_fraction=fraction)
+        c = base.interactive(temperature=T, alpha=alpha, student_hidden=hidden, transfer_fraction=fraction)
         return run_students(c, METHODS, teacher, progress, no_label=False, verbose=False)
 
     return retrain_panel(controls, run, students_figure, title="Try it: train the four students", run_now=run_now)
@@ -46,8 +46,8 @@ def students_figure(res):
     result): the students' binary test errors beside the paper's, titled with the setting."""
     errors = {s["method"]: s["test_error"] for s in res["students"]}
     c = res["config"]
-    title = (f"students {','.join(map(str, c['student_hidden']))}, T={c['T']:g}, alpha={c['alpha']:g}, "
-             f"{100 * c['transfer_fraction']:g}% of the transfer set, {c['epochs']} epochs")
+    title = (f"students {','.join(map(str, c['student_hidden']))}, T={c['temperature']:g}, alpha={c['alpha']:g}, "
+             f"{100 * c['transfer_fraction']:g}% of the transfer set, {c['student_epochs']} epochs")
     return student_errors(errors, reference={m: PAPER_ERROR[m] for m in errors if m in PAPER_ERROR}, title=title)
 
 
@@ -67,18 +67,18 @@ def students_static_panels(cfg: StudentsConfig | None = None, teacher=None, temp
         return students_figure(run_students(c, METHODS, teacher, no_label=False, verbose=False))
 
     hidden0 = ",".join(map(str, base.student_hidden))
-    settings = ([dict(T=T, transfer_fraction=f) for T in temperatures for f in fractions]
+    settings = ([dict(temperature=T, transfer_fraction=f) for T in temperatures for f in fractions]
                 + [dict(alpha=a) for a in alphas]
                 + [dict(student_hidden=tuple(int(u) for u in h.split(","))) for h in hiddens])
     runner.run_all([student_job(base.interactive(**v), m) for v in settings for m in METHODS])  # all at once
     return W.VBox([
-        static_panel(lambda T, f: figure(T=T, transfer_fraction=f),
+        static_panel(lambda T, f: figure(temperature=T, transfer_fraction=f),
                      [("T", list(temperatures)), ("transfer set", list(fractions))],
                      title=f"The students panel over T and the transfer-set fraction (alpha = {base.alpha:g}, "
                            f"students {hidden0})",
-                     default={"T": base.T, "transfer set": base.transfer_fraction}),
+                     default={"T": base.temperature, "transfer set": base.transfer_fraction}),
         static_panel(lambda a: figure(alpha=a), [("alpha", list(alphas))],
-                     title=f"... over alpha (T = {base.T:g})", default={"alpha": base.alpha}),
+                     title=f"... over alpha (T = {base.temperature:g})", default={"alpha": base.alpha}),
         static_panel(lambda h: figure(student_hidden=tuple(int(u) for u in h.split(","))), [("student", list(hiddens))],
                      title="... over the student's size", default={"student": hidden0} if hidden0 in hiddens else None),
     ])
