@@ -281,6 +281,40 @@ def test_mythical3_cli_writes_the_documented_json(tmp_path, capsys):
     out2 = tmp_path / "m2.json"
     assert main(["mythical3", *TINY, "--omit", "3", "--bias-shift", "3.5", "--json", str(out2)]) == 0
     assert json.loads(out2.read_text())["distilled_bias_adjusted"]["bias_shift"] == 3.5
+    # chapter 2's students take as many steps as chapter 1's: more epochs without the 3s, unless told not to
+    assert r["config"]["match_steps"] is True
+    runs = {}
+    for flags in ([], ["--no-match-steps", "--teacher-lr-schedule", "constant"]):
+        out3 = tmp_path / "m3.json"
+        assert main(["mythical3", *TINY, "--omit", "0,1,2,3,4,5,6,9", *flags, "--json", str(out3)]) == 0
+        runs[bool(flags)] = json.loads(out3.read_text())
+    assert runs[False]["student_epochs"] >= 4 * runs[False]["config"]["epochs_student"]  # only 7s and 8s
+    assert runs[True]["config"]["match_steps"] is False and runs[True]["student_epochs"] == 3
+    assert runs[True]["config"]["teacher_lr_schedule"] == "constant"
+
+
+def test_chapter2_students_take_as_many_steps_and_the_teacher_has_its_own_schedule():
+    m = tiny_cfg(M.Mythical3Config, omit=(3,), student_epochs=10)
+    n_all, n_kept = len(H.transfer_set(m)[1]), len(H.transfer_set(m, (3,))[1])
+    assert H.student_epochs(m, (3,)) == round(10 * n_all / n_kept) == 11
+    assert H.student_epochs(m) == 10 and H.student_epochs(replace(m, match_steps=False), (3,)) == 10
+    assert H.student_epochs(m, (0, 1, 2, 3, 4, 5, 6, 9)) >= 40  # a fifth of the images, about five times the epochs
+    # the epochs are part of the student's cache key
+    assert H.student_job(m, "hard", omit=(3,)).key != H.student_job(replace(m, match_steps=False), "hard", omit=(3,)).key
+    # the teacher's schedule is its own: the students' schedule does not change the teacher
+    c = tiny_cfg()
+    assert (c.teacher_schedule, c.lr_schedule) == ("cosine", "constant")
+    assert H.teacher_job(c).key == H.teacher_job(replace(c, lr_schedule="cosine")).key
+    assert H.teacher_settings(replace(c, teacher_lr_schedule=None))["lr_schedule"] == "constant"
+    with pytest.raises(ValueError, match="match_steps"):
+        H.HintonConfig(match_steps=1)
+    with pytest.raises(ValueError, match="schedule"):
+        H.HintonConfig(teacher_lr_schedule="step")
+    # chapter 2's setting at each scale: its own T and alpha by default, the recorded run's at full scale
+    d, f = M.Mythical3Config.for_scale("default"), M.Mythical3Config.for_scale("full")
+    assert (d.temperature, d.alpha, d.match_steps, d.teacher_schedule) == (20.0, 0.9, True, "cosine")
+    assert (f.temperature, f.alpha, f.match_steps, f.teacher_schedule) == (4.0, 0.5, False, "cosine")
+    assert H.teacher_settings(d) == H.teacher_settings(H.HintonConfig())  # chapter 1's teacher
 
 
 def test_mythical3_partial_result_comes_first_and_agrees_with_the_final_one():

@@ -130,7 +130,7 @@ def test_mythical3_static_panels_cover_digit_T_and_alpha(tmp_path, monkeypatch):
 
     monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "models"))
     cfg = M.Mythical3Config(teacher_hidden=(16, 16), student_hidden=(12, 12), teacher_epochs=1, student_epochs=1,
-                            transfer_size=300, jitter=0, device="cpu")
+                            transfer_size=300, jitter=0, device="cpu", temperature=4.0, alpha=0.5)
     box = widgets.mythical3_static_panels(cfg, digits=(1, 3), temperatures=(1.0, 4.0), alphas=(0.5, 1.0))
     over_digit, over_alpha = box.children
     assert [s.description for s in over_digit.sliders] == ["omit", "T"]

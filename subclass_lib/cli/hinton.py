@@ -25,7 +25,9 @@ _FIELD_HELP = {
     "max_norm": "max-norm bound on each unit's incoming weights (teacher)",
     "jitter": "teacher augmentation: random shifts of up to this many pixels",
     "lr": "Adam learning rate",
-    "lr_schedule": "learning-rate schedule: constant or cosine (decays to 0 over the run)",
+    "lr_schedule": "learning-rate schedule of the students: constant or cosine (decays to 0 over the run)",
+    "teacher_lr_schedule": "learning-rate schedule of the teacher (the scale's value; the students' where that is none)",
+    "match_steps": "students without some digits take as many steps as on the whole transfer set (more epochs)",
     "batch_size": "minibatch size",
 }
 _COMMON = ("seed", "scale", "device")  # added to every command by the CLI itself
@@ -45,10 +47,15 @@ def _add_config_arguments(parser: argparse.ArgumentParser, cls) -> None:
         if f.name in _COMMON or f.name in ("omit", "bias_shift"):
             continue
         typ = {"temperature": float, "alpha": float, "max_norm": float, "lr": float,
-               "teacher_dropout": float, "teacher_input_dropout": float, "lr_schedule": str}.get(f.name, int)
+               "teacher_dropout": float, "teacher_input_dropout": float, "lr_schedule": str,
+               "teacher_lr_schedule": str}.get(f.name, int)
         flag = _DOCUMENTED.get(f.name, f.name)
+        if f.name == "match_steps":
+            parser.add_argument("--match-steps", dest=f.name, action=argparse.BooleanOptionalAction, default=None,
+                                help=_FIELD_HELP[f.name] + " (default: the scale's value)")
+            continue
         parser.add_argument("--" + flag.replace("_", "-"), dest=f.name, type=typ, default=None,
-                            choices=LR_SCHEDULES if f.name == "lr_schedule" else None,
+                            choices=LR_SCHEDULES if f.name.endswith("lr_schedule") else None,
                             metavar=flag.upper().split("_")[-1] if f.name != "temperature" else "T",
                             help=_FIELD_HELP.get(f.name, f.name) + " (default: the scale's value)")
 

@@ -154,7 +154,7 @@ def mythical3_figure(r: Mapping):
 #: The grid of chapter 2's static panels: digits left out one at a time, temperatures, alphas.
 MYTHICAL3_DIGITS = (1, 3, 5, 8)
 MYTHICAL3_TEMPERATURES = (1.0, 4.0, 20.0)
-MYTHICAL3_ALPHAS = (0.25, 0.5, 0.75, 1.0)
+MYTHICAL3_ALPHAS = (0.25, 0.5, 0.75, 0.9, 1.0)
 
 
 def mythical3_static_panels(cfg: M.Mythical3Config, digits=MYTHICAL3_DIGITS, temperatures=MYTHICAL3_TEMPERATURES,
