@@ -80,9 +80,9 @@ def test_the_pool_starts_a_job_after_the_jobs_it_needs(monkeypatch):
     assert R.run_all(jobs, workers=2, device="cpu") == 4
     assert all(j.done() for j in jobs)
     with pytest.raises(ValueError, match="cycle"):
-        R.run_in_workers(R._call, [(_tiny, ("c", 1), {}), (_tiny, ("c", 2), {})], 2, after=[{1}, {0}])
+        R.run_in_workers(_tiny, [("c", 1), ("c", 2)], 2, after=[{1}, {0}])
     with pytest.raises(ValueError, match="indices"):
-        R.run_in_workers(R._call, [(_tiny, ("c", 1), {})], 2, after=[{0}])
+        R.run_in_workers(_tiny, [("c", 1)], 2, after=[{0}])
 
 
 def test_without_here_one_worker_runs_nothing():
