@@ -115,8 +115,8 @@ def students_sweep(sweeps: Sequence[Mapping], highlight: Mapping[str, object] | 
         ax.set_xlabel({"temperature": "temperature T", "alpha": "task balance alpha", "student_hidden": "student hidden layers",
                        "transfer_fraction": "transfer-set fraction"}.get(sw["param"], sw["param"]))
         ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)  # every panel: the panels show different students
     axes[0, 0].set_ylabel("binary test error (%)")
-    axes[0, 0].legend(fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
