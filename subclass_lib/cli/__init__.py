@@ -54,6 +54,12 @@ def documented_config(config: dict, names: dict[str, str], convert: dict[str, Ca
     return {names.get(k, k): convert[k](v) if k in convert else v for k, v in config.items()}
 
 
+def layer_width(layers: int) -> Callable:
+    """For :func:`documented_config`: hidden sizes as a width flag writes them (``(800, 800)`` -> 800 for
+    two equal layers, ``(256,)`` -> 256 for one), or as a list when they are not ``layers`` equal layers."""
+    return lambda h: h[0] if len(h) == layers and len(set(h)) == 1 else list(h)
+
+
 def all_commands() -> dict[str, Command]:
     """Every CLI command of every chapter's command module, by name."""
     out: dict[str, Command] = {}

@@ -10,7 +10,7 @@ from .. import runner
 from ..experiments.hinton import SOURCE_HINTON, HintonConfig, parse_digits, run_hinton
 from ..experiments.mythical3 import Mythical3Config, run_mythical3
 from ..train import LR_SCHEDULES
-from . import Command, documented_config
+from . import Command, documented_config, layer_width
 
 _FIELD_HELP = {
     "temperature": "distillation temperature T > 0",
@@ -37,7 +37,7 @@ _DOCUMENTED = {"teacher_epochs": "epochs_teacher", "student_epochs": "epochs_stu
 #: The nets of chapters 1-2 have two equal hidden layers: ``--teacher-hidden 1200`` is ``(1200, 1200)``, and the
 #: JSON keeps the width (a list where the layers differ).
 _TWO_LAYERS = ("teacher_hidden", "student_hidden")
-_WIDTH = {name: (lambda h: h[0] if len(h) == 2 and h[0] == h[1] else list(h)) for name in _TWO_LAYERS}
+_WIDTH = {name: layer_width(2) for name in _TWO_LAYERS}
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser, cls) -> None:

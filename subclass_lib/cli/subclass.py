@@ -9,13 +9,13 @@ from ..experiments.base import format_table
 from ..experiments.subclass import AUX_KINDS, DEMO, TEACHERS, SubclassConfig, run_subclass
 from .. import runner
 from ..checks import check_hidden
-from . import Command, documented_config
+from . import Command, documented_config, layer_width
 
 #: The demo's flag names, which are also the keys of the command's JSON ``config``.
 DOCUMENTED = {"teacher_epochs": "n_epochs_teacher", "student_epochs": "n_epochs_student",
               "teacher_fraction": "train_fraction"}
 #: ``hidden`` is a tuple in the library and an int (one layer) in the demo's flag and JSON.
-CONVERT = {"hidden": lambda h: h[0] if len(h) == 1 else list(h)}
+CONVERT = {"hidden": layer_width(1)}
 
 
 def _hidden(text: str) -> tuple[int, ...]:
