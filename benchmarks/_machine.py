@@ -12,6 +12,17 @@ import os
 import platform
 import time
 
+#: Environment that makes an AVX-512 machine compute like an AVX2 one: torch's own kernels, MKL and
+#: oneDNN (what ``tools/check_robustness.py --settings avx2`` sets), and NumPy's OpenBLAS (for the
+#: NumPy demo run beside ours by ``bench_subclass.py --demo``). Set it before torch is imported.
+AVX2_ENV = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2",
+            "OPENBLAS_CORETYPE": "Haswell"}
+
+
+def use_avx2() -> None:
+    """Apply :data:`AVX2_ENV` to this process and the processes it starts (before importing torch)."""
+    os.environ.update(AVX2_ENV)
+
 
 def processor() -> str:
     """The processor's model name (``/proc/cpuinfo`` on Linux, else what Python knows)."""

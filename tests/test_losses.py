@@ -248,6 +248,34 @@ def test_diversity_sharpness_rejects_negative_sharpen():
         L.diversity_sharpness_aux_loss(torch.randn(4, 4), lab([0, 0, 1, 1]), 2, -0.1)
 
 
+@pytest.mark.parametrize("B,c,s,weight,sharpen", [(128, 2, 5, 1.0, 0.5), (7, 3, 4, 0.7, 0.0), (5, 2, 5, 1.0, 1.3),
+                                                  (2, 2, 5, 1.0, 0.5), (1, 2, 5, 1.0, 0.5), (64, 2, 5, 0.0, 0.5)])
+@pytest.mark.parametrize("scale", [1.0, 60.0])
+def test_grouped_ce_with_diversity_is_the_sum_of_the_two_losses_with_its_gradient(B, c, s, weight, sharpen, scale):
+    g = torch.Generator().manual_seed(B + c + s)
+    z0 = scale * torch.randn(B, c * s, dtype=D64, generator=g)
+    y = torch.randint(0, c, (B,), generator=g)
+    z, zr = z0.clone().requires_grad_(), z0.clone().requires_grad_()
+    ref = L.grouped_cross_entropy(zr, y, s) + weight * L.diversity_sharpness_aux_loss(zr, y, s, sharpen)
+    ref.backward()
+    out = L.grouped_cross_entropy_with_diversity(z, y, s, weight, sharpen)
+    (2.0 * out).backward()  # the incoming gradient is applied
+    assert out.item() == pytest.approx(ref.item(), abs=1e-12)
+    assert torch.allclose(z.grad, 2.0 * zr.grad, atol=1e-14)
+
+
+def test_grouped_ce_with_diversity_rejects_bad_arguments():
+    z, y = torch.randn(4, 4), lab([0, 0, 1, 1])
+    with pytest.raises(ValueError, match="sharpen"):
+        L.grouped_cross_entropy_with_diversity(z, y, 2, 1.0, -0.1)
+    with pytest.raises(ValueError, match="weight"):
+        L.grouped_cross_entropy_with_diversity(z, y, 2, float("nan"), 0.5)
+    with pytest.raises(ValueError, match="out of range"):
+        L.grouped_cross_entropy_with_diversity(z, lab([0, 0, 1, 2]), 2, 1.0, 0.5)
+    with pytest.raises(ValueError, match="multiple of n_sub"):
+        L.grouped_cross_entropy_with_diversity(torch.randn(4, 5), y, 2, 1.0, 0.5)
+
+
 # ------------------------------------------------------------- view consistency
 def test_view_consistency_hand():
     # class 0: clean q = (3/4, 1/4), view q' = (1/2, 1/2); class 1: clean (1/2, 1/2), view (1/4, 3/4)

@@ -228,10 +228,42 @@ def test_seed_everything_validates():
         seed_everything(-1)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("weight_decay", [0.0, 1e-3])
+def test_adam_takes_torchs_adam_steps_bit_for_bit(dtype, weight_decay):
+    """fit's Adam (torch's functional Adam, fused for float32) = torch.optim.Adam(fused=True), with the
+    learning rate changed between steps; float64 takes the unfused path, = torch.optim.Adam()."""
+    import torch.nn as nn
+
+    from subclass_lib.train import Adam
+
+    def run(ours: bool):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 3)).to(dtype)
+        x, y = torch.randn(64, 20, dtype=dtype), torch.randint(0, 3, (64,))
+        if ours:
+            opt = Adam(model.parameters(), lr=1e-2, weight_decay=weight_decay)
+        else:
+            opt = torch.optim.Adam(model.parameters(), lr=1e-2, weight_decay=weight_decay,
+                                   fused=dtype == torch.float32)
+        for i in range(40):
+            lr = 1e-2 * (1 - i / 40)
+            if ours:
+                opt.lr = lr
+            else:
+                opt.param_groups[0]["lr"] = lr
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    assert torch.equal(run(True), run(False))
+
+
 def test_cosine_schedule_decays_to_zero_and_constant_keeps_the_rate():
     import torch.nn as nn
 
-    from subclass_lib.train import FitConfig, fit
+    from subclass_lib.train import Adam, FitConfig, fit
 
     seen = {}
     for schedule in ("constant", "cosine"):
@@ -243,17 +275,17 @@ def test_cosine_schedule_decays_to_zero_and_constant_keeps_the_rate():
         def loss_fn(m, b):
             return nn.functional.cross_entropy(m(b["x"]), b["y"])
 
-        orig_step = torch.optim.Adam.step
+        orig_step = Adam.step
 
         def spy(self, *a, **k):
-            lrs.append(self.param_groups[0]["lr"])
+            lrs.append(self.lr)
             return orig_step(self, *a, **k)
 
-        torch.optim.Adam.step = spy
+        Adam.step = spy
         try:
             fit(model, loss_fn, data, FitConfig(epochs=4, batch_size=16, lr=0.01, lr_schedule=schedule), verbose=False)
         finally:
-            torch.optim.Adam.step = orig_step
+            Adam.step = orig_step
         seen[schedule] = lrs
     assert seen["constant"] == [0.01] * 16
     cos = seen["cosine"]

@@ -15,7 +15,7 @@ every model is trained again under that setting:
   (torch, OpenMP and MKL limited to one thread);
 * ``two-threads``: every model on two threads (the chapters otherwise pin one per model; one
   worker process, so that two threads do not fight over the cores of a 2-core machine);
-* ``avx2``: torch's kernels, MKL and oneDNN limited to AVX2, as on a processor without
+* ``avx2``: torch's kernels, MKL, oneDNN and NumPy's OpenBLAS limited to AVX2, as on a processor without
   AVX-512 (on such a processor this setting is the machine's own).
 
 The report lists, per setting, the time, the cells that failed and the claim lines they
@@ -46,7 +46,8 @@ SETTINGS: dict[str, dict[str, str]] = {
     "one-thread": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "SUBCLASS_LIB_THREADS": "1"},
     "two-threads": {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "SUBCLASS_LIB_THREADS": "2",
                     "SUBCLASS_LIB_WORKERS": "1"},
-    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"},
+    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2",
+             "OPENBLAS_CORETYPE": "Haswell"},
 }
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
