@@ -436,6 +436,19 @@ def _call(fn: Callable, args: tuple, kwargs: dict) -> None:
     fn(*args, **kwargs)
 
 
+def start_in_worker(job: Job, device: str = "auto") -> cf.Future | None:
+    """Start ``job`` (whose needs are cached) in the worker pool and return at once with its future, for a
+    caller that trains another model alongside it in this process (a slider panel's student, whose
+    progress it shows): both on one thread, so the numbers are those of :func:`run_all`. ``None`` when
+    nothing was started: the job is cached, its needs are not, or the pool is not used (not the CPU, fewer
+    than two workers, or inside a :func:`cpu_threads` block of another count); the caller then trains it
+    itself when it asks for it. Call ``.result()`` before loading the job's models."""
+    if (job.done() or _missing(list(job.needs)) or resolve_device(device).type != "cpu"
+            or default_workers() < 2 or (_PINNED and _PINNED[-1] != _positive_int_env(THREADS_ENV, 1))):
+        return None
+    return _worker_pool(default_workers()).submit(_run_job, _call, (job.fn, job.args, job.kwargs))
+
+
 def _missing(jobs: Sequence[Job]) -> list[Job]:
     """The jobs not in the cache, each once, longest first (stable for equal costs)."""
     out, seen = [], set()

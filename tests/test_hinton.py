@@ -13,6 +13,7 @@ from subclass_lib.__main__ import main
 from subclass_lib.experiments import hinton as H
 from subclass_lib.experiments import hinton_sweeps as S
 from subclass_lib.experiments import mythical3 as M
+from subclass_lib.models import predict
 from subclass_lib.metrics import entropy_curve
 from subclass_lib.models import MLP, predict
 
@@ -317,15 +318,56 @@ def test_chapter2_students_take_as_many_steps_and_the_teacher_has_its_own_schedu
     assert H.teacher_settings(d) == H.teacher_settings(H.HintonConfig())  # chapter 1's teacher
 
 
-def test_mythical3_partial_result_comes_first_and_agrees_with_the_final_one():
+def test_mythical3_partial_result_comes_first_and_agrees_with_the_final_one(tmp_path, monkeypatch):
+    from subclass_lib import runner
+
+    monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path))  # nothing cached: both students train
+    runner.clear_memory_cache()
     cfg = tiny_cfg(M.Mythical3Config, omit=(3,))
     partials = []
     final = M.run_mythical3(cfg, verbose=False, partial=partials.append)
-    assert len(partials) == 1
-    p = partials[0]
+    assert len(partials) == 2  # halfway through the distilled student's epochs, then when it is done
+    half = partials[0]
+    assert half["hard_labels"] is None and half["distilled"]["epochs_done"] == final["student_epochs"] // 2
+    p = partials[1]
     assert p["hard_labels"] is None and p["per_class"]["hard_labels"] is None
     assert p["distilled"] == final["distilled"] and p["distilled_bias_adjusted"] == final["distilled_bias_adjusted"]
     assert final["hard_labels"]["accuracy_on_omitted"] == 0.0 and len(final["per_class"]["hard_labels"]) == 10
+
+
+def test_a_student_in_training_is_previewed_halfway_and_the_preview_changes_nothing(tmp_path, monkeypatch):
+    cfg = tiny_cfg(student_epochs=4)
+    teacher = H.train_teacher(cfg, verbose=False).model
+    seen = []
+    with_preview = H.train_student(cfg, teacher, "distilled", use_cache=False, verbose=False,
+                                   preview=lambda m, e, n: seen.append((e, n, predict(m, torch.rand(3, 784)))))
+    without = H.train_student(cfg, teacher, "distilled", use_cache=False, verbose=False)
+    assert [(e, n) for e, n, _ in seen] == [(2, 4)]
+    for a, b in zip(with_preview.model.parameters(), without.model.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_run_hinton_previews_the_distilled_student_then_gives_the_numbers_of_a_run_without_it(tmp_path, monkeypatch):
+    from subclass_lib import runner
+
+    runner.clear_memory_cache()
+    cfg = tiny_cfg(student_epochs=4, temperature=3.0)
+    partials = []
+    monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "a"))
+    final = H.run_hinton(cfg, verbose=False, partial=partials.append)
+    assert len(partials) == 1 and partials[0]["distilled"]["epochs_done"] == 2
+    assert partials[0]["distilled"]["epochs"] == 4 and "epochs_done" not in final["distilled"]
+    monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "b"))
+    runner.clear_memory_cache()
+    plain = H.run_hinton(cfg, verbose=False)
+    for k in ("teacher", "small", "distilled"):
+        assert final[k]["test_accuracy"] == plain[k]["test_accuracy"]
+    # cached now: no preview, the final result only
+    monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "a"))
+    again = []
+    runner.clear_memory_cache()
+    again_final = H.run_hinton(cfg, verbose=False, partial=again.append)
+    assert again_final["distilled"]["test_accuracy"] == final["distilled"]["test_accuracy"] and again == []
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -37,9 +37,9 @@ from ..data import N_DIGITS, load_mnist, omit_digits, parse_digits, train_val_sp
 from ..losses import soft_targets
 from ..metrics import accuracy
 from ..models import MLP, hidden_label, predict
-from ..runner import Job, Trained, load_or_train, run_all
+from ..runner import Job, Trained, load_or_train, run_all, start_in_worker
 from .base import Scaled
-from ..train import FitConfig, History, check_lr_schedule, fit, progress_callback, seed_everything
+from ..train import FitConfig, check_lr_schedule, fit, progress_callback, seed_everything
 from ..checks import check_fraction, check_hidden, check_pos_int, check_scale, check_seed, check_temperature
 
 __all__ = [
@@ -214,7 +214,7 @@ def make_student(hidden: tuple[int, ...], seed: int) -> MLP:
 def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, progress: ProgressFn | None = None, *,
                   T: float | None = None, alpha: float | None = None, hidden: tuple[int, ...] | None = None,
                   omit: Iterable[int] = (), seed: int | None = None, verbose: bool = True,
-                  use_cache: bool = True) -> Trained:
+                  use_cache: bool = True, preview: Callable[[MLP, int, int], None] | None = None) -> Trained:
     """A small net (hidden layers ``hidden``, default ``cfg.student_hidden``; no regularisation) on the
     transfer set.
 
@@ -226,6 +226,10 @@ def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, progress: P
     :func:`subclass_lib.losses.distillation_loss` with the teacher's logits at temperature
     ``T`` and task balance ``alpha`` (defaults: the config's). The teacher's logits are
     computed once on the (un-jittered) transfer set and ride along with each batch.
+
+    ``preview(model, epoch, epochs)``, when the student is trained (not loaded), is called once,
+    halfway (after epoch ``epochs // 2``), with the student as it stands: a slider panel shows it
+    while the rest trains. It changes nothing in the training.
     """
     args = _student_args(cfg, kind, T, alpha, hidden, omit, seed)
     T, alpha, hidden, omit, seed, epochs = (args[k] for k in ("T", "alpha", "hidden", "omit", "seed", "epochs"))
@@ -242,8 +246,16 @@ def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, progress: P
         else:
             data = {"x": x, "y": y, "teacher_logits": predict(teacher, x)}
             loss = lambda m, b: losses.distillation_loss(m(b["x"]), b["teacher_logits"], b["y"], T, alpha)  # noqa: E731
+        report = progress_callback(progress, label)
+
+        def callback(epoch, n_epochs, hist):
+            if report is not None:
+                report(epoch, n_epochs, hist)
+            if preview is not None and epoch == n_epochs // 2:
+                preview(model, epoch, n_epochs)
+
         return fit(model, loss, data, cfg.fit_config(epochs, seed=seed), name=label, verbose=False,
-                   callback=progress_callback(progress, label))
+                   callback=callback)
 
     t0 = time.perf_counter()
     trained = load_or_train("hinton-student", key, lambda: make_student(hidden, seed), train_fn, use_cache=use_cache)
@@ -356,12 +368,18 @@ def _timed(fn):
 
 
 def run_hinton(cfg: HintonConfig = HintonConfig(), use_cache: bool = True, verbose: bool = True,
-               progress: ProgressFn | None = None) -> dict:
+               progress: ProgressFn | None = None, partial: Callable[[dict], None] | None = None) -> dict:
     """Teacher, small net on hard labels, distilled small net: test accuracies and errors.
 
     Returns ``{"teacher", "small", "distilled"}`` (each ``test_accuracy``, ``test_errors``,
     ``train_time_s``: the training time recorded when the model was trained), ``config``
     and ``timing_s`` (wall-clock of this call, near 0 for cached models).
+
+    With ``partial`` (a slider panel's preview), a distilled student that has to be trained trains
+    in this process while the hard-label one (if it has to be trained too) trains in a worker beside
+    it, and halfway through its epochs ``partial(result)`` gets the result so far: the distilled
+    student as it stands, with ``"epochs_done"`` and ``"epochs"`` in its entry, and ``"small"``
+    ``None`` unless the hard-label student is cached. The numbers are those of a run without it.
     """
     if not isinstance(cfg, HintonConfig):
         raise ValueError(f"cfg must be a HintonConfig, got {type(cfg).__name__}")
@@ -369,15 +387,29 @@ def run_hinton(cfg: HintonConfig = HintonConfig(), use_cache: bool = True, verbo
     sub = None if progress is None else (lambda a, b: lambda f, t="": progress(a + (b - a) * f, t))
     (teacher, th, _), t_teacher = _timed(lambda: train_teacher(cfg, sub and sub(0.0, 0.6), verbose=verbose,
                                                                use_cache=use_cache))
-    if use_cache:  # both students at once, side by side
-        run_all([student_job(cfg, "hard"), student_job(cfg, "distilled")], device=cfg.device)
-    (small, sh, _), t_small = _timed(lambda: train_student(cfg, None, "hard", sub and sub(0.6, 0.8),
+    on_test = {"teacher": evaluate(predict(teacher, xs), ys)}
+    jobs = [student_job(cfg, "hard"), student_job(cfg, "distilled")]
+    side, preview = None, None
+    if partial is not None and use_cache and not jobs[1].done():
+        side = start_in_worker(jobs[0], cfg.device)  # the hard-label student beside the distilled one
+
+        def preview(model, epoch, epochs):
+            small = (train_student(cfg, None, "hard", verbose=False).model if jobs[0].done() else None)
+            partial({"teacher": on_test["teacher"],
+                     "small": None if small is None else evaluate(predict(small, xs), ys),
+                     "distilled": {**evaluate(predict(model, xs), ys), "epochs_done": epoch, "epochs": epochs},
+                     "config": asdict(cfg)})
+    elif use_cache:  # both students at once, side by side
+        run_all(jobs, device=cfg.device)
+    (dist, dh, _), t_dist = _timed(lambda: train_student(cfg, teacher, "distilled", sub and sub(0.6, 0.9),
+                                                         verbose=verbose, use_cache=use_cache, preview=preview))
+    if side is not None:
+        side.result()
+    (small, sh, _), t_small = _timed(lambda: train_student(cfg, None, "hard", sub and sub(0.9, 1.0),
                                                            verbose=verbose, use_cache=use_cache))
-    (dist, dh, _), t_dist = _timed(lambda: train_student(cfg, teacher, "distilled", sub and sub(0.8, 1.0),
-                                                         verbose=verbose, use_cache=use_cache))
-    out = {}
-    for name, model, hist in (("teacher", teacher, th), ("small", small, sh), ("distilled", dist, dh)):
-        out[name] = {**evaluate(predict(model, xs), ys), "train_time_s": hist.train_time_s}
+    on_test.update(small=evaluate(predict(small, xs), ys), distilled=evaluate(predict(dist, xs), ys))
+    out = {name: {**on_test[name], "train_time_s": hist.train_time_s}
+           for name, hist in (("teacher", th), ("small", sh), ("distilled", dh))}
     out["teacher"]["examples_per_s"] = (cfg.teacher_epochs * (60000 - VAL_SIZE) / th.train_time_s
                                         if th.train_time_s > 0 else None)
     out["config"] = asdict(cfg)

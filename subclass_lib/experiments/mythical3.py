@@ -19,7 +19,7 @@ from scipy.optimize import brentq
 
 from ..data import N_DIGITS, load_mnist, parse_digits
 from ..models import predict
-from ..runner import Job, run_all
+from ..runner import Job, run_all, start_in_worker
 from .hinton import (HintonConfig, ProgressFn, evaluate, load_splits, per_class_accuracy, student_epochs,
                      student_job, train_student, train_teacher, transfer_set)
 
@@ -187,8 +187,11 @@ def run_mythical3(cfg: Mythical3Config = Mythical3Config(), use_cache: bool = Tr
 
     The distilled student trains first; ``partial(result)`` (e.g. a slider panel's preview)
     then gets the result with ``"hard_labels"`` (and its per-class row) still ``None``, before
-    the hard-label student trains. Each student is seeded on its own, so the order does not
-    change any number.
+    the hard-label student trains. When the distilled student has to be trained, it trains in
+    this process, the hard-label one in a worker beside it, and ``partial`` is also called
+    halfway through its epochs, with the student as it stands (``"epochs_done"`` and ``"epochs"``
+    in its entry). Each student is seeded on its own and trains on one thread, so neither the
+    order nor the preview changes any number.
     """
     if not isinstance(cfg, Mythical3Config):
         raise ValueError(f"cfg must be a Mythical3Config, got {type(cfg).__name__}")
@@ -196,34 +199,50 @@ def run_mythical3(cfg: Mythical3Config = Mythical3Config(), use_cache: bool = Tr
     sub = None if progress is None else (lambda a, b: lambda f, t="": progress(a + (b - a) * f, t))
     t0 = time.perf_counter()
     teacher = train_teacher(cfg, sub and sub(0.0, 0.6), verbose=verbose, use_cache=use_cache).model
-    if use_cache:  # both students at once, side by side
-        run_all(mythical3_jobs(cfg), device=cfg.device)
+    z_t = predict(teacher, xs)
+    freq = training_frequency(cfg.omit)
+
+    def with_distilled(dist, extra: dict) -> dict:
+        """The result with ``dist`` as the distilled student (the hard-label student still ``None``)."""
+        if cfg.bias_shift is None:
+            shift, how = auto_bias_shift(predict(dist, xv), cfg.omit, freq), "auto"
+        else:
+            shift, how = float(cfg.bias_shift), "given"
+        z_d = predict(dist, xs)
+        z_a = adjust_bias(z_d, cfg.omit, shift)
+        return {
+            "teacher": evaluate(z_t, ys, cfg.omit),
+            "hard_labels": None,
+            "distilled": {**evaluate(z_d, ys, cfg.omit), **extra},
+            "distilled_bias_adjusted": {**evaluate(z_a, ys, cfg.omit), "bias_shift": shift,
+                                        "bias_shift_choice": how, "target_frequency": freq},
+            "per_class": {"teacher": per_class_accuracy(z_t, ys), "hard_labels": None,
+                          "distilled": per_class_accuracy(z_d, ys),
+                          "distilled_bias_adjusted": per_class_accuracy(z_a, ys)},
+            "transfer_set_size": int(len(transfer_set(cfg, cfg.omit)[1])),
+            "student_epochs": student_epochs(cfg, cfg.omit),
+            "config": asdict(cfg),
+        }
+
+    jobs = mythical3_jobs(cfg)  # the distilled student, the hard-label one
+    side, preview = None, None
+    if partial is not None and use_cache and not jobs[0].done():
+        side = start_in_worker(jobs[1], cfg.device)  # the hard-label student beside the distilled one
+
+        def preview(model, epoch, epochs):
+            partial({**with_distilled(model, {"epochs_done": epoch, "epochs": epochs}),
+                     "timing_s": {"total": time.perf_counter() - t0}})
+    elif use_cache:  # both students at once, side by side
+        run_all(jobs, device=cfg.device)
     t1 = time.perf_counter()
     dist, dh, _ = train_student(cfg, teacher, "distilled", sub and sub(0.6, 0.8), omit=cfg.omit, verbose=verbose,
-                                use_cache=use_cache)
-    freq = training_frequency(cfg.omit)
-    if cfg.bias_shift is None:
-        shift, how = auto_bias_shift(predict(dist, xv), cfg.omit, freq), "auto"
-    else:
-        shift, how = float(cfg.bias_shift), "given"
-    z_t, z_d = predict(teacher, xs), predict(dist, xs)
-    z_a = adjust_bias(z_d, cfg.omit, shift)
-    out = {
-        "teacher": evaluate(z_t, ys, cfg.omit),
-        "hard_labels": None,
-        "distilled": {**evaluate(z_d, ys, cfg.omit), "train_time_s": dh.train_time_s},
-        "distilled_bias_adjusted": {**evaluate(z_a, ys, cfg.omit), "bias_shift": shift,
-                                    "bias_shift_choice": how, "target_frequency": freq},
-        "per_class": {"teacher": per_class_accuracy(z_t, ys), "hard_labels": None,
-                      "distilled": per_class_accuracy(z_d, ys),
-                      "distilled_bias_adjusted": per_class_accuracy(z_a, ys)},
-        "transfer_set_size": int(len(transfer_set(cfg, cfg.omit)[1])),
-        "student_epochs": student_epochs(cfg, cfg.omit),
-        "config": asdict(cfg),
-    }
+                                use_cache=use_cache, preview=preview)
+    out = with_distilled(dist, {"train_time_s": dh.train_time_s})
     if partial is not None:
         partial({**out, "per_class": dict(out["per_class"]),
                  "timing_s": {"teacher": t1 - t0, "total": time.perf_counter() - t0}})
+    if side is not None:
+        side.result()
     hard, hh, _ = train_student(cfg, None, "hard", sub and sub(0.8, 1.0), omit=cfg.omit, verbose=verbose,
                                 use_cache=use_cache)
     t2 = time.perf_counter()

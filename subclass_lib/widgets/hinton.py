@@ -60,9 +60,10 @@ def distillation_panel(cfg: H.HintonConfig = H.HintonConfig(), sweep: Mapping | 
                                     continuous_update=False),
     }
 
-    def run(progress, T, alpha, hidden):
+    def run(progress, preview, T, alpha, hidden):
         c = replace(cfg, temperature=float(T), alpha=float(alpha), student_hidden=tuple(hidden))
-        return H.run_hinton(c, verbose=False, progress=progress)
+        # a student that has to be trained is shown halfway through its epochs, then finished
+        return H.run_hinton(c, verbose=False, progress=progress, partial=preview)
 
     return retrain_panel(controls, run, lambda r: distillation_figure(r, sweep), title="Try it: distil a small net",
                          run_now=run_now)
@@ -73,9 +74,13 @@ def distillation_figure(result: Mapping, sweep: Mapping | None = None):
     result): the three accuracies as bars, titled with the setting, and, with ``sweep``, the
     distilled student as a star on the precomputed temperature sweep."""
     c = result["config"]
+    d = result["distilled"]
     fig, axes = plt.subplots(1, 2 if sweep else 1, figsize=(10 if sweep else 5, 3.6), squeeze=False)
-    accuracy_bars(result, reference=None, ax=axes[0, 0],
-                  title=f"students {hidden_label(c['student_hidden'])}, T={c['temperature']:g}, alpha={c['alpha']:g}")
+    title = f"students {hidden_label(c['student_hidden'])}, T={c['temperature']:g}, alpha={c['alpha']:g}"
+    if "epochs_done" in d:  # a preview: the distilled student halfway through its training
+        title += f"\ndistilled after {d['epochs_done']} of {d['epochs']} epochs (still training)"
+    accuracy_bars(result, names=[n for n in ("teacher", "small", "distilled") if result.get(n) is not None],
+                  reference=None, ax=axes[0, 0], title=title)
     if sweep:
         temperature_sweep_plot(sweep, ax=axes[0, 1], title="this setting on the precomputed sweep",
                                point={"T": c["temperature"], "hidden": hidden_label(c["student_hidden"]),
@@ -146,6 +151,8 @@ def mythical3_figure(r: Mapping):
              f"bias +{a['bias_shift']:.2f}: {a['accuracy_on_omitted']:.3f}\nall digits: hard "
              + (f"{h['test_accuracy']:.3f}" if h else "-")
              + f", distilled {r['distilled']['test_accuracy']:.3f}, shifted {a['test_accuracy']:.3f}")
+    if "epochs_done" in r["distilled"]:  # a preview: the distilled student halfway through its training
+        title += f"\n(distilled after {r['distilled']['epochs_done']} of {r['distilled']['epochs']} epochs; still training)"
     fig = per_class_bars(per, omit=omit, title=title)
     fig.axes[0].title.set_fontsize(9)
     return fig
