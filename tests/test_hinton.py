@@ -335,6 +335,18 @@ def test_mythical3_partial_result_comes_first_and_agrees_with_the_final_one(tmp_
     assert final["hard_labels"]["accuracy_on_omitted"] == 0.0 and len(final["per_class"]["hard_labels"]) == 10
 
 
+def test_a_cached_models_logits_are_computed_once_per_process(monkeypatch):
+    cfg = tiny_cfg()
+    teacher = H.train_teacher(cfg, verbose=False).model
+    calls = []
+    real = H.predict
+    monkeypatch.setattr(H, "predict", lambda m, x, **kw: calls.append(len(x)) or real(m, x, **kw))
+    first = H.test_logits(H.teacher_job(cfg), teacher)
+    assert H.test_logits(H.teacher_job(cfg), teacher) is first
+    assert calls in ([], [10000])  # computed at most once (maybe earlier in this process)
+    assert torch.equal(first, real(teacher, H.load_splits()[2][0]))
+
+
 def test_a_student_in_training_is_previewed_halfway_and_the_preview_changes_nothing(tmp_path, monkeypatch):
     cfg = tiny_cfg(student_epochs=4)
     teacher = H.train_teacher(cfg, verbose=False).model

@@ -45,7 +45,7 @@ from ..checks import check_fraction, check_hidden, check_pos_int, check_scale, c
 __all__ = [
     "HintonConfig", "SOURCE_HINTON", "parse_digits", "teacher_settings", "load_splits", "transfer_set",
     "make_student", "train_teacher", "train_student", "student_epochs", "teacher_job", "student_job", "evaluate",
-    "per_class_accuracy", "run_hinton", "soft_targets", "soft_gradient_norms",
+    "per_class_accuracy", "run_hinton", "soft_targets", "soft_gradient_norms", "logits_once", "test_logits",
 ]
 
 ProgressFn = Callable[[float, str], None]
@@ -167,6 +167,26 @@ def transfer_set(cfg: HintonConfig, omit: Iterable[int] = (), seed: int | None =
     return xt, yt
 
 
+#: Logits of cached models, computed once per process: a slider panel asks for the same teacher's
+#: logits on the test set and on a transfer set at every retrain (half a second each on one thread).
+_LOGITS: dict[tuple, torch.Tensor] = {}
+
+
+def logits_once(key: tuple, model: MLP, images: torch.Tensor) -> torch.Tensor:
+    """``predict(model, images)``, kept for this process under ``key``, which must name both the model
+    (e.g. its :class:`~subclass_lib.runner.Job`'s key, which includes the library's fingerprint) and
+    the images."""
+    if key not in _LOGITS:
+        _LOGITS[key] = predict(model, images)
+    return _LOGITS[key]
+
+
+def test_logits(job: Job, model: MLP) -> torch.Tensor:
+    """The logits on the 10,000 test images of the model that ``job`` trains into the cache (once per process)."""
+    _, _, (xs, _) = load_splits()
+    return logits_once(("test", *job.key), model, xs)
+
+
 # ----------------------------------------------------------------------------- models
 
 def teacher_settings(cfg: HintonConfig) -> dict:
@@ -244,7 +264,9 @@ def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, progress: P
             data = {"x": x, "y": y}
             loss = lambda m, b: losses.cross_entropy(m(b["x"]), b["y"])  # noqa: E731
         else:
-            data = {"x": x, "y": y, "teacher_logits": predict(teacher, x)}
+            t_logits = (logits_once(("transfer", *teacher_job(cfg).key, omit, seed), teacher, x) if use_cache
+                        else predict(teacher, x))
+            data = {"x": x, "y": y, "teacher_logits": t_logits}
             loss = lambda m, b: losses.distillation_loss(m(b["x"]), b["teacher_logits"], b["y"], T, alpha)  # noqa: E731
         report = progress_callback(progress, label)
 
@@ -387,16 +409,20 @@ def run_hinton(cfg: HintonConfig = HintonConfig(), use_cache: bool = True, verbo
     sub = None if progress is None else (lambda a, b: lambda f, t="": progress(a + (b - a) * f, t))
     (teacher, th, _), t_teacher = _timed(lambda: train_teacher(cfg, sub and sub(0.0, 0.6), verbose=verbose,
                                                                use_cache=use_cache))
-    on_test = {"teacher": evaluate(predict(teacher, xs), ys)}
     jobs = [student_job(cfg, "hard"), student_job(cfg, "distilled")]
+
+    def on_test(job, model):
+        return evaluate(test_logits(job, model) if use_cache else predict(model, xs), ys)
+
+    teacher_on_test = on_test(teacher_job(cfg), teacher)
     side, preview = None, None
     if partial is not None and use_cache and not jobs[1].done():
         side = start_in_worker(jobs[0], cfg.device)  # the hard-label student beside the distilled one
 
         def preview(model, epoch, epochs):
             small = (train_student(cfg, None, "hard", verbose=False).model if jobs[0].done() else None)
-            partial({"teacher": on_test["teacher"],
-                     "small": None if small is None else evaluate(predict(small, xs), ys),
+            partial({"teacher": teacher_on_test,
+                     "small": None if small is None else on_test(jobs[0], small),
                      "distilled": {**evaluate(predict(model, xs), ys), "epochs_done": epoch, "epochs": epochs},
                      "config": asdict(cfg)})
     elif use_cache:  # both students at once, side by side
@@ -407,8 +433,8 @@ def run_hinton(cfg: HintonConfig = HintonConfig(), use_cache: bool = True, verbo
         side.result()
     (small, sh, _), t_small = _timed(lambda: train_student(cfg, None, "hard", sub and sub(0.9, 1.0),
                                                            verbose=verbose, use_cache=use_cache))
-    on_test.update(small=evaluate(predict(small, xs), ys), distilled=evaluate(predict(dist, xs), ys))
-    out = {name: {**on_test[name], "train_time_s": hist.train_time_s}
+    evals = {"teacher": teacher_on_test, "small": on_test(jobs[0], small), "distilled": on_test(jobs[1], dist)}
+    out = {name: {**evals[name], "train_time_s": hist.train_time_s}
            for name, hist in (("teacher", th), ("small", sh), ("distilled", dh))}
     out["teacher"]["examples_per_s"] = (cfg.teacher_epochs * (60000 - VAL_SIZE) / th.train_time_s
                                         if th.train_time_s > 0 else None)

@@ -21,7 +21,7 @@ from ..data import N_DIGITS, load_mnist, parse_digits
 from ..models import predict
 from ..runner import Job, run_all, start_in_worker
 from .hinton import (HintonConfig, ProgressFn, evaluate, load_splits, per_class_accuracy, student_epochs,
-                     student_job, train_student, train_teacher, transfer_set)
+                     student_job, teacher_job, test_logits, train_student, train_teacher, transfer_set)
 
 __all__ = [
     "Mythical3Config", "SOURCE_MYTHICAL3", "training_frequency", "adjust_bias", "auto_bias_shift", "bias_sweep",
@@ -199,7 +199,7 @@ def run_mythical3(cfg: Mythical3Config = Mythical3Config(), use_cache: bool = Tr
     sub = None if progress is None else (lambda a, b: lambda f, t="": progress(a + (b - a) * f, t))
     t0 = time.perf_counter()
     teacher = train_teacher(cfg, sub and sub(0.0, 0.6), verbose=verbose, use_cache=use_cache).model
-    z_t = predict(teacher, xs)
+    z_t = test_logits(teacher_job(cfg), teacher) if use_cache else predict(teacher, xs)
     freq = training_frequency(cfg.omit)
 
     def with_distilled(dist, extra: dict) -> dict:
