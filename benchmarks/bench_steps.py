@@ -7,7 +7,7 @@
 The chapters train every model on one CPU thread (two models at a time on a 2-core machine), so
 one thread is what is measured here. For each chapter's training step (the model, batch size and
 loss that the chapter's recipe uses, through ``subclass_lib.train.fit``'s own inner loop: the
-loss, ``zero_grad``, ``backward``, Adam's fused step) it prints milliseconds per step, the
+loss, ``zero_grad``, ``backward``, the step of its Adam) it prints milliseconds per step, the
 matrix-multiply work of the step (forward and backward of every linear layer: 6 x batch x
 weights), the rate that gives in GFLOP/s, and that rate as a fraction of this machine's measured
 float32 matrix-multiply rate (a 1024 x 1024 product on one thread). A fraction near 1 means the
@@ -30,6 +30,7 @@ from subclass_lib import losses as L
 from subclass_lib.experiments import subclass as S
 from subclass_lib.experiments import subclass_students as SS
 from subclass_lib.models import MLP
+from subclass_lib.train import Adam
 
 
 def _time(fn, reps: int, warmup: int = 10) -> float:
@@ -48,12 +49,12 @@ def linear_flops(model: torch.nn.Module, rows: int) -> float:
 
 def step_runner(model, loss_fn, batch, extra=()):
     params = [p for m in (model, *extra) for p in m.parameters()]
-    opt = torch.optim.Adam(params, lr=1e-3, fused=True)
+    opt = Adam(params, lr=1e-3)  # fit's own optimizer
     constrain = getattr(model, "apply_constraints", None)
 
     def step():
         loss = loss_fn(model, batch)
-        opt.zero_grad(set_to_none=True)
+        opt.zero_grad()
         loss.backward()
         opt.step()
         if constrain is not None:
