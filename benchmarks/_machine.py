@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 import time
+from pathlib import Path
 
-#: Environment that makes an AVX-512 machine compute like an AVX2 one: torch's own kernels, MKL and
-#: oneDNN (what ``tools/check_robustness.py --settings avx2`` sets), and NumPy's OpenBLAS (for the
-#: NumPy demo run beside ours by ``bench_subclass.py --demo``). Set it before torch is imported.
-AVX2_ENV = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2",
-            "OPENBLAS_CORETYPE": "Haswell"}
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+from check_robustness import SETTINGS  # noqa: E402  (tools/check_robustness.py: the settings it runs)
+
+#: Environment that makes an AVX-512 machine compute like an AVX2 one: torch's own kernels, MKL, oneDNN
+#: and NumPy's OpenBLAS (the NumPy demo run beside ours by ``bench_subclass.py --demo``), as
+#: ``tools/check_robustness.py --settings avx2`` sets it. Set it before torch is imported.
+AVX2_ENV = SETTINGS["avx2"]
 
 
 def use_avx2() -> None:

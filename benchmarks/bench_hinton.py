@@ -90,8 +90,8 @@ small, sh, _ = H.train_student(cfg, None, "hard", verbose=False)
 print(f"student {hidden_label(cfg.student_hidden)} on {cfg.transfer_size} images: {sh.train_time_s / len(sh.epoch_time_s):.2f} s "
       f"per epoch, {sh.train_time_s:.1f} s for {len(sh.epoch_time_s)} epochs")
 # slider retrains at settings the panels have not seen (teacher and hard-label students cached, the panel's
-# default setting run once, as when the panel is built), as the panels run them: the first result is the distilled student halfway through its epochs (the panel shows it
-# while the rest trains), then the complete result
+# default setting run once, as when the panel is built), as the panels run them: the first result is the
+# distilled student halfway through its epochs (the panel shows it while the rest trains), then the complete one
 def timed(run, cfg):
     t0, first = time.perf_counter(), []
     run(cfg, verbose=False, partial=lambda r: first.append(time.perf_counter() - t0))

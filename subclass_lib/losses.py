@@ -82,6 +82,15 @@ def _check_alpha(alpha) -> float:
     return a
 
 
+def _check_nonnegative(x, name: str) -> float:
+    if not _is_real_scalar(x):
+        raise ValueError(f"{name} must be a real number >= 0, got {x!r}")
+    v = float(x)
+    if not math.isfinite(v) or v < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {v}")
+    return v
+
+
 def _check_n_sub(n_sub) -> int:
     if isinstance(n_sub, bool) or not isinstance(n_sub, numbers.Integral):
         raise ValueError(f"n_sub must be an integer >= 1, got {n_sub!r}")
@@ -359,11 +368,7 @@ def diversity_sharpness_aux_loss(
     (one-hot masks and matmuls; no host sync).
     """
     s = _check_n_sub(n_sub)
-    if not _is_real_scalar(sharpen):
-        raise ValueError(f"sharpen must be a real number >= 0, got {sharpen!r}")
-    sh = float(sharpen)
-    if not math.isfinite(sh) or sh < 0:
-        raise ValueError(f"sharpen must be a finite number >= 0, got {sh}")
+    sh = _check_nonnegative(sharpen, "sharpen")
     _check_logits(logits)
     c = _check_groups(logits, s)
     B = logits.shape[0]
@@ -443,14 +448,11 @@ def grouped_cross_entropy_with_diversity(
     a 784-256-10 MLP's step mostly waits on. ``weight`` >= 0. No second derivative.
     """
     s = _check_n_sub(n_sub)
-    if not _is_real_scalar(weight) or not (math.isfinite(float(weight)) and float(weight) >= 0):
-        raise ValueError(f"weight must be a finite number >= 0, got {weight!r}")
-    if not _is_real_scalar(sharpen) or not (math.isfinite(float(sharpen)) and float(sharpen) >= 0):
-        raise ValueError(f"sharpen must be a finite number >= 0, got {sharpen!r}")
+    w, sh = _check_nonnegative(weight, "weight"), _check_nonnegative(sharpen, "sharpen")
     _check_logits(logits)
     c = _check_groups(logits, s)
     _check_labels(class_labels, logits.shape[0], c, "class_labels")
-    return _GroupedCEDiversity.apply(logits, class_labels, s, float(weight), float(sharpen))
+    return _GroupedCEDiversity.apply(logits, class_labels, s, w, sh)
 
 
 def view_consistency_loss(

@@ -38,7 +38,7 @@ from torch import nn
 
 from . import __version__
 from .files import atomic_write, to_jsonable
-from .train import History, resolve_device
+from .train import History, reader_seed, resolve_device
 
 # ----------------------------------------------------------------------------- cache
 
@@ -85,9 +85,12 @@ def _not_in_a_key(obj):
 
 
 def cache_key(name: str, config) -> str:
-    """Stable hash of a run's name, configuration (JSON-able or a dataclass) and the library."""
-    payload = json.dumps({"name": name, "config": to_jsonable(config), "lib": library_fingerprint()},
-                         sort_keys=True, default=_not_in_a_key)
+    """Stable hash of a run's name, configuration (JSON-able or a dataclass), the library and the
+    reader seed (:func:`subclass_lib.train.run_seed`; left out at 0, the book's own seeds)."""
+    fields = {"name": name, "config": to_jsonable(config), "lib": library_fingerprint()}
+    if reader_seed():
+        fields["reader_seed"] = reader_seed()
+    payload = json.dumps(fields, sort_keys=True, default=_not_in_a_key)
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
@@ -337,6 +340,13 @@ def _run_job(fn: Callable, job: tuple) -> None:
         clear_memory_cache()
 
 
+def _workers_usable(workers: int) -> bool:
+    """Whether a pool of ``workers`` gives anything and the numbers of this process: at least two
+    workers, and not inside a :func:`cpu_threads` block whose count differs from the workers' one
+    thread (a command-line run on every core: the workers would give other numbers)."""
+    return workers >= 2 and not (_PINNED and _PINNED[-1] != _positive_int_env(THREADS_ENV, 1))
+
+
 def run_in_workers(fn: Callable, jobs: Sequence[tuple], workers: int, *, after: Sequence | None = None,
                    progress: Callable | None = None, what: str | None = None) -> bool:
     """Run ``fn(*job)`` for every job in a pool of ``workers`` spawned processes (for work that
@@ -354,10 +364,8 @@ def run_in_workers(fn: Callable, jobs: Sequence[tuple], workers: int, *, after: 
     waits = [set(a) for a in after] if after is not None else [set() for _ in jobs]
     if len(waits) != len(jobs) or any(not w <= set(range(len(jobs))) - {i} for i, w in enumerate(waits)):
         raise ValueError("after must give, for each job, indices of other jobs")
-    if workers < 2 or len(jobs) < 2:
+    if len(jobs) < 2 or not _workers_usable(workers):
         return False
-    if _PINNED and _PINNED[-1] != _positive_int_env(THREADS_ENV, 1):
-        return False  # inside cpu_threads(n): the workers' thread count would give other numbers
     if what:
         print(f"training {len(jobs)} {what} in {min(workers, len(jobs))} worker processes", flush=True)
     done = 0
@@ -444,7 +452,7 @@ def start_in_worker(job: Job, device: str = "auto") -> cf.Future | None:
     than two workers, or inside a :func:`cpu_threads` block of another count); the caller then trains it
     itself when it asks for it. Call ``.result()`` before loading the job's models."""
     if (job.done() or _missing(list(job.needs)) or resolve_device(device).type != "cpu"
-            or default_workers() < 2 or (_PINNED and _PINNED[-1] != _positive_int_env(THREADS_ENV, 1))):
+            or not _workers_usable(default_workers())):
         return None
     return _worker_pool(default_workers()).submit(_run_job, _call, (job.fn, job.args, job.kwargs))
 

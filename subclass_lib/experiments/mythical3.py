@@ -201,6 +201,10 @@ def run_mythical3(cfg: Mythical3Config = Mythical3Config(), use_cache: bool = Tr
     teacher = train_teacher(cfg, sub and sub(0.0, 0.6), verbose=verbose, use_cache=use_cache).model
     z_t = test_logits(teacher_job(cfg), teacher) if use_cache else predict(teacher, xs)
     freq = training_frequency(cfg.omit)
+    # what does not depend on the distilled student (the preview and the result share it)
+    fixed = {"teacher": evaluate(z_t, ys, cfg.omit), "per_class_teacher": per_class_accuracy(z_t, ys),
+             "transfer_set_size": int(len(transfer_set(cfg, cfg.omit)[1])),
+             "student_epochs": student_epochs(cfg, cfg.omit), "config": asdict(cfg)}
 
     def with_distilled(dist, extra: dict) -> dict:
         """The result with ``dist`` as the distilled student (the hard-label student still ``None``)."""
@@ -211,17 +215,17 @@ def run_mythical3(cfg: Mythical3Config = Mythical3Config(), use_cache: bool = Tr
         z_d = predict(dist, xs)
         z_a = adjust_bias(z_d, cfg.omit, shift)
         return {
-            "teacher": evaluate(z_t, ys, cfg.omit),
+            "teacher": dict(fixed["teacher"]),
             "hard_labels": None,
             "distilled": {**evaluate(z_d, ys, cfg.omit), **extra},
             "distilled_bias_adjusted": {**evaluate(z_a, ys, cfg.omit), "bias_shift": shift,
                                         "bias_shift_choice": how, "target_frequency": freq},
-            "per_class": {"teacher": per_class_accuracy(z_t, ys), "hard_labels": None,
+            "per_class": {"teacher": list(fixed["per_class_teacher"]), "hard_labels": None,
                           "distilled": per_class_accuracy(z_d, ys),
                           "distilled_bias_adjusted": per_class_accuracy(z_a, ys)},
-            "transfer_set_size": int(len(transfer_set(cfg, cfg.omit)[1])),
-            "student_epochs": student_epochs(cfg, cfg.omit),
-            "config": asdict(cfg),
+            "transfer_set_size": fixed["transfer_set_size"],
+            "student_epochs": fixed["student_epochs"],
+            "config": dict(fixed["config"]),
         }
 
     jobs = mythical3_jobs(cfg)  # the distilled student, the hard-label one
