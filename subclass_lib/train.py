@@ -13,6 +13,7 @@ The cache of trained models (``load_or_train``) lives in :mod:`subclass_lib.runn
 from __future__ import annotations
 
 import math
+import os
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -44,9 +45,33 @@ def flush_denormals() -> None:
 flush_denormals()
 
 
+#: Environment variable: a reader seed N >= 0 turns every seed s that the library draws from into
+#: ``s + 1000 * N`` (:func:`run_seed`), so that a whole chapter runs as a reader with other seeds would
+#: run it: every config's seed, every seed of a sweep (``range(5)``), chapter 5's teacher. Unset: 0.
+READER_SEED_ENV = "SUBCLASS_LIB_READER_SEED"
+
+
+def reader_seed() -> int:
+    """The reader seed N of ``$SUBCLASS_LIB_READER_SEED`` (0 when unset: the book's own seeds)."""
+    text = os.environ.get(READER_SEED_ENV, "").strip()
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise ValueError(f"${READER_SEED_ENV} must be an integer >= 0, got {text!r}")
+    return int(text)
+
+
+def run_seed(seed: int) -> int:
+    """The seed a run actually draws from: ``seed + 1000 * reader_seed()`` (``seed`` itself unless
+    ``$SUBCLASS_LIB_READER_SEED`` is set). Every seed of a model, a shuffle, a transfer subset or a
+    perturbation goes through here; the model cache's keys hold the reader seed."""
+    return check_seed(seed) + 1000 * reader_seed()
+
+
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (CPU and CUDA) so a run is repeatable on one machine."""
-    seed = check_seed(seed)
+    """Seed Python, NumPy and torch (CPU and CUDA) so a run is repeatable on one machine
+    (with :func:`run_seed`'s reader offset)."""
+    seed = run_seed(seed)
     random.seed(int(seed))
     np.random.seed(int(seed) % 2**32)
     torch.manual_seed(int(seed))
@@ -223,8 +248,8 @@ def fit(
     device = resolve_device(config.device)
     flush_denormals()
     extra_modules = list(extra_modules)
-    torch.manual_seed(config.seed)
-    gen = torch.Generator().manual_seed(config.seed)
+    torch.manual_seed(run_seed(config.seed))
+    gen = torch.Generator().manual_seed(run_seed(config.seed))
     model.to(device)
     for m in extra_modules:
         m.to(device)

@@ -335,3 +335,34 @@ def test_command_line_modules_are_not_in_the_cache_fingerprint():
     assert not any(r.startswith("cli/") for r in rel), sorted(rel)
     assert "__main__.py" not in rel
     assert {"train.py", "runner.py", "losses.py", "experiments/hinton.py", "experiments/subclass.py"} <= rel
+
+
+def test_a_reader_seed_changes_every_seed_the_library_draws(monkeypatch):
+    """$SUBCLASS_LIB_READER_SEED=N: seed s becomes s + 1000 N (tools/check_robustness.py --reader-seeds),
+    models train from other weights, and the cache keeps them apart from the book's own."""
+    import re
+    from pathlib import Path
+
+    from subclass_lib import runner
+    from subclass_lib.train import READER_SEED_ENV, run_seed, seed_everything
+
+    monkeypatch.delenv(READER_SEED_ENV, raising=False)
+    assert run_seed(3) == 3
+    seed_everything(0)
+    w0 = torch.rand(3)
+    key0 = runner.cache_key("m", {"seed": 0})
+    monkeypatch.setenv(READER_SEED_ENV, "2")
+    assert run_seed(3) == 2003
+    seed_everything(0)
+    assert not torch.equal(torch.rand(3), w0)
+    assert runner.cache_key("m", {"seed": 0}) != key0
+    monkeypatch.setenv(READER_SEED_ENV, "-1")
+    with pytest.raises(ValueError, match="READER_SEED"):
+        run_seed(0)
+    # every generator the library seeds goes through run_seed (the train/validation split and the
+    # fixed transfer subsets are data, seeded by data._sorted_perm's callers with fixed seeds)
+    root = Path(__file__).resolve().parent.parent / "subclass_lib"
+    for path in root.rglob("*.py"):
+        for line in path.read_text().splitlines():
+            if re.search(r"manual_seed\(|np\.random\.seed\(|random\.seed\(", line) and "run_seed(" not in line:
+                assert path.name in ("train.py", "data.py"), (path, line)

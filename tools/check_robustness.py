@@ -3,7 +3,7 @@
     python tools/check_robustness.py                         # every setting, every chapter
     python tools/check_robustness.py --settings avx2 --chapters 01 03
     python tools/check_robustness.py --json robustness.json
-    python tools/check_robustness.py --reader-seed 1 --chapters 01 03   # a reader's run with another seed
+    python tools/check_robustness.py --reader-seeds 0-4 --chapters 04 05   # claims counted over reader seeds
 
 A claim of the text must hold on every reader's machine, not only on the one that stored the
 outputs. Floating-point results change with the processor's instruction set and with the
@@ -22,10 +22,13 @@ The report lists, per setting, the time, the cells that failed and the claim lin
 printed. Exit status 0 when nbval passed under every setting. It takes about as long as
 ``make nbval`` per setting: it is not part of the test command.
 
-``--reader-seed N`` runs the chapters instead as a reader who changes the seed would: every
-``...Config()`` of a code cell becomes ``...Config(seed=N)``, claims are in the reader's mode
-(one printed line each, no exception), and the run must end without an exception; the claim
-lines that the other seed printed are listed.
+``--reader-seeds 0-4`` runs the chapters instead as readers who change the seed would, once per
+reader seed N: ``$SUBCLASS_LIB_READER_SEED=N`` turns every seed s the library draws (each config's,
+each seed of a sweep, chapter 5's teacher) into s + 1000 N, claims are in the reader's mode and every
+claim is recorded (``$SUBCLASS_LIB_CLAIMS_LOG``). It reports, for every claim of every chapter, on how
+many seeds it held, and exits non-zero if any claim failed on any seed, a chapter raised, or a
+chapter seeds a generator itself (a seed the reader seed would not change). The seeds share one
+model cache (its keys hold the reader seed).
 """
 
 from __future__ import annotations
@@ -100,46 +103,102 @@ def run_setting(name: str, chapters: list[Path], keep_cache: Path | None = None,
             "failed_cells": _FAILED.findall(log), "claims": sorted(set(_CLAIM.findall(log)))}
 
 
-def run_reader_seed(seed: int, chapters: list[Path], keep_cache: Path | None = None) -> dict:
-    """Execute ``chapters`` top to bottom with their configs' seed set to ``seed``, claims in the
-    reader's (warn) mode; report exceptions and the claim lines printed."""
+#: Seeding calls in a chapter's code that a reader seed would not reach (the library's seeds go
+#: through ``subclass_lib.train.run_seed``; a chapter seeds through the library, e.g. ``seed_everything``).
+_OWN_SEED = re.compile(r"\b(?:manual_seed|np\.random\.seed|default_rng|random\.seed)\s*\(")
+
+
+def unchanged_seeds(nb) -> list[int]:
+    """Indices of a notebook's code cells that seed a random generator themselves, outside the
+    library, so that a reader seed would not change them. Hidden check cells (``remove-cell``: a
+    concept's few lines against the library's on random inputs) are not experiments and are skipped."""
+    return [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+            and "remove-cell" not in c.get("metadata", {}).get("tags", []) and _OWN_SEED.search(c.source)]
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-4"`` -> [0, 1, 2, 3, 4]; ``"0,2,5"`` -> [0, 2, 5]."""
+    out: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        lo, _, hi = part.partition("-")
+        if not lo.isdigit() or (hi and not hi.isdigit()):
+            raise ValueError(f"reader seeds: expected e.g. 0-4 or 0,2,5, got {text!r}")
+        out += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
+    if not out or len(set(out)) != len(out):
+        raise ValueError(f"reader seeds: expected distinct seeds, got {text!r}")
+    return out
+
+
+def _claim_ids(lines: list[dict]) -> list[tuple[str, dict]]:
+    """Each recorded claim with an id that is the same on every seed: its label and, when the same
+    label comes back (a claim in a loop), its occurrence."""
+    seen: dict[str, int] = {}
+    out = []
+    for rec in lines:
+        k = seen.get(rec["label"], 0)
+        seen[rec["label"]] = k + 1
+        out.append((rec["label"] if k == 0 else f"{rec['label']} (#{k + 1})", rec))
+    return out
+
+
+def run_reader_seeds(seeds: list[int], chapters: list[Path], keep_cache: Path | None = None,
+                     log_dir: Path | None = None) -> dict:
+    """Execute ``chapters`` top to bottom once per reader seed N (``$SUBCLASS_LIB_READER_SEED``: every
+    seed s the library draws becomes s + 1000 N), claims in the reader's mode and every claim recorded;
+    report, for each claim of each chapter, on how many seeds it held. One model cache for all seeds
+    (its keys hold the reader seed): ``keep_cache`` or the default one."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    config = re.compile(r"\b(\w*Config)\(\)")
-    report = {"setting": f"reader-seed-{seed}", "env": {"SUBCLASS_LIB_CLAIMS": "warn"}, "chapters": {}}
-    old = {k: os.environ.get(k) for k in ("SUBCLASS_LIB_CLAIMS", "SUBCLASS_LIB_CACHE")}
+    keys = ("SUBCLASS_LIB_CLAIMS", "SUBCLASS_LIB_CLAIMS_LOG", "SUBCLASS_LIB_READER_SEED", "SUBCLASS_LIB_CACHE")
+    old = {k: os.environ.get(k) for k in keys}
+    report = {"setting": f"reader-seeds-{','.join(map(str, seeds))}", "seeds": seeds, "chapters": {}}
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="robustness-reader-") as tmp:
+        logs = log_dir or Path(tmp)
+        logs.mkdir(parents=True, exist_ok=True)
         os.environ["SUBCLASS_LIB_CLAIMS"] = "warn"
         if keep_cache:
-            os.environ["SUBCLASS_LIB_CACHE"] = str(keep_cache / f"reader-seed-{seed}")
+            os.environ["SUBCLASS_LIB_CACHE"] = str(keep_cache / "reader-seeds")
         try:
             for path in chapters:
-                nb = nbformat.read(path, as_version=4)
-                changed = 0
-                for cell in nb.cells:
-                    if cell.cell_type == "code":
-                        cell.source, n = config.subn(rf"\1(seed={seed})", cell.source)
-                        changed += n
-                client = NotebookClient(nb, timeout=1800, kernel_name="python3",
-                                        resources={"metadata": {"path": str(path.parent)}})
-                error = None
-                try:
-                    client.execute()
-                except CellExecutionError as exc:
-                    error = str(exc).strip().splitlines()[-1][:300]
-                printed = []
-                for cell in nb.cells:
-                    for out in cell.get("outputs", []):
-                        printed += _CLAIM.findall(out.get("text", ""))
-                report["chapters"][path.name] = {"configs_changed": changed, "error": error, "claims": printed}
-                print(f"[reader-seed-{seed}] {path.name}: {changed} config(s) set to seed {seed}; "
-                      f"{'exception: ' + error if error else 'no exception'}; {len(printed)} claim line(s)",
-                      flush=True)
-                for line in printed:
-                    print(f"    {line}")
+                nb0 = nbformat.read(path, as_version=4)
+                ch = report["chapters"][path.name] = {"unchanged_seed_cells": unchanged_seeds(nb0), "errors": {},
+                                                       "seconds": {}, "claims": {}}
+                for seed in seeds:
+                    nb = nbformat.read(path, as_version=4)
+                    log = logs / f"{path.stem}.seed{seed}.jsonl"
+                    log.unlink(missing_ok=True)
+                    os.environ["SUBCLASS_LIB_READER_SEED"] = str(seed)
+                    os.environ["SUBCLASS_LIB_CLAIMS_LOG"] = str(log)
+                    client = NotebookClient(nb, timeout=1800, kernel_name="python3",
+                                            resources={"metadata": {"path": str(path.parent)}})
+                    t1 = time.perf_counter()
+                    error = None
+                    try:
+                        client.execute()
+                    except CellExecutionError as exc:
+                        error = str(exc).strip().splitlines()[-1][:300]
+                    ch["seconds"][str(seed)] = round(time.perf_counter() - t1, 1)
+                    if error:
+                        ch["errors"][str(seed)] = error
+                    lines = [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
+                    for cid, rec in _claim_ids(lines):
+                        c = ch["claims"].setdefault(cid, {"held": [], "failed": {}})
+                        if rec["held"]:
+                            c["held"].append(seed)
+                        else:
+                            c["failed"][str(seed)] = ", ".join(rec["numbers"]) or rec["source"]
+                    failed = sum(not r["held"] for r in lines)
+                    print(f"[reader seed {seed}] {path.name}: {len(lines)} claims, {failed} failed, "
+                          f"{'exception: ' + error if error else 'no exception'} ({ch['seconds'][str(seed)]:.0f} s)",
+                          flush=True)
+                for c in ch["claims"].values():   # a claim a seed never reached (an exception before it) failed there
+                    for seed in seeds:
+                        if seed not in c["held"] and str(seed) not in c["failed"]:
+                            c["failed"][str(seed)] = "not reached"
         finally:
             for k, v in old.items():
                 if v is None:
@@ -147,8 +206,29 @@ def run_reader_seed(seed: int, chapters: list[Path], keep_cache: Path | None = N
                 else:
                     os.environ[k] = v
     report["seconds"] = round(time.perf_counter() - t0, 1)
-    report["passed"] = all(c["error"] is None for c in report["chapters"].values())
+    report["passed"] = all(not ch["errors"] and not ch["unchanged_seed_cells"]
+                           and all(not c["failed"] for c in ch["claims"].values())
+                           for ch in report["chapters"].values())
     return report
+
+
+def print_seed_counts(report: dict) -> None:
+    """Per chapter: how many claims held on every seed; every claim that failed on some seed, with
+    the seeds it held on and its numbers where it failed."""
+    n = len(report["seeds"])
+    for name, ch in report["chapters"].items():
+        claims = ch["claims"]
+        every = sum(len(c["held"]) == n for c in claims.values())
+        print(f"{name}: {every} of {len(claims)} claims held on all {n} seeds")
+        if ch["unchanged_seed_cells"]:
+            print(f"    cells {ch['unchanged_seed_cells']} seed a generator themselves: a reader seed does not change them")
+        for seed, err in ch["errors"].items():
+            print(f"    seed {seed}: exception: {err}")
+        for cid, c in claims.items():
+            if c["failed"]:
+                print(f"    held on {len(c['held'])}/{n}: {cid}")
+                for seed, numbers in c["failed"].items():
+                    print(f"        seed {seed}: {numbers}")
 
 
 def main(argv=None) -> int:
@@ -161,17 +241,21 @@ def main(argv=None) -> int:
                    help="keep each setting's trained models under this directory (default: a temporary one)")
     p.add_argument("--json", type=Path, default=None, help="also write the report as JSON")
     p.add_argument("--log-dir", type=Path, default=None, help="write each setting's whole pytest log here")
-    p.add_argument("--reader-seed", type=int, default=None, metavar="N",
-                   help="instead of the settings: run the chapters as a reader with seed N would (no exception allowed)")
+    p.add_argument("--reader-seeds", default=None, metavar="SEEDS",
+                   help="instead of the settings: run the chapters once per reader seed (e.g. 0-4 or 1,3) and count "
+                        "on how many seeds each claim holds; fails if any claim fails on any seed")
     args = p.parse_args(argv)
     chapters = chapter_paths(args.chapters)
     print(f"chapters: {', '.join(c.name for c in chapters)}", flush=True)
     report = []
-    if args.reader_seed is not None:
-        if args.reader_seed < 0:
-            p.error("--reader-seed must be a non-negative integer")
-        report.append(run_reader_seed(args.reader_seed, chapters, args.keep_cache))
-    for name in ([] if args.reader_seed is not None else args.settings):
+    if args.reader_seeds is not None:
+        try:
+            seeds = parse_seeds(args.reader_seeds)
+        except ValueError as exc:
+            p.error(str(exc))
+        report.append(run_reader_seeds(seeds, chapters, args.keep_cache, args.log_dir))
+        print_seed_counts(report[-1])
+    for name in ([] if args.reader_seeds is not None else args.settings):
         r = run_setting(name, chapters, args.keep_cache, args.log_dir)
         report.append(r)
         print(f"[{name}] {'passed' if r['passed'] else 'FAILED'} in {r['seconds']:.0f} s: {r['summary']}", flush=True)

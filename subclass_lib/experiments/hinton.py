@@ -39,7 +39,7 @@ from ..metrics import accuracy
 from ..models import MLP, hidden_label, predict
 from ..runner import Job, Trained, load_or_train, run_all, start_in_worker
 from .base import Scaled
-from ..train import FitConfig, check_lr_schedule, fit, progress_callback, seed_everything
+from ..train import FitConfig, check_lr_schedule, fit, progress_callback, run_seed, seed_everything
 from ..checks import check_fraction, check_hidden, check_pos_int, check_scale, check_seed, check_temperature
 
 __all__ = [
@@ -158,7 +158,7 @@ def transfer_set(cfg: HintonConfig, omit: Iterable[int] = (), seed: int | None =
     seed = cfg.seed if seed is None else check_seed(seed)
     (xt, yt), _, _ = load_splits()
     if cfg.transfer_size is not None and cfg.transfer_size < len(yt):
-        g = torch.Generator().manual_seed(10_000 + seed)
+        g = torch.Generator().manual_seed(10_000 + run_seed(seed))
         idx, _ = torch.randperm(len(yt), generator=g)[:cfg.transfer_size].sort()
         xt, yt = xt[idx], yt[idx]
     omit = parse_digits(omit)

@@ -30,7 +30,7 @@ from .base import Scaled
 from ..data import load_mnist, subset
 from ..metrics import entropy_curve
 from ..models import MLP, predict
-from ..train import FitConfig, fit, progress_callback, seed_everything
+from ..train import FitConfig, fit, progress_callback, run_seed, seed_everything
 from .ls_kd_geometry import cluster_geometry, diffusion_rows, digit_sets, penultimate_projection
 
 __all__ = [
@@ -166,7 +166,7 @@ def train_teacher(cfg: LSKDConfig, eps: float, progress: Callable[[float, str], 
     """
     eps = check_eps(eps)
     train = load_mnist("train")
-    x, y = subset(train.images, train.labels, cfg.teacher_fraction, seed=cfg.seed)
+    x, y = subset(train.images, train.labels, cfg.teacher_fraction, seed=run_seed(cfg.seed))
     name = f"lskd-teacher-eps{eps:g}"
 
     def loss_fn(model, batch):
@@ -183,7 +183,7 @@ def train_teacher(cfg: LSKDConfig, eps: float, progress: Callable[[float, str], 
 
 def _transfer_set(cfg: LSKDConfig) -> tuple[torch.Tensor, torch.Tensor]:
     train = load_mnist("train")
-    return subset(train.images, train.labels, cfg.transfer_fraction, seed=cfg.seed)
+    return subset(train.images, train.labels, cfg.transfer_fraction, seed=run_seed(cfg.seed))
 
 
 _LOGITS: dict[tuple, torch.Tensor] = {}

@@ -36,7 +36,7 @@ from .. import losses as L
 from .. import metrics as M
 from .. import runner
 from ..models import ConvTeacher, MLP, predict
-from ..train import FitConfig, History, fit, progress_callback, seed_everything
+from ..train import FitConfig, History, fit, progress_callback, run_seed, seed_everything
 from .subclass_config import AUX_KINDS, DEMO, PAPER_ENTROPY_BITS, TEACHERS, SubclassConfig, load_data
 
 __all__ = [
@@ -120,7 +120,7 @@ def teacher_loss_fn(cfg: SubclassConfig) -> Callable:
         if gamma > 0:
             g = gens.get(x.device)
             if g is None:
-                g = gens[x.device] = torch.Generator(device=x.device).manual_seed(cfg.seed + 1000)
+                g = gens[x.device] = torch.Generator(device=x.device).manual_seed(run_seed(cfg.seed) + 1000)
             both = model(torch.cat([x, D.random_view(x, cfg.view_shift, cfg.view_noise, generator=g)]))
             z, z_view = both[: len(x)], both[len(x):]
         else:

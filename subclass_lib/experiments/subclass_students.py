@@ -43,7 +43,7 @@ from .. import losses as L
 from .. import metrics as M
 from .. import runner
 from ..models import MLP, predict
-from ..train import FitConfig, History, fit, progress_callback, seed_everything
+from ..train import FitConfig, History, fit, progress_callback, run_seed, seed_everything
 from ..checks import check_hidden
 from .subclass import TeacherResult, load_data, teacher_job, train_label_free_student, train_teacher
 from .subclass_students_config import (ALL_METHODS, CHAPTER_TEACHER, LABELS, METHODS, OFFICIAL_NOTEBOOK_ACCURACY,
@@ -136,7 +136,7 @@ def make_student(cfg: StudentsConfig, method: str) -> MLP:
 
 def make_projection(cfg: StudentsConfig, teacher_dim: int) -> nn.Linear:
     """W of Eq. 5: student penultimate (``student_hidden[-1]``) -> teacher penultimate, seeded."""
-    torch.manual_seed(cfg.seed + 1)
+    torch.manual_seed(run_seed(cfg.seed) + 1)
     return nn.Linear(cfg.student_hidden[-1], teacher_dim)
 
 
