@@ -10,6 +10,8 @@
   pages fall back to the CDNs. With the widget manager comes ``widgets-stack-fix.js``, which
   keeps a ``Stack`` that switches twice in quick succession (a static panel's slider,
   ``subclass_lib.widgets.static_panel``) from throwing in the console.
+* ``book/_static/book.css``: output figures as wide as the text column, result tables
+  (``subclass_lib.experiments.result_table``) styled as tables, long printed lines wrapped.
 """
 
 import importlib.util
@@ -56,7 +58,14 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = unique
 
 
+def _book_css(app, config):
+    """The book's own stylesheet (figures as wide as the column, result tables): book/_static/book.css."""
+    config.html_static_path = list(config.html_static_path) + [str(_ROOT / "book" / "_static")]
+    app.add_css_file("book.css")
+
+
 def setup(app):
     app.connect("config-inited", _use_local_assets, priority=900)
+    app.connect("config-inited", _book_css, priority=901)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

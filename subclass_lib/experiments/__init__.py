@@ -5,4 +5,4 @@ The command line of each recipe lives in :mod:`subclass_lib.cli`.
 
 from __future__ import annotations
 
-from .base import format_table, to_jsonable, write_json  # noqa: F401
+from .base import format_table, result_table, to_jsonable, write_json  # noqa: F401

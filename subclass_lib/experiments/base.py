@@ -46,3 +46,48 @@ def format_table(rows: Sequence[Mapping], columns: Sequence[str] | None = None,
     line = "  ".join(str(c).ljust(w) for c, w in zip(columns, widths))
     sep = "  ".join("-" * w for w in widths)
     return "\n".join([line, sep] + ["  ".join(v.ljust(w) for v, w in zip(b, widths)) for b in body])
+
+
+def result_table(rows: Sequence[Mapping], columns: Sequence[str] | None = None, floatfmt: str = "{:.4f}", *,
+                 caption: str | None = None, best: Mapping[str, str] | None = None):
+    """A chapter's result table as an HTML table (a pandas ``Styler``): the same rows, columns and number
+    format as :func:`format_table`, no index, an optional caption, and ``best`` (column -> ``"min"`` or
+    ``"max"``) in bold. Its table id is a hash of its content, so a rerun stores the same HTML; its
+    plain-text form (``repr``, what nbval and a terminal see) is :func:`format_table`'s.
+    The command line keeps printing :func:`format_table`."""
+    import hashlib
+
+    import pandas as pd
+    from pandas.io.formats.style import Styler
+
+    text = format_table(rows, columns, floatfmt)
+    columns = list(columns or (rows[0].keys() if rows else []))
+
+    def cell(v):
+        if isinstance(v, float):
+            return floatfmt.format(v)
+        return "" if v is None else v
+
+    frame = pd.DataFrame([[cell(r.get(c)) for c in columns] for r in rows], columns=[str(c) for c in columns])
+
+    class ResultTable(Styler):
+        def __repr__(self) -> str:
+            return text
+
+        def _repr_pretty_(self, p, cycle) -> None:
+            p.text(text)
+
+    uid = hashlib.sha256((text + (caption or "") + repr(sorted((best or {}).items()))).encode()).hexdigest()[:10]
+    style = ResultTable(frame, uuid=f"r{uid}", cell_ids=False, table_attributes='class="result-table"')
+    style = style.hide(axis="index")
+    if caption:
+        style = style.set_caption(caption)
+    for col, how in (best or {}).items():
+        values = [r.get(col) for r in rows]
+        nums = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if not nums:
+            continue
+        target = min(nums) if how == "min" else max(nums)
+        mask = [v == target for v in values]
+        style = style.apply(lambda s, m=mask: ["font-weight: bold" if k else "" for k in m], subset=[str(col)], axis=0)
+    return style

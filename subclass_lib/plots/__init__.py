@@ -2,7 +2,30 @@
 
 Common figures live in :mod:`.common`; each chapter's in its own module. Everything is
 re-exported here, so ``from subclass_lib import plots; plots.contingency_heatmap(...)``.
+
+The book's figure style is set here, once, when the module is imported (:func:`book_style`): in a
+Jupyter kernel, figures are stored at twice their display resolution, so they stay sharp when the
+book shows them as wide as its text column (``book/_static/book.css``) and on high-density screens.
+The chapters set no style of their own.
 """
+
+
+def book_style() -> None:
+    """Figures at twice their display resolution in a Jupyter kernel (``retina`` PNGs); nothing
+    outside one (the command line, a script)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the book's requirements
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel"):
+        return
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("retina")
+
+
+book_style()
 
 from .common import *  # noqa: F401,F403
 from .hinton import *  # noqa: F401,F403

@@ -53,10 +53,12 @@ def projection_scatter(projection: Mapping, ax=None, title: str | None = None, s
 
 def projection_grid(projections: Sequence[Sequence[Mapping | None]], titles: Sequence[Sequence[str]],
                     row_labels: Sequence[str] | None = None, suptitle: str | None = None, panel: float = 2.6):
-    """A grid of projection scatters (rows x columns); ``None`` leaves a panel empty."""
+    """A grid of projection scatters (rows x columns); ``None`` leaves a panel empty. The grid is at
+    most 10 inches wide (``panel`` shrinks), as wide as the book's text column with readable labels."""
     if not projections or not projections[0]:
         raise ValueError("projection_grid needs at least one projection")
     n_rows, n_cols = len(projections), max(len(r) for r in projections)
+    panel = min(panel, 10.0 / n_cols)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(panel * n_cols, panel * n_rows + 0.5), squeeze=False)
     first = None
     for i, row in enumerate(projections):

@@ -59,15 +59,20 @@ def subclass_contingency(table, digit_order: Sequence[int] = tuple(range(10)), n
 def contingency_panels(tables: Mapping[str, object], digit_order: Sequence[int] = tuple(range(10)),
                        n_sub: int | Sequence[int] = 5, groups=None, suptitle: str | None = None,
                        annotate: bool = True, digit_orders: Sequence[Sequence[int]] | None = None):
-    """Several contingency tables side by side (one per named run)."""
+    """Several contingency tables (one per named run), at most two side by side: more wrap into rows,
+    so that the figure stays as wide as the text column with readable labels."""
     names = list(tables)
     n = len(names)
     subs = [n_sub] * n if isinstance(n_sub, int) else list(n_sub)
     orders = list(digit_orders) if digit_orders is not None else [digit_order] * n
-    fig, axes = plt.subplots(1, n, figsize=(4.3 * n, 4.1), squeeze=False)
-    for ax, name, s, order in zip(axes[0], names, subs, orders):
+    cols = min(n, 2)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.3 * cols, 4.1 * rows), squeeze=False)
+    for ax, name, s, order in zip(axes.flat, names, subs, orders):
         subclass_contingency(tables[name], order, s, groups=None if digit_orders is not None else groups,
                              title=name, ax=ax, annotate=annotate)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()

@@ -92,8 +92,12 @@ def students_sweep(sweeps: Sequence[Mapping], highlight: Mapping[str, object] | 
     """One panel per swept parameter (``experiments.subclass_students.sweep`` results):
     binary test error (%) of each method against the slider's values."""
     sweeps = list(sweeps)
-    fig, axes = plt.subplots(1, len(sweeps), figsize=(3.6 * len(sweeps), 3.2), squeeze=False)
-    for ax, sw in zip(axes[0], sweeps):
+    cols = min(len(sweeps), 2)  # two panels a row: as wide as the text column, labels readable
+    rows = -(-len(sweeps) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.4 * rows), squeeze=False)
+    for ax in list(axes.flat)[len(sweeps):]:
+        ax.set_visible(False)
+    for ax, sw in zip(axes.flat, sweeps):
         vals = sw["values"]
         labels = [",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v) for v in vals]
         numeric = all(isinstance(v, (int, float)) for v in vals)
@@ -116,7 +120,8 @@ def students_sweep(sweeps: Sequence[Mapping], highlight: Mapping[str, object] | 
                        "transfer_fraction": "transfer-set fraction"}.get(sw["param"], sw["param"]))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)  # every panel: the panels show different students
-    axes[0, 0].set_ylabel("binary test error (%)")
+    for row in axes:
+        row[0].set_ylabel("binary test error (%)")
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
