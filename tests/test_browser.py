@@ -278,3 +278,96 @@ def _math_check_catches_a_broken_formula(ctx, server: str, html_root: Path, page
     page.close()
     print(f"MathJax self-check: a broken formula shows as {found}")
     return [] if found else ["the MathJax error check missed a broken formula (control characters in TeX)"]
+
+
+# ----------------------------------------------------------------------------- pages that read well
+
+#: A text table left in an output: format_table's separator row ("----  ------  ---").
+TEXT_TABLE = re.compile(r"^-{2,}(?: {2}-{2,})+ *$", re.M)
+#: Plumbing in an output: timings, cache and worker messages, config reprs, the machine.
+PLUMBING = {
+    "a timing": re.compile(r"\b\d+(?:\.\d+)? ?(?:s|sec|seconds|min|minutes)\b(?! of)|\bran in\b|\bcompute time\b"),
+    "a cache message": re.compile(r"\bfrom the cache\b|\bcached\b|\bcache\b"),
+    "a worker message": re.compile(r"\bworker process"),
+    "a config repr": re.compile(r"\b\w*Config\("),
+    "a machine": re.compile(r"\bthis machine\b|\bquiet 2-core\b", re.I),
+}
+
+# Per chapter page: what overflows the text column, what is too narrow, what an output says.
+LAYOUT_JS = """() => {
+  const main = document.querySelector('article.bd-article') || document.querySelector('main');
+  const box = main.getBoundingClientRect();
+  const cs = getComputedStyle(main);
+  const left = box.left + parseFloat(cs.paddingLeft), right = box.right - parseFloat(cs.paddingRight);
+  const column = right - left;
+  const describe = el => (el.tagName.toLowerCase() + (el.className && typeof el.className === 'string'
+      ? '.' + el.className.trim().split(/\\s+/).slice(0, 2).join('.') : '') + ': '
+      + (el.innerText || el.getAttribute('src') || '').trim().replace(/\\s+/g, ' ').slice(0, 70));
+  const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  const visible = el => el.checkVisibility() && el.getBoundingClientRect().width > 0;
+  const overflow = [];
+  for (const el of main.querySelectorAll('*')) {
+    if (!visible(el) || el.closest('.jupyter-widgets, .widget-subarea, mjx-assistive-mml')) continue;
+    if (el.closest('span.math') && !el.matches('span.math')) continue;  // inside an inline formula
+    const r = el.getBoundingClientRect();
+    // inside a box that scrolls sideways (and that box itself fits): not an overflow of the column
+    let a = el.parentElement, inScroller = false;
+    while (a && a !== main) { if (scrolls(a)) { inScroller = true; break; } a = a.parentElement; }
+    if (!inScroller && r.right > right + 1.5) overflow.push('wider than the column: ' + describe(el));
+    // a box whose content is cut or must be scrolled: only a result table may scroll in its own box
+    if (scrolls(el) && el.scrollWidth > el.clientWidth + 1 && !el.querySelector('table.result-table'))
+      overflow.push('content wider than its box: ' + describe(el));
+  }
+  const outputs = Array.from(main.querySelectorAll('.cell_output'));
+  const figures = Array.from(main.querySelectorAll('.cell_output img, figure img, p > img'))
+    .filter(i => visible(i) && i.naturalWidth > 150)
+    .map(i => ({src: (i.getAttribute('src') || '').slice(0, 60), width: i.getBoundingClientRect().width}));
+  return {column, overflow: [...new Set(overflow)],
+          tables: main.querySelectorAll('.cell_output table.result-table').length,
+          pre: Array.from(main.querySelectorAll('.cell_output pre')).map(p => p.innerText),
+          outputText: outputs.map(o => o.innerText).join('\\n'), figures};
+}"""
+
+
+def test_chapter_pages_read_well(server, built_book):
+    """Every chapter page at 1280 and 800 px: nothing wider than the text column (a result table may
+    scroll in its own box), result tables as HTML tables and no text table left, every figure at least
+    80% of the column wide, and no timing, cache, worker, config or machine text in an output.
+    Screenshots of both widths go to ``_build/screenshots/`` (``<page>@<width>.png``)."""
+    from playwright.sync_api import sync_playwright
+
+    chapters = [p for p in _pages(built_book) if p.startswith("chapters/")]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    counts: dict[str, dict] = {}
+    with sync_playwright() as pw:
+        browser = launch(pw)
+        for width in (1280, 800):
+            ctx = offline_context(browser, set(), width=width, height=1000)
+            for rel in chapters:
+                page = ctx.new_page()
+                page.goto(server + rel, wait_until="load", timeout=60_000)
+                page.evaluate("""() => window.MathJax && MathJax.startup && MathJax.startup.promise
+                    ? MathJax.startup.promise : null""")
+                page.wait_for_timeout(300)
+                info = page.evaluate(LAYOUT_JS)
+                where = f"{rel} @{width}px"
+                problems += [f"{where}: {o}" for o in info["overflow"]]
+                problems += [f"{where}: a text table in an output: {p[:80]!r}" for p in info["pre"] if TEXT_TABLE.search(p)]
+                if rel.startswith("chapters/0") and info["tables"] == 0:
+                    problems.append(f"{where}: no HTML result table")
+                problems += [f"{where}: a figure {f['width']:.0f} px wide in a {info['column']:.0f} px column: {f['src']}"
+                             for f in info["figures"] if f["width"] < 0.8 * info["column"]]
+                for what, pattern in PLUMBING.items():
+                    for line in info["outputText"].splitlines():
+                        if pattern.search(line):
+                            problems.append(f"{where}: {what} in an output: {line.strip()[:100]!r}")
+                counts.setdefault(rel, {})[width] = {"tables": info["tables"], "figures": len(info["figures"])}
+                page.screenshot(path=str(SHOTS / f"{rel.replace('/', '__').replace('.html', '')}@{width}.png"),
+                                full_page=True)
+                page.close()
+            ctx.close()
+        browser.close()
+    (SHOTS / "layout.json").write_text(json.dumps(counts, indent=1))
+    print("result tables and figures per chapter page:", json.dumps(counts))
+    assert not problems, "\n".join(problems[:200])
