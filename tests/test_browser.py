@@ -286,7 +286,7 @@ def _math_check_catches_a_broken_formula(ctx, server: str, html_root: Path, page
 TEXT_TABLE = re.compile(r"^-{2,}(?: {2}-{2,})+ *$", re.M)
 #: Plumbing in an output: timings, cache and worker messages, config reprs, the machine.
 PLUMBING = {
-    "a timing": re.compile(r"\b\d+(?:\.\d+)? ?(?:s|sec|seconds|min|minutes)\b(?! of)|\bran in\b|\bcompute time\b"),
+    "a timing": re.compile(r"\b\d+(?:\.\d+)? (?:s|sec|seconds|min|minutes)\b|\bran in\b|\bcompute time\b"),
     "a cache message": re.compile(r"\bfrom the cache\b|\bcached\b|\bcache\b"),
     "a worker message": re.compile(r"\bworker process"),
     "a config repr": re.compile(r"\b\w*Config\("),

@@ -75,3 +75,9 @@ def test_parse_seeds():
     for bad in ("", "a", "1,1", "-2"):
         with pytest.raises(ValueError):
             robustness.parse_seeds(bad)
+
+
+def test_every_chapter_seeds_through_the_library():
+    """A reader seed changes every seed a chapter uses only if the chapter seeds nothing itself."""
+    for path in robustness.chapter_paths(None):
+        assert robustness.unchanged_seeds(nbformat.read(path, as_version=4)) == [], path.name

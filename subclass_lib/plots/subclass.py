@@ -124,7 +124,7 @@ def contingency_animation(snapshots: Sequence, path, n_sub: int = 5,
         return []
 
     anim = FuncAnimation(fig, draw, frames=len(snaps), blit=False)
-    anim.save(str(path), writer=PillowWriter(fps=fps), dpi=80)
+    anim.save(str(path), writer=PillowWriter(fps=fps), dpi=140)  # 700 px: as wide as the text column
     plt.close(fig)
     return path
 
