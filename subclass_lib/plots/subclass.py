@@ -89,8 +89,12 @@ def contingency_strip(snapshots: Sequence, epochs: Sequence[int] | None = None, 
         raise ValueError("no snapshots to show")
     epochs = list(epochs) if epochs is not None else list(range(1, len(snaps) + 1))
     idx = np.unique(np.linspace(0, len(snaps) - 1, min(max_panels, len(snaps))).round().astype(int))
-    fig, axes = plt.subplots(1, len(idx), figsize=(2.6 * len(idx), 2.9), squeeze=False)
-    for ax, i in zip(axes[0], idx):
+    cols = min(len(idx), 2)  # two panels a row: as wide as the book's text column
+    rows = -(-len(idx) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.4 * rows), squeeze=False)
+    for ax in list(axes.flat)[len(idx):]:
+        ax.set_visible(False)
+    for ax, i in zip(axes.flat, idx):
         t = snaps[i]
         rec = t.max(axis=1).sum() / t.sum()
         subclass_contingency(t, digit_order, n_sub, title=f"epoch {epochs[i]}: {rec:.1%}", ax=ax, annotate=False)
