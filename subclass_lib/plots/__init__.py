@@ -10,9 +10,17 @@ The chapters set no style of their own.
 """
 
 
+#: Font sizes readable when a figure of up to 10 inches is shown across the book's text column.
+BOOK_RC = {"font.size": 11, "axes.titlesize": 11, "axes.labelsize": 11, "legend.fontsize": 9,
+           "xtick.labelsize": 10, "ytick.labelsize": 10, "figure.titlesize": 12}
+
+
 def book_style() -> None:
-    """Figures at twice their display resolution in a Jupyter kernel (``retina`` PNGs); nothing
-    outside one (the command line, a script)."""
+    """The book's font sizes (:data:`BOOK_RC`) everywhere, and in a Jupyter kernel figures at twice
+    their display resolution (``retina`` PNGs)."""
+    import matplotlib
+
+    matplotlib.rcParams.update(BOOK_RC)
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython comes with the book's requirements

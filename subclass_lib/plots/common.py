@@ -20,7 +20,7 @@ def figure_and_axes(ax=None, figsize=(5.6, 3.6)):
     return ax.figure, ax, False
 
 
-def finish(fig, ax, title: str | None = None, legend_fontsize: int | None = 7):
+def finish(fig, ax, title: str | None = None, legend_fontsize: int | None = 9):
     """The common ending of a figure: title (if any), light grid, legend, tight layout; returns ``fig``."""
     if title:
         ax.set_title(title, fontsize=10)
@@ -73,7 +73,7 @@ def training_curves(histories: Mapping[str, object], title: str | None = None):
     a2.set(xlabel="epoch", ylabel="validation accuracy", title="validation accuracy")
     for a in (a1, a2):
         a.grid(alpha=0.3)
-        a.legend(fontsize=8)
+        a.legend(fontsize=9)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -100,7 +100,7 @@ def contingency_heatmap(table, row_label: str = "sub-logit (argmax)", col_label:
         for j in range(table.shape[1]):
             v = int(table[i, j])
             if v:
-                ax.text(j, i, str(v), ha="center", va="center", fontsize=6.5,
+                ax.text(j, i, str(v), ha="center", va="center", fontsize=9,
                         color="white" if v > 0.6 * vmax else "black")
     ax.set_xticks(range(table.shape[1]), labels=list(col_names) if col_names is not None else None)
     ax.set_yticks(range(table.shape[0]), labels=list(row_names) if row_names is not None else None)
@@ -131,11 +131,11 @@ def bar_chart(values: Mapping[str, float], ylabel: str = "test accuracy", title:
     bars = ax.bar(x - (w / 2 if reference else 0), [values[n] for n in names], w, label="this book")
     for b, n in zip(bars, names):
         ax.text(b.get_x() + b.get_width() / 2, b.get_height(), fmt.format(values[n]),
-                ha="center", va="bottom", fontsize=7)
+                ha="center", va="bottom", fontsize=9)
     if reference:
         ref = [reference.get(n, np.nan) for n in names]
         ax.bar(x + w / 2, ref, w, label="source", color="lightgray", edgecolor="gray")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=9)
     ax.set_xticks(x, names, rotation=15)
     ax.set_ylabel(ylabel)
     if ylim:
@@ -161,6 +161,6 @@ def sweep_lines(x: Sequence[float], lines: Mapping[str, Sequence[float]], xlabel
     if title:
         ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return fig

@@ -44,13 +44,13 @@ def soft_target_bars(images, labels, probs_by_T: Mapping[float, object], title: 
             ax.bar(range(10), p, color=colors)
             ax.set_ylim(0, 1.0 if T == min(temps) else max(0.05, float(p.max()) * 1.15))
             ax.set_xticks(range(10))
-            ax.tick_params(labelsize=7)
+            ax.tick_params(labelsize=9)
             if i == 0:
                 ax.set_title(f"T = {T:g}", fontsize=10)
             # print the two largest wrong classes, the "dark knowledge"
             wrong = sorted((d for d in range(10) if d != int(labels[i])), key=lambda d: -p[d])[:2]
             ax.text(0.98, 0.95, "  ".join(f"{d}: {p[d]:.2g}" for d in wrong), transform=ax.transAxes,
-                    ha="right", va="top", fontsize=7, color="C1")
+                    ha="right", va="top", fontsize=9, color="C1")
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
@@ -65,11 +65,11 @@ def soft_target_entropy(temperatures: Sequence[float], entropies: Sequence[float
     ax.axhline(np.log2(10), color="gray", ls="--", lw=1, label="uniform over 10 digits (3.32 bits)")
     for T in marks:
         h = float(np.interp(T, temperatures, entropies))
-        ax.annotate(f"T={T:g}: {h:.2f}", (T, h), textcoords="offset points", xytext=(4, -12), fontsize=8)
+        ax.annotate(f"T={T:g}: {h:.2f}", (T, h), textcoords="offset points", xytext=(4, -12), fontsize=9)
     ax.set_xscale("log")
     ax.set(xlabel="temperature T", ylabel="mean entropy of soft targets (bits)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -86,7 +86,7 @@ def gradient_scaling(norms: Mapping[str, Sequence[float]]):
     ax.set_xscale("log"), ax.set_yscale("log")
     ax.set(xlabel="temperature T", ylabel="gradient norm w.r.t. student logits")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -129,7 +129,7 @@ def temperature_sweep_plot(sweep: Mapping, point: Mapping | None = None, title: 
     seeds = f" (mean +- std of {n} seeds)" if n > 1 else ""
     ax.set_title(title or f"students distilled at alpha = {sweep.get('alpha', 0.5):g}{seeds}", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=9, ncol=2)
     if own:
         fig.tight_layout()
     return fig
@@ -147,7 +147,7 @@ def alpha_sweep_plot(sweep: Mapping, title: str | None = None, ax=None):
     ax.set(xlabel="alpha (weight of the soft targets)", ylabel="test accuracy")
     ax.set_title(title or f"students over alpha{seeds}", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9)
     if own:
         fig.tight_layout()
     return fig
@@ -162,11 +162,11 @@ def accuracy_bars(result: Mapping, names: Sequence[str] = ("teacher", "small", "
     vals = [result[n]["test_accuracy"] for n in names]
     bars = ax.bar(x - (w / 2 if reference else 0), vals, w, label="this book")
     for b, v in zip(bars, vals):
-        ax.text(b.get_x() + b.get_width() / 2, v, f"{v:.4f}", ha="center", va="bottom", fontsize=7)
+        ax.text(b.get_x() + b.get_width() / 2, v, f"{v:.4f}", ha="center", va="bottom", fontsize=9)
     if reference:
         ax.bar(x + w / 2, [reference.get(n, np.nan) for n in names], w, color="lightgray",
                edgecolor="gray", label="write-up")
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=9, loc="lower right")
     lo = min(vals + [v for v in (reference or {}).values() if v == v])
     ax.set_ylim(max(0.0, lo - 0.03), 1.0)
     ax.set_xticks(x, names)
@@ -195,7 +195,7 @@ def per_class_bars(per_class: Mapping[str, Sequence[float]], omit: Sequence[int]
     if title:
         ax.set_title(title, fontsize=10)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=7, ncol=len(names), loc="upper center")
+    ax.legend(fontsize=9, ncol=len(names), loc="upper center")
     fig.tight_layout()
     return fig
 
@@ -232,6 +232,6 @@ def mythical3_sweep_plot(sweep: Mapping, omit_label: str = "3", title: str | Non
     if title:
         ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return fig

@@ -45,7 +45,7 @@ def projection_scatter(projection: Mapping, ax=None, title: str | None = None, s
     if title:
         ax.set_title(title, fontsize=9)
     if own:
-        ax.legend(fontsize=7, markerscale=2, loc="best")
+        ax.legend(fontsize=9, markerscale=2, loc="best")
         fig.tight_layout()
         return fig
     return ax.figure
@@ -73,7 +73,7 @@ def projection_grid(projections: Sequence[Sequence[Mapping | None]], titles: Seq
         if row_labels:
             axes[i][0].set_ylabel(row_labels[i], fontsize=9)
     handles, labels = first.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, markerscale=2,
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9, markerscale=2,
                frameon=False)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
@@ -90,7 +90,7 @@ def entropy_vs_temperature(entropy_rows: Sequence[Mapping], n_classes: int = 10,
     ax.axhline(np.log2(n_classes), color="gray", ls=":", lw=1, label=f"uniform: log2 {n_classes}")
     _log2_axis(ax)
     ax.set(xlabel="distillation temperature T", ylabel="mean entropy of soft targets (bits)")
-    return finish(fig, ax, title, legend_fontsize=8)
+    return finish(fig, ax, title, legend_fontsize=9)
 
 
 def accuracy_vs_temperature(student_rows: Sequence[Mapping], reference: Mapping[str, Mapping] | None = None,
@@ -119,7 +119,7 @@ def accuracy_vs_temperature(student_rows: Sequence[Mapping], reference: Mapping[
     ax.set(xlabel="distillation temperature T", ylabel="student test accuracy")
     ax.set_title(title or ("MNIST students (this book" + (f", mean +- std of {seeds} seeds)" if seeds > 1 else ")")),
                  fontsize=10)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     ax.grid(alpha=0.3)
     if reference:
         ax2 = axes[0][1]
@@ -130,7 +130,7 @@ def accuracy_vs_temperature(student_rows: Sequence[Mapping], reference: Mapping[
         _log2_axis(ax2)
         ax2.set(xlabel="distillation temperature T", ylabel="student top-1 accuracy")
         ax2.set_title("Chandrasegaran et al. (2022), Table 2", fontsize=10)
-        ax2.legend(fontsize=7)
+        ax2.legend(fontsize=9)
         ax2.grid(alpha=0.3)
     fig.tight_layout()
     return fig
@@ -154,7 +154,7 @@ def diffusion_bars(diffusion_rows: Sequence[Mapping], title: str | None = None):
         ax.set_title("hard-label teacher" if eps == 0 else f"LS teacher (eps = {eps:g})", fontsize=10)
         ax.grid(alpha=0.3, axis="y")
     axes[0][0].set_ylabel("diffusion index η (%)")
-    axes[0][0].legend(fontsize=8)
+    axes[0][0].legend(fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

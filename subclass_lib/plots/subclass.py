@@ -98,9 +98,9 @@ def contingency_strip(snapshots: Sequence, epochs: Sequence[int] | None = None, 
         t = snaps[i]
         rec = t.max(axis=1).sum() / t.sum()
         subclass_contingency(t, digit_order, n_sub, title=f"epoch {epochs[i]}: {rec:.1%}", ax=ax, annotate=False)
-        ax.set_xlabel("digit", fontsize=8)
+        ax.set_xlabel("digit", fontsize=9)
         ax.set_ylabel("")
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=9)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -145,15 +145,15 @@ def seed_recovery_chart(runs: Mapping[str, Sequence[float]], reference: Mapping[
             v = np.asarray(runs[n], dtype=float)
             ax.bar(i, v.mean(), 0.6, yerr=v.std(), capsize=4, color="C0", alpha=0.75)
             ax.scatter(np.full(len(v), i) + np.linspace(-0.15, 0.15, len(v)), v, color="k", s=12, zorder=3)
-            ax.text(i, v.mean() + v.std() + 0.01, f"{v.mean():.1%}\n±{v.std():.1%}", ha="center", fontsize=7)
+            ax.text(i, v.mean() + v.std() + 0.01, f"{v.mean():.1%}\n±{v.std():.1%}", ha="center", fontsize=9)
         else:
             m, s = reference[n]
             ax.bar(i, m, 0.6, yerr=s, capsize=4, color="lightgray", edgecolor="gray")
-            ax.text(i, m + s + 0.01, f"{m:.1%}\n±{s:.1%}", ha="center", fontsize=7)
+            ax.text(i, m + s + 0.01, f"{m:.1%}\n±{s:.1%}", ha="center", fontsize=9)
     if target is not None:
         ax.axhline(target, color="crimson", ls=":", lw=1, label=f"target {target:.0%}")
-        ax.legend(fontsize=8, loc="lower right")
-    ax.set_xticks(range(len(names)), names, rotation=15, fontsize=8)
+        ax.legend(fontsize=9, loc="lower right")
+    ax.set_xticks(range(len(names)), names, rotation=15, fontsize=9)
     ax.set_ylabel(ylabel)
     ax.set_ylim(0, 1.08)
     ax.grid(axis="y", alpha=0.3)

@@ -35,16 +35,16 @@ def student_errors(errors: Mapping[str, float], std: Mapping[str, float] | None 
     bars = ax.bar(x - (w / 2 if reference else 0), ours, w, yerr=err, capsize=3, label=labels[0],
                   color=[_COLORS.get(n, "tab:blue") for n in names])
     for b, v in zip(bars, ours):
-        ax.text(b.get_x() + b.get_width() / 2, v, f"{v:.2f}", ha="center", va="bottom", fontsize=7)
+        ax.text(b.get_x() + b.get_width() / 2, v, f"{v:.2f}", ha="center", va="bottom", fontsize=9)
     if reference:
         ref = [100 * reference.get(n, np.nan) for n in names]
         rerr = [100 * (reference_std or {}).get(n, 0.0) for n in names] if reference_std else None
         ax.bar(x + w / 2, ref, w, yerr=rerr, capsize=3, label=labels[1], color="lightgray", edgecolor="gray")
         for xi, v in zip(x, ref):
             if np.isfinite(v):
-                ax.text(xi + w / 2, v, f"{v:.2f}", ha="center", va="bottom", fontsize=7, color="dimgray")
-        ax.legend(fontsize=8)
-    ax.set_xticks(x, [_NAMES.get(n, n) for n in names], fontsize=8)
+                ax.text(xi + w / 2, v, f"{v:.2f}", ha="center", va="bottom", fontsize=9, color="dimgray")
+        ax.legend(fontsize=9)
+    ax.set_xticks(x, [_NAMES.get(n, n) for n in names], fontsize=9)
     ax.set_ylabel("binary test error (%)")
     ax.grid(axis="y", alpha=0.3)
     if title:
@@ -73,13 +73,13 @@ def training_speed(curves: Mapping[str, Sequence], steps_per_epoch: int | None =
         ax.axhline(100 * teacher_accuracy, color="black", ls="--", lw=1, label="teacher")
     if steps_per_epoch:
         top = ax.secondary_xaxis("top", functions=(lambda s: s / steps_per_epoch, lambda e: e * steps_per_epoch))
-        top.set_xlabel("epoch", fontsize=8)
+        top.set_xlabel("epoch", fontsize=9)
     ax.set_xlabel("training step")
     ax.set_ylabel("validation accuracy (%)")
     if ylim:
         ax.set_ylim(*ylim)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=9, loc="lower right")
     if title:
         ax.set_title(title, fontsize=10)
     if own:
@@ -110,7 +110,7 @@ def students_sweep(sweeps: Sequence[Mapping], highlight: Mapping[str, object] | 
             ax.set_xticks(xs, labels)
             ax.minorticks_off()
         elif not numeric:
-            ax.set_xticks(xs, labels, fontsize=8)
+            ax.set_xticks(xs, labels, fontsize=9)
         if highlight and sw["param"] in highlight:
             h = highlight[sw["param"]]
             hx = h if numeric else (labels.index(",".join(map(str, h))) if isinstance(h, (list, tuple)) else None)
@@ -119,7 +119,7 @@ def students_sweep(sweeps: Sequence[Mapping], highlight: Mapping[str, object] | 
         ax.set_xlabel({"temperature": "temperature T", "alpha": "task balance alpha", "student_hidden": "student hidden layers",
                        "transfer_fraction": "transfer-set fraction"}.get(sw["param"], sw["param"]))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)  # every panel: the panels show different students
+        ax.legend(fontsize=9)  # every panel: the panels show different students
     for row in axes:
         row[0].set_ylabel("binary test error (%)")
     if title:

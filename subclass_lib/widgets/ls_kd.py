@@ -71,7 +71,7 @@ def ls_kd_figure(r) -> plt.Figure:
                        title=f"teacher, eps={r['eps']:g}: test acc {r['teacher_accuracy']:.4f}")
     projection_scatter(r["student_projection"], ax=axes[1],
                        title=f"student, T={r['T']:g}: test acc {r['student_accuracy']:.4f}")
-    axes[0].legend(fontsize=7, markerscale=2, loc="best")
+    axes[0].legend(fontsize=9, markerscale=2, loc="best")
     fig.tight_layout()
     return fig
 
