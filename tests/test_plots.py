@@ -91,3 +91,21 @@ def test_subclass_distillation_schematic_names_its_parts():
 def test_subclass_distillation_schematic_rejects_what_it_cannot_draw(kwargs, message):
     with pytest.raises(ValueError, match=message):
         plots.subclass_distillation_schematic(**kwargs)
+
+
+def test_subclass_images_rows_are_sub_logits_with_their_purity():
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(60, 784, generator=g)
+    digits = torch.arange(60) % 3                         # digits 0, 1, 2
+    logits = torch.zeros(60, 4)
+    logits[torch.arange(60), digits] = 5.0                # sub-logit d wins every image of digit d
+    logits[:6, 3] = 9.0                                   # ... except six images, won by sub-logit 3
+    fig, rows = plots.subclass_images(images, logits, digits, n_sub=2, per_row=4)
+    assert [r["sub-logit"] for r in rows] == ["A0", "A1", "B0", "B1"]
+    assert [r["images"] for r in rows] == [18, 18, 18, 6]
+    assert rows[0]["main digit"] == 0 and rows[0]["purity"] == 1.0
+    assert rows[3]["purity"] == pytest.approx(2 / 6) and len(fig.axes) == 4 * 4
+    with pytest.raises(ValueError, match="multiple of n_sub"):
+        plots.subclass_images(images, logits, digits, n_sub=3)
+    with pytest.raises(ValueError, match="one row of logits"):
+        plots.subclass_images(images, logits[:10], digits, n_sub=2)

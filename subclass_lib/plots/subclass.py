@@ -12,7 +12,7 @@ import numpy as np
 from ..metrics import to_numpy as _np
 from .common import contingency_heatmap
 
-__all__ = ["subclass_contingency", "contingency_panels", "contingency_strip", "contingency_animation",
+__all__ = ["subclass_contingency", "contingency_panels", "contingency_strip", "contingency_animation", "subclass_images",
            "seed_recovery_chart"]
 
 
@@ -131,6 +131,47 @@ def contingency_animation(snapshots: Sequence, path, n_sub: int = 5,
     anim.save(str(path), writer=PillowWriter(fps=fps), dpi=140)  # 700 px: as wide as the text column
     plt.close(fig)
     return path
+
+
+def subclass_images(images, logits, digits, n_sub: int = 5, per_row: int = 10,
+                    row_names: Sequence[str] | None = None, title: str | None = None):
+    """The invented subclasses as images (the subclass paper's Figures 3 and 7): one row per sub-logit,
+    the first ``per_row`` images whose largest sub-logit it is, and beside each row the digit most of
+    its images are and their share (the row's purity). ``images`` [N, 784], ``logits`` [N, c * n_sub],
+    ``digits`` [N] (the true digits, which the teacher never saw). Returns ``(fig, rows)`` with
+    ``rows`` a list of ``{"sub-logit", "images", "main digit", "purity"}``."""
+    images, logits, digits = _np(images), _np(logits), _np(digits).astype(int)
+    if images.ndim != 2 or images.shape[1] != 784:
+        raise ValueError(f"images must be [N, 784], got {images.shape}")
+    if logits.ndim != 2 or len(logits) != len(images) or len(digits) != len(images):
+        raise ValueError(f"need one row of logits and one digit per image: {logits.shape}, {digits.shape}, {images.shape}")
+    if logits.shape[1] % n_sub:
+        raise ValueError(f"{logits.shape[1]} sub-logits are not a multiple of n_sub = {n_sub}")
+    n_rows = logits.shape[1]
+    names = list(row_names) if row_names is not None else [
+        f"{chr(ord('A') + r // n_sub)}{r % n_sub}" for r in range(n_rows)]
+    winner = logits.argmax(axis=1)
+    fig, axes = plt.subplots(n_rows, per_row, figsize=(0.62 * per_row + 1.9, 0.66 * n_rows), squeeze=False)
+    rows = []
+    for r in range(n_rows):
+        idx = np.flatnonzero(winner == r)
+        counts = np.bincount(digits[idx], minlength=10) if len(idx) else np.zeros(10, dtype=int)
+        main = int(counts.argmax())
+        purity = float(counts[main] / len(idx)) if len(idx) else 0.0
+        rows.append({"sub-logit": names[r], "images": int(len(idx)), "main digit": main, "purity": purity})
+        for k in range(per_row):
+            ax = axes[r, k]
+            ax.set_xticks([]), ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if k < len(idx):
+                ax.imshow(images[idx[k]].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
+        label = f"{names[r]}: {purity:.0%} {main}s" if len(idx) else f"{names[r]}: empty"
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", labelpad=6)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(pad=0.3, h_pad=0.15, w_pad=0.1)
+    return fig, rows
 
 
 def seed_recovery_chart(runs: Mapping[str, Sequence[float]], reference: Mapping[str, tuple] | None = None,
