@@ -31,6 +31,17 @@ def finish(fig, ax, title: str | None = None, legend_fontsize: int | None = 9):
     return fig
 
 
+def image_row(axes, images) -> None:
+    """Draw 28x28 ``images`` ([k, 784]) into a row of ``axes``, one each, without ticks or frames;
+    axes beyond the images stay blank."""
+    for k, ax in enumerate(axes):
+        ax.set_xticks([]), ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        if k < len(images):
+            ax.imshow(images[k].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
+
+
 def digit_grid(images, labels, per_class: int = 8, classes: Sequence[int] = tuple(range(10)),
                title: str | None = None):
     """One row of ``per_class`` example images for each class in ``classes``."""
@@ -43,13 +54,7 @@ def digit_grid(images, labels, per_class: int = 8, classes: Sequence[int] = tupl
                              squeeze=False)
     for r, c in enumerate(classes):
         idx = np.flatnonzero(labels == c)[:per_class]
-        for k in range(per_class):
-            ax = axes[r, k]
-            ax.set_xticks([]), ax.set_yticks([])
-            for s in ax.spines.values():
-                s.set_visible(False)
-            if k < len(idx):
-                ax.imshow(images[idx[k]].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
+        image_row(axes[r], images[idx])
         axes[r, 0].set_ylabel(str(c), rotation=0, labelpad=10, va="center")
     if title:
         fig.suptitle(title)

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..metrics import to_numpy as _np
-from .common import contingency_heatmap
+from .common import contingency_heatmap, image_row
 
 __all__ = ["subclass_contingency", "contingency_panels", "contingency_strip", "contingency_animation", "subclass_images",
            "seed_recovery_chart"]
@@ -159,13 +159,7 @@ def subclass_images(images, logits, digits, n_sub: int = 5, per_row: int = 10,
         main = int(counts.argmax())
         purity = float(counts[main] / len(idx)) if len(idx) else 0.0
         rows.append({"sub-logit": names[r], "images": int(len(idx)), "main digit": main, "purity": purity})
-        for k in range(per_row):
-            ax = axes[r, k]
-            ax.set_xticks([]), ax.set_yticks([])
-            for spine in ax.spines.values():
-                spine.set_visible(False)
-            if k < len(idx):
-                ax.imshow(images[idx[k]].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
+        image_row(axes[r], images[idx[:per_row]])
         label = f"{names[r]}: {purity:.0%} {main}s" if len(idx) else f"{names[r]}: empty"
         axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", labelpad=6)
     if title:
