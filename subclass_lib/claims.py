@@ -68,13 +68,12 @@ def claim(condition, what=None) -> bool:
         source, numbers = _describe(frame)
     finally:
         del frame
+    label = what or source or "a claim of the text"
     if log:
         with open(log, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"label": what or source or "a claim of the text", "source": source,
-                                "held": ok, "numbers": numbers}) + "\n")
+            f.write(json.dumps({"label": label, "source": source, "held": ok, "numbers": numbers}) + "\n")
     if ok:
         return True
-    label = what or source or "a claim of the text"
     line = f"claim not met in this run: {label}"
     if what and source:
         line += f"  [{source}]"

@@ -29,19 +29,20 @@ class Scaled:
         return cls(**{**cls.SCALES[scale], **overrides, "scale": scale})
 
 
+def _cell(v, floatfmt: str):
+    """A table cell: floats formatted, ``None`` empty, anything else as it is."""
+    if isinstance(v, float):
+        return floatfmt.format(v)
+    return "" if v is None else v
+
+
 def format_table(rows: Sequence[Mapping], columns: Sequence[str] | None = None,
                  floatfmt: str = "{:.4f}") -> str:
     """A plain-text table of ``rows`` (dicts), columns in order, floats formatted."""
     if not rows:
         return "(no rows)"
     columns = list(columns or rows[0].keys())
-
-    def cell(v):
-        if isinstance(v, float):
-            return floatfmt.format(v)
-        return "" if v is None else str(v)
-
-    body = [[cell(r.get(c)) for c in columns] for r in rows]
+    body = [[str(_cell(r.get(c), floatfmt)) for c in columns] for r in rows]
     widths = [max(len(str(c)), *(len(b[i]) for b in body)) for i, c in enumerate(columns)]
     line = "  ".join(str(c).ljust(w) for c, w in zip(columns, widths))
     sep = "  ".join("-" * w for w in widths)
@@ -62,13 +63,8 @@ def result_table(rows: Sequence[Mapping], columns: Sequence[str] | None = None, 
 
     text = format_table(rows, columns, floatfmt)
     columns = list(columns or (rows[0].keys() if rows else []))
-
-    def cell(v):
-        if isinstance(v, float):
-            return floatfmt.format(v)
-        return "" if v is None else v
-
-    frame = pd.DataFrame([[cell(r.get(c)) for c in columns] for r in rows], columns=[str(c) for c in columns])
+    frame = pd.DataFrame([[_cell(r.get(c), floatfmt) for c in columns] for r in rows],
+                         columns=[str(c) for c in columns])
 
     class ResultTable(Styler):
         def __repr__(self) -> str:

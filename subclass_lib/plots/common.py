@@ -20,6 +20,18 @@ def figure_and_axes(ax=None, figsize=(5.6, 3.6)):
     return ax.figure, ax, False
 
 
+def panel_grid(n: int, panel_w: float, panel_h: float, max_cols: int = 2):
+    """``(fig, axes)``: ``n`` panels of ``panel_w`` x ``panel_h`` inches, at most ``max_cols`` a row
+    (more wrap into rows, so that the figure stays as wide as the book's text column with readable
+    labels); ``axes`` has shape [rows, cols], and the cells past the ``n``-th are hidden."""
+    cols = min(n, max_cols)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(panel_w * cols, panel_h * rows), squeeze=False)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
 def finish(fig, ax, title: str | None = None, legend_fontsize: int | None = 9):
     """The common ending of a figure: title (if any), light grid, legend, tight layout; returns ``fig``."""
     if title:

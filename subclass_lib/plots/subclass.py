@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..metrics import to_numpy as _np
-from .common import contingency_heatmap, image_row
+from .common import contingency_heatmap, image_row, panel_grid
 
 __all__ = ["subclass_contingency", "contingency_panels", "contingency_strip", "contingency_animation", "subclass_images",
            "seed_recovery_chart"]
@@ -65,14 +65,10 @@ def contingency_panels(tables: Mapping[str, object], digit_order: Sequence[int] 
     n = len(names)
     subs = [n_sub] * n if isinstance(n_sub, int) else list(n_sub)
     orders = list(digit_orders) if digit_orders is not None else [digit_order] * n
-    cols = min(n, 2)
-    rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.3 * cols, 4.1 * rows), squeeze=False)
+    fig, axes = panel_grid(n, 4.3, 4.1)
     for ax, name, s, order in zip(axes.flat, names, subs, orders):
         subclass_contingency(tables[name], order, s, groups=None if digit_orders is not None else groups,
                              title=name, ax=ax, annotate=annotate)
-    for ax in list(axes.flat)[n:]:
-        ax.set_visible(False)
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()
@@ -89,11 +85,7 @@ def contingency_strip(snapshots: Sequence, epochs: Sequence[int] | None = None, 
         raise ValueError("no snapshots to show")
     epochs = list(epochs) if epochs is not None else list(range(1, len(snaps) + 1))
     idx = np.unique(np.linspace(0, len(snaps) - 1, min(max_panels, len(snaps))).round().astype(int))
-    cols = min(len(idx), 2)  # two panels a row: as wide as the book's text column
-    rows = -(-len(idx) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.4 * rows), squeeze=False)
-    for ax in list(axes.flat)[len(idx):]:
-        ax.set_visible(False)
+    fig, axes = panel_grid(len(idx), 3.6, 3.4)
     for ax, i in zip(axes.flat, idx):
         t = snaps[i]
         rec = t.max(axis=1).sum() / t.sum()

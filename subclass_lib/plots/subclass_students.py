@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .common import panel_grid
+
 __all__ = ["student_errors", "training_speed", "students_sweep"]
 
 _NAMES = {"teacher": "teacher", "hard_labels": "hard labels", "distillation": "distillation",
@@ -92,11 +94,7 @@ def students_sweep(sweeps: Sequence[Mapping], highlight: Mapping[str, object] | 
     """One panel per swept parameter (``experiments.subclass_students.sweep`` results):
     binary test error (%) of each method against the slider's values."""
     sweeps = list(sweeps)
-    cols = min(len(sweeps), 2)  # two panels a row: as wide as the text column, labels readable
-    rows = -(-len(sweeps) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.4 * rows), squeeze=False)
-    for ax in list(axes.flat)[len(sweeps):]:
-        ax.set_visible(False)
+    fig, axes = panel_grid(len(sweeps), 4.4, 3.4)
     for ax, sw in zip(axes.flat, sweeps):
         vals = sw["values"]
         labels = [",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v) for v in vals]
