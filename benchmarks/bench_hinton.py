@@ -79,6 +79,7 @@ from subclass_lib.experiments import hinton as H
 from subclass_lib.experiments import mythical3 as M
 from subclass_lib.data import load_mnist
 from subclass_lib.models import hidden_label
+from subclass_lib.widgets.hinton import retrain_distillation, retrain_mythical3
 load_mnist("train"), load_mnist("test")
 cfg = H.HintonConfig()
 teacher, th, _ = H.train_teacher(cfg, verbose=False)
@@ -94,18 +95,18 @@ print(f"student {hidden_label(cfg.student_hidden)} on {cfg.transfer_size} images
 # distilled student halfway through its epochs (the panel shows it while the rest trains), then the complete one
 def timed(run, cfg):
     t0, first = time.perf_counter(), []
-    run(cfg, verbose=False, partial=lambda r: first.append(time.perf_counter() - t0))
+    run(cfg, preview=lambda r: first.append(time.perf_counter() - t0))
     return (first[0] if first else float("nan")), time.perf_counter() - t0
 
 H.run_hinton(cfg, verbose=False)  # what the panel shows when it is built (the chapter has trained it)
-f, t = timed(H.run_hinton, replace(cfg, temperature=6.0, alpha=0.7))
+f, t = timed(retrain_distillation, replace(cfg, temperature=6.0, alpha=0.7))
 print(f"chapter 1 slider retrain (T=6, alpha=0.7, {hidden_label(cfg.student_hidden)}): first result after {f:.1f} s "
       f"(target < 5 s), complete after {t:.1f} s")
 m = M.Mythical3Config()
 M.run_mythical3(m, verbose=False)  # what the panel shows when it is built (the chapter has trained it)
-f, t = timed(M.run_mythical3, replace(m, temperature=8.0))
+f, t = timed(retrain_mythical3, replace(m, temperature=8.0))
 print(f"chapter 2 slider retrain (omit 3, T=8): first result after {f:.1f} s (target < 5 s), complete after {t:.1f} s")
-f, t = timed(M.run_mythical3, replace(m, omit=(5,)))
+f, t = timed(retrain_mythical3, replace(m, omit=(5,)))
 print(f"chapter 2 slider retrain (omit 5: both students): first result after {f:.1f} s (target < 5 s), "
       f"complete after {t:.1f} s")
 """

@@ -106,10 +106,10 @@ def check_real(name: str, v, low: float, strict: bool) -> float:
     return x
 
 
-def check_seed(seed) -> int:
+def check_seed(seed, name: str = "seed") -> int:
     """A non-negative integer seed, as an int."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        raise ValueError(f"{name} must be a non-negative integer, got {seed!r}")
     return int(seed)
 
 

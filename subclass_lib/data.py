@@ -8,6 +8,8 @@ random views that augment a batch. The images themselves come from :mod:`subclas
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -23,6 +25,9 @@ __all__ = [
     "parse_digits",
     "keep_digits",
     "train_val_split",
+    "load_splits",
+    "VAL_SIZE",
+    "SPLIT_SEED",
     "jitter",
     "random_view",
     "subset",
@@ -232,6 +237,22 @@ def train_val_split(
     val_idx, _ = perm[:n_val].sort()
     tr_idx, _ = perm[n_val:].sort()
     return (images[tr_idx], labels[tr_idx]), (images[val_idx], labels[val_idx])
+
+
+#: Validation images held out of the training set: the first 5,000 of a permutation seeded with
+#: :data:`SPLIT_SEED` (data, not a seed of a run: the same for every run and reader seed).
+VAL_SIZE = 5000
+SPLIT_SEED = 0
+
+
+@functools.lru_cache(maxsize=1)
+def load_splits():
+    """``(x_train, y_train), (x_val, y_val), (x_test, y_test)``: MNIST's 55,000 training, 5,000
+    validation (:data:`VAL_SIZE`) and 10,000 test images with their digits; split once per
+    process, so every model and evaluation reads the same tensors."""
+    tr, te = load_mnist("train"), load_mnist("test")
+    (xt, yt), (xv, yv) = train_val_split(tr.images, tr.labels, val_size=VAL_SIZE, seed=SPLIT_SEED)
+    return (xt, yt), (xv, yv), (te.images, te.labels)
 
 
 def subset(

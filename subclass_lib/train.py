@@ -50,6 +50,10 @@ flush_denormals()
 #: run it: every config's seed, every seed of a sweep (``range(5)``), chapter 5's teacher. Unset: 0.
 READER_SEED_ENV = "SUBCLASS_LIB_READER_SEED"
 
+#: Version of the training code shared by every model (:func:`fit`, the losses, the models): part of
+#: every cache key (:mod:`subclass_lib.cache`). Bump it when a change alters what a model becomes.
+FIT_VERSION = 1
+
 
 def reader_seed() -> int:
     """The reader seed N of ``$SUBCLASS_LIB_READER_SEED`` (0 when unset: the book's own seeds)."""
@@ -218,7 +222,7 @@ def progress_callback(progress: Callable[[float, str], None] | None, what: str):
     epoch, the text naming ``what`` and the epoch; None when there is no ``progress``."""
     if progress is None:
         return None
-    return lambda epoch, epochs, hist: progress(epoch / epochs, f"{what}: epoch {epoch}/{epochs}")
+    return lambda model, epoch, epochs, hist: progress(epoch / epochs, f"{what}: epoch {epoch}/{epochs}")
 
 
 def fit(
@@ -230,13 +234,13 @@ def fit(
     extra_modules: Iterable[nn.Module] = (),
     name: str = "model",
     verbose: bool = True,
-    callback: Callable[[int, int, History], None] | None = None,
+    callback: Callable[[nn.Module, int, int, History], None] | None = None,
 ) -> History:
     """Train ``model`` in place by minimising ``loss_fn(model, batch)`` and return its history.
 
     ``extra_modules`` are trained too (e.g. the projection of penultimate-layer
     distillation). ``val_fn(model) -> accuracy`` is called after every epoch (model in
-    eval mode). ``callback(epoch, epochs, history)`` is called after every epoch, e.g.
+    eval mode). ``callback(model, epoch, epochs, history)`` is called after every epoch, e.g.
     to move a progress bar. A non-finite loss stops the run with a ``FloatingPointError``
     naming the epoch and the step. Progress is printed as plain text, one line an epoch.
     """
@@ -310,7 +314,7 @@ def fit(
         if verbose:
             print(msg + f"  ({hist.epoch_time_s[-1]:.1f} s)", flush=True)
         if callback is not None:
-            callback(epoch, config.epochs, hist)
+            callback(model, epoch, config.epochs, hist)
         if config.patience is not None and bad_epochs >= config.patience:
             hist.stopped_early = True
             break

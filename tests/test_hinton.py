@@ -198,7 +198,7 @@ def test_scales_and_the_shared_teacher():
     assert H.HintonConfig.for_scale("default", temperature=8.0).temperature == 8.0
     # chapter 2 reuses chapter 1's teacher: same teacher settings, whatever T, alpha or omit
     m = M.Mythical3Config(omit=(7,), temperature=20.0, alpha=0.9)
-    assert H.teacher_settings(m) == H.teacher_settings(H.HintonConfig())
+    assert H.teacher_spec(m) == H.teacher_spec(H.HintonConfig())
 
 
 def test_transfer_set_omits_digits_and_is_seeded():
@@ -217,19 +217,20 @@ def test_students_start_from_identical_weights():
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
 
 
-def test_jobs_describe_the_cached_students():
+def test_specs_describe_the_cached_students():
     cfg = tiny_cfg()
-    hard, dist = H.student_job(cfg, "hard"), H.student_job(cfg, "distilled", T=8)
-    assert hard.cost == 24 and hard.needs == () and [j.key for j in dist.needs] == [H.teacher_job(cfg).key]
-    assert hard.key == H.student_job(replace(cfg, temperature=8.0), "hard").key  # T does not change it
-    assert dist.key == H.student_job(replace(cfg, temperature=8.0), "distilled").key != hard.key
-    assert H.student_job(cfg, "hard", hidden=(30, 30)).cost == 60
+    hard, dist = H.student_spec(cfg, "hard"), H.student_spec(cfg, "distilled", T=8)
+    assert hard.cost() == 24 and hard.needs() == () and dist.needs() == (H.teacher_spec(cfg),)
+    assert hard == H.student_spec(replace(cfg, temperature=8.0), "hard")  # T does not change it
+    assert dist == H.student_spec(replace(cfg, temperature=8.0), "distilled") != hard
+    assert (hard.T, hard.alpha, hard.teacher) == (None, None, None)
+    assert H.student_spec(cfg, "hard", hidden=(30, 30)).cost() == 60
     m = tiny_cfg(M.Mythical3Config, omit=(3,))
-    assert [j.key for j in M.mythical3_jobs(m)] == [H.student_job(m, k, omit=(3,)).key for k in ("distilled", "hard")]
+    assert M.mythical3_specs(m) == [H.student_spec(m, k, omit=(3,)) for k in ("distilled", "hard")]
     with pytest.raises(ValueError, match="kind"):
-        H.student_job(cfg, "soft")
+        H.student_spec(cfg, "soft")
     with pytest.raises(ValueError, match="T must be"):
-        H.student_job(cfg, "distilled", T=0)
+        H.student_spec(cfg, "distilled", T=0)
 
 
 # ----------------------------------------------------------------------------- recipes and CLI
@@ -301,12 +302,12 @@ def test_chapter2_students_take_as_many_steps_and_the_teacher_has_its_own_schedu
     assert H.student_epochs(m) == 10 and H.student_epochs(replace(m, match_steps=False), (3,)) == 10
     assert H.student_epochs(m, (0, 1, 2, 3, 4, 5, 6, 9)) >= 40  # a fifth of the images, about five times the epochs
     # the epochs are part of the student's cache key
-    assert H.student_job(m, "hard", omit=(3,)).key != H.student_job(replace(m, match_steps=False), "hard", omit=(3,)).key
+    assert H.student_spec(m, "hard", omit=(3,)) != H.student_spec(replace(m, match_steps=False), "hard", omit=(3,))
     # the teacher's schedule is its own: the students' schedule does not change the teacher
     c = tiny_cfg()
     assert (c.teacher_schedule, c.lr_schedule) == ("cosine", "constant")
-    assert H.teacher_job(c).key == H.teacher_job(replace(c, lr_schedule="cosine")).key
-    assert H.teacher_settings(replace(c, teacher_lr_schedule=None))["lr_schedule"] == "constant"
+    assert H.teacher_spec(c) == H.teacher_spec(replace(c, lr_schedule="cosine"))
+    assert H.teacher_spec(replace(c, teacher_lr_schedule=None)).lr_schedule == "constant"
     with pytest.raises(ValueError, match="match_steps"):
         H.HintonConfig(match_steps=1)
     with pytest.raises(ValueError, match="schedule"):
@@ -315,24 +316,24 @@ def test_chapter2_students_take_as_many_steps_and_the_teacher_has_its_own_schedu
     d, f = M.Mythical3Config.for_scale("default"), M.Mythical3Config.for_scale("full")
     assert (d.temperature, d.alpha, d.match_steps, d.teacher_schedule) == (20.0, 0.9, True, "cosine")
     assert (f.temperature, f.alpha, f.match_steps, f.teacher_schedule) == (4.0, 0.5, False, "cosine")
-    assert H.teacher_settings(d) == H.teacher_settings(H.HintonConfig())  # chapter 1's teacher
+    assert H.teacher_spec(d) == H.teacher_spec(H.HintonConfig())  # chapter 1's teacher
 
 
-def test_mythical3_partial_result_comes_first_and_agrees_with_the_final_one(tmp_path, monkeypatch):
+def test_the_mythical3_panel_previews_the_distilled_student_and_agrees_with_the_final_result(tmp_path, monkeypatch):
     from subclass_lib import runner
+    from subclass_lib.widgets.hinton import retrain_mythical3
 
     monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path))  # nothing cached: both students train
     runner.clear_memory_cache()
     cfg = tiny_cfg(M.Mythical3Config, omit=(3,))
     partials = []
-    final = M.run_mythical3(cfg, verbose=False, partial=partials.append)
-    assert len(partials) == 2  # halfway through the distilled student's epochs, then when it is done
+    final = retrain_mythical3(cfg, preview=partials.append)
+    assert len(partials) == 1  # halfway through the distilled student's epochs
     half = partials[0]
-    assert half["hard_labels"] is None and half["distilled"]["epochs_done"] == final["student_epochs"] // 2
-    p = partials[1]
-    assert p["hard_labels"] is None and p["per_class"]["hard_labels"] is None
-    assert p["distilled"] == final["distilled"] and p["distilled_bias_adjusted"] == final["distilled_bias_adjusted"]
+    assert half["hard_labels"] is None and half["per_class"]["hard_labels"] is None
+    assert half["distilled"]["epochs_done"] == final["student_epochs"] // 2
     assert final["hard_labels"]["accuracy_on_omitted"] == 0.0 and len(final["per_class"]["hard_labels"]) == 10
+    assert final == M.run_mythical3(cfg, verbose=False) | {"timing_s": final["timing_s"]}
 
 
 def test_a_cached_models_logits_are_computed_once_per_process(monkeypatch):
@@ -341,32 +342,21 @@ def test_a_cached_models_logits_are_computed_once_per_process(monkeypatch):
     calls = []
     real = H.predict
     monkeypatch.setattr(H, "predict", lambda m, x, **kw: calls.append(len(x)) or real(m, x, **kw))
-    first = H.test_logits(H.teacher_job(cfg), teacher)
-    assert H.test_logits(H.teacher_job(cfg), teacher) is first
+    first = H.test_logits(H.teacher_spec(cfg), teacher)
+    assert H.test_logits(H.teacher_spec(cfg), teacher) is first
     assert calls in ([], [10000])  # computed at most once (maybe earlier in this process)
     assert torch.equal(first, real(teacher, H.load_splits()[2][0]))
 
 
-def test_a_student_in_training_is_previewed_halfway_and_the_preview_changes_nothing(tmp_path, monkeypatch):
-    cfg = tiny_cfg(student_epochs=4)
-    teacher = H.train_teacher(cfg, verbose=False).model
-    seen = []
-    with_preview = H.train_student(cfg, teacher, "distilled", use_cache=False, verbose=False,
-                                   preview=lambda m, e, n: seen.append((e, n, predict(m, torch.rand(3, 784)))))
-    without = H.train_student(cfg, teacher, "distilled", use_cache=False, verbose=False)
-    assert [(e, n) for e, n, _ in seen] == [(2, 4)]
-    for a, b in zip(with_preview.model.parameters(), without.model.parameters()):
-        assert torch.equal(a, b)
-
-
-def test_run_hinton_previews_the_distilled_student_then_gives_the_numbers_of_a_run_without_it(tmp_path, monkeypatch):
+def test_the_distillation_panel_previews_halfway_and_the_preview_changes_nothing(tmp_path, monkeypatch):
     from subclass_lib import runner
+    from subclass_lib.widgets.hinton import retrain_distillation
 
     runner.clear_memory_cache()
     cfg = tiny_cfg(student_epochs=4, temperature=3.0)
     partials = []
     monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "a"))
-    final = H.run_hinton(cfg, verbose=False, partial=partials.append)
+    final = retrain_distillation(cfg, preview=partials.append)
     assert len(partials) == 1 and partials[0]["distilled"]["epochs_done"] == 2
     assert partials[0]["distilled"]["epochs"] == 4 and "epochs_done" not in final["distilled"]
     monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "b"))
@@ -378,7 +368,7 @@ def test_run_hinton_previews_the_distilled_student_then_gives_the_numbers_of_a_r
     monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "a"))
     again = []
     runner.clear_memory_cache()
-    again_final = H.run_hinton(cfg, verbose=False, partial=again.append)
+    again_final = retrain_distillation(cfg, preview=again.append)
     assert again_final["distilled"]["test_accuracy"] == final["distilled"]["test_accuracy"] and again == []
 
 

@@ -220,23 +220,22 @@ def test_run_tiny_is_deterministic_and_in_range():
         assert math.isfinite(d["similar"]) and math.isfinite(d["dissimilar"])
 
 
-def test_jobs_describe_the_cached_models_and_train_them():
+def test_specs_describe_the_cached_models_and_train_them():
     cfg = L.LSKDConfig(**TINY)
-    job = L.student_job(cfg, 0.1, 4)
-    assert job.entries == (("lskd-student", cfg.student_key(0.1, 4.0, 1)),)
-    teacher_entries = (("lskd-teacher", cfg.teacher_key(0.1)),)
-    assert [j.entries for j in job.needs] == [L.teacher_job(cfg, 0.1).entries] == [teacher_entries]
-    assert L.student_job(cfg, 0.1, 4, student_seed=2).key != job.key
-    assert not job.done() and not job.needs[0].done()
-    runner.run_all([job, L.student_job(cfg, 0.1, 4.0)], workers=1, here=True)  # one job: trained here, teacher first
-    assert job.done() and job.needs[0].done()
+    spec = L.student_spec(cfg, 0.1, 4)
+    assert (spec.T, spec.student_seed, spec.seed, spec.fraction) == (4.0, 1, 0, cfg.transfer_fraction)
+    assert spec.needs() == (L.teacher_spec(cfg, 0.1),) and spec.teacher.eps == 0.1
+    assert L.student_spec(cfg, 0.1, 4, student_seed=2) != spec
+    assert not runner.is_cached(spec) and not runner.is_cached(spec.teacher)
+    runner.train_many([spec, L.student_spec(cfg, 0.1, 4.0)], workers=1)  # one spec: trained here, teacher first
+    assert runner.is_cached(spec) and runner.is_cached(spec.teacher)
     runner.clear_memory_cache()
-    trained = L.train_student(cfg, 0.1, 4.0, verbose=False).model  # loads the job's model
+    trained = L.train_student(cfg, 0.1, 4.0, verbose=False).model  # loads the spec's model
     fresh = L.train_student(cfg, 0.1, 4.0, verbose=False, use_cache=False).model
     assert all(torch.equal(p, q) for p, q in zip(trained.parameters(), fresh.parameters()))
     for bad in (dict(eps=1.0, T=4), dict(eps=0.1, T=0), dict(eps=0.1, T=4, student_seed=-1)):
         with pytest.raises(ValueError):
-            L.student_job(cfg, **bad)
+            L.student_spec(cfg, **bad)
 
 
 def test_students_start_from_identical_weights():

@@ -1,97 +1,150 @@
-"""runner.Job and runner.run_all: what is trained, in which order, and where."""
+"""runner.Spec and runner.train_many: what is trained, in which order, where, and with which numbers."""
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import joblib
 import pytest
 import torch
 
+from subclass_lib import cache
 from subclass_lib import runner as R
-from subclass_lib.train import History
-
-TRAINED: list[str] = []
-
-
-def _tiny(name: str, size: int) -> None:
-    """A module-level job function: 'train' a linear layer into the cache."""
-    def train_fn(model):
-        TRAINED.append(f"{name}/{size}")
-        with torch.no_grad():
-            model.weight.fill_(size)
-        return History(loss=[0.0])
-    R.load_or_train(name, {"size": size}, lambda: torch.nn.Linear(size, 1), train_fn)
+from subclass_lib.models import MLP
+from subclass_lib.train import FitConfig, fit, seed_everything
 
 
-def job(name: str, size: int, needs=()) -> R.Job:
-    return R.Job(_tiny, (name, size), entries=((name, {"size": size}),), cost=size, needs=tuple(needs))
+@dataclass(frozen=True)
+class Tiny(R.Spec):
+    """A model of ``size`` hidden units trained on seeded random data; each training appends its
+    label to the file ``log`` (from whichever process trains it)."""
 
+    name: ClassVar[str] = "tiny"
+    size: int
+    log: str
+    seed: int = 0
+    teacher: "Tiny | None" = None
 
-def fake_workers(handed: list):
-    """Stands for runner.run_in_workers: records what it was handed, and after which jobs (it takes
-    two jobs or more)."""
-    def run(fn, jobs, n, after=None, **kw):
-        if len(jobs) < 2:
-            return False
-        handed.extend((j[1], sorted(jobs[k][1] for k in (after[i] if after else ()))) for i, j in enumerate(jobs))
-        return True
-    return run
+    def needs(self):
+        return (self.teacher,) if self.teacher is not None else ()
+
+    def cost(self) -> float:
+        return float(self.size)
+
+    def build(self):
+        seed_everything(self.seed)
+        return MLP((self.size,), 10)
+
+    def fit(self, model, needs, device, callback):
+        with open(self.log, "a") as f:
+            f.write(f"{self.size}:{os.getpid()}\n")
+        if self.teacher is not None:  # its teacher is trained and handed over
+            assert len(needs) == 1 and isinstance(needs[0], MLP)
+        g = torch.Generator().manual_seed(self.seed)
+        data = {"x": torch.rand(256, 784, generator=g), "y": torch.randint(0, 10, (256,), generator=g)}
+        return fit(model, lambda m, b: torch.nn.functional.cross_entropy(m(b["x"]), b["y"]), data,
+                   FitConfig(epochs=2, batch_size=32, seed=self.seed, device=device), verbose=False, callback=callback)
 
 
 @pytest.fixture(autouse=True)
 def empty_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path))
+    monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "models"))
     R.clear_memory_cache()
-    TRAINED.clear()
     yield
     R.clear_memory_cache()
 
 
-def test_missing_jobs_go_to_the_workers_once_each_longest_first(monkeypatch):
-    handed = []
-    monkeypatch.setattr(R, "run_in_workers", fake_workers(handed))
-    _tiny("a", 5)  # already in the cache
-    jobs = [job("a", 2), job("a", 5), job("a", 9), job("a", 2)]
-    assert R.run_all(jobs, workers=2, device="cpu") == 2
-    assert handed == [(("a", 9), []), (("a", 2), [])]
+def trained(log: Path) -> list[int]:
+    return [int(line.split(":")[0]) for line in log.read_text().split()] if log.exists() else []
 
 
-def test_prerequisites_first_and_not_twice(monkeypatch):
-    handed = []
-    monkeypatch.setattr(R, "run_in_workers", fake_workers(handed))
-    teacher = job("teacher", 3)
-    students = [job("student", s, needs=[teacher]) for s in (1, 2)]
-    other = job("other", 7)
-    assert R.run_all([*students, other, teacher], workers=2, device="cpu") == 4
-    # the teacher once, first; the students after it; the job that needs nothing alongside
-    assert handed == [(("teacher", 3), []), (("other", 7), []), (("student", 2), [("teacher", 3)]),
-                      (("student", 1), [("teacher", 3)])]
+def weights(t: R.Trained) -> list[torch.Tensor]:
+    return list(t.model.state_dict().values())
 
 
-def test_here_trains_in_this_process_and_the_jobs_are_then_cached():
-    jobs = [job("s", 1, needs=[job("t", 4)]), job("s", 2, needs=[job("t", 4)])]
-    assert R.run_all(jobs, workers=1, here=True) == 0
-    assert TRAINED == ["t/4", "s/2", "s/1"]
-    assert all(j.done() for j in jobs)
-    assert R.run_all(jobs, workers=1, here=True) == 0 and len(TRAINED) == 3  # nothing left to do
+def test_train_many_trains_what_is_missing_once_and_returns_every_model_in_order(tmp_path):
+    log = tmp_path / "log"
+    a, b = Tiny(8, str(log)), Tiny(16, str(log))
+    out = R.train_many([a, b, a], workers=1)
+    assert sorted(trained(log)) == [8, 16]  # the duplicate once
+    assert [w.shape for w in weights(out[0])] == [w.shape for w in weights(out[2])]
+    assert all(torch.equal(x, y) for x, y in zip(weights(out[0]), weights(out[2])))
+    again = R.train_many([b, a], workers=1)
+    assert sorted(trained(log)) == [8, 16] and all(t.from_cache for t in again)  # nothing left to do
+    assert R.is_cached(a) and cache.cached_path(a).name.startswith("tiny-")
 
 
-def test_the_pool_starts_a_job_after_the_jobs_it_needs(monkeypatch):
-    """run_in_workers itself (real worker processes): the students start after their teacher."""
-    jobs = [job("t", 3), job("s", 1, needs=[job("t", 3)]), job("s", 2, needs=[job("t", 3)]), job("o", 5)]
-    assert R.run_all(jobs, workers=2, device="cpu") == 4
-    assert all(j.done() for j in jobs)
-    with pytest.raises(ValueError, match="cycle"):
-        R.run_in_workers(_tiny, [("c", 1), ("c", 2)], 2, after=[{1}, {0}])
-    with pytest.raises(ValueError, match="indices"):
-        R.run_in_workers(_tiny, [("c", 1)], 2, after=[{0}])
+def test_needed_specs_train_first_and_the_others_beside_them(tmp_path):
+    log = tmp_path / "log"
+    teacher = Tiny(32, str(log))
+    students = [Tiny(8, str(log), seed=s, teacher=teacher) for s in (1, 2)]
+    other = Tiny(16, str(log))
+    R.train_many([*students, other], workers=1)
+    order = trained(log)
+    assert order.index(32) < order.index(8) and sorted(order) == [8, 8, 16, 32]
 
 
-def test_without_here_one_worker_runs_nothing():
-    assert R.run_all([job("s", 1), job("s", 2)], workers=1) == 0
-    assert TRAINED == []
+def test_workers_give_the_numbers_of_a_run_in_this_process(tmp_path):
+    """Real loky worker processes: the same weights as training one after another here."""
+    log = tmp_path / "log"
+    teacher = Tiny(32, str(log))
+    specs = [teacher] + [Tiny(8, str(log), seed=s, teacher=teacher) for s in (1, 2, 3)]
+    parallel = R.train_many(specs, workers=2, device="cpu")
+    pids = {line.split(":")[1] for line in log.read_text().split() if line.startswith("8:")}
+    assert len(pids) == 2 and str(os.getpid()) not in pids  # the students in two workers (the teacher alone: here)
+    R.clear_memory_cache()
+    for p in (tmp_path / "models").iterdir():
+        p.unlink()
+    here = R.train_many(specs, workers=1)
+    for x, y in zip(parallel, here):
+        assert all(torch.equal(u, v) for u, v in zip(weights(x), weights(y)))
 
 
-def test_bad_input_is_refused():
+@pytest.mark.parametrize("backend", ["sequential", "loky"])
+def test_another_joblib_backend_gives_the_same_numbers(tmp_path, backend):
+    """What a cluster backend (Dask, Ray) would do, on this machine: joblib's backend switch."""
+    log = tmp_path / "log"
+    specs = [Tiny(8, str(log), seed=s) for s in (1, 2, 3)]
+    with joblib.parallel_config(backend=backend):
+        switched = R.train_many(specs, workers=2, device="cpu")
+    R.clear_memory_cache()
+    for p in (tmp_path / "models").iterdir():
+        p.unlink()
+    here = R.train_many(specs, workers=1)
+    for x, y in zip(switched, here):
+        assert all(torch.equal(u, v) for u, v in zip(weights(x), weights(y)))
+
+
+def test_on_epoch_follows_the_first_missing_spec_in_this_process(tmp_path):
+    log = tmp_path / "log"
+    first, second = Tiny(8, str(log), seed=1), Tiny(16, str(log), seed=2)
+    seen = []
+    R.train_many([first, second], workers=2, device="cpu",
+                 on_epoch=lambda spec, model, epoch, epochs, hist: seen.append((spec, epoch, epochs, len(hist.loss))))
+    assert seen == [(first, 1, 2, 1), (first, 2, 2, 2)]
+    by_size = dict(line.split(":") for line in log.read_text().split())
+    assert by_size["8"] == str(os.getpid()) != by_size["16"]  # the other trained beside it
+
+
+def test_without_the_cache_every_spec_and_need_trains_once_here(tmp_path):
+    log = tmp_path / "log"
+    teacher = Tiny(32, str(log))
+    out = R.train_many([Tiny(8, str(log), seed=s, teacher=teacher) for s in (1, 2)], use_cache=False)
+    assert sorted(trained(log)) == [8, 8, 32] and not any(t.from_cache for t in out)
+    assert not (tmp_path / "models").exists() or not list((tmp_path / "models").iterdir())
+
+
+def test_the_threading_backend_is_refused(tmp_path):
+    """Threads share torch's random generator (a model's initial weights, dropout): refused, clearly."""
+    with joblib.parallel_config(backend="threading"), pytest.raises(ValueError, match="threading"):
+        R.train_many([Tiny(8, str(tmp_path / "log"), seed=s) for s in (1, 2)], workers=2, device="cpu")
+
+
+def test_bad_arguments_are_refused(tmp_path):
     with pytest.raises(ValueError, match="workers"):
-        R.run_all([job("s", 1)], workers=0)
-    with pytest.raises(ValueError, match="runner.Job"):
-        R.run_all([("s", 1)], workers=2)
+        R.train_many([Tiny(8, str(tmp_path / "log"))], workers=0)
+    with pytest.raises(ValueError, match="runner.Spec"):
+        R.train_many([("s", 1)], workers=2)

@@ -60,21 +60,25 @@ def test_config_split_orders_contingency_columns():
     assert S.SubclassConfig.demo().sharpen == 0.5  # the demo's own value; the default is retuned
 
 
-def test_teacher_key_ignores_student_fields():
+def test_teacher_spec_ignores_student_fields():
+    spec = S.teacher_spec
     a = S.SubclassConfig()
-    assert a.teacher_key() == replace(a, temperature=8.0, student_epochs=3).teacher_key()
-    assert a.teacher_key() != replace(a, seed=1).teacher_key()
-    assert "conv_dropout" not in a.teacher_key()  # MLP teachers do not depend on it
-    assert replace(a, teacher="conv").teacher_key() != replace(a, teacher="conv", conv_dropout=0.0).teacher_key()
+    assert spec(a) == spec(replace(a, temperature=8.0, student_epochs=3))
+    assert spec(a) != spec(replace(a, seed=1))
+    assert spec(a).conv_dropout is None  # MLP teachers do not depend on it
+    assert spec(replace(a, teacher="conv")) != spec(replace(a, teacher="conv", conv_dropout=0.0))
     # the view's settings matter only when the consistency loss is on
     off = replace(a, consistency=0.0)
-    assert off.teacher_key() == replace(off, view_noise=0.1, view_shift=3).teacher_key()
-    assert a.teacher_key() != replace(a, view_noise=0.1).teacher_key()
+    assert spec(off) == spec(replace(off, view_noise=0.1, view_shift=3))
+    assert spec(a) != spec(replace(a, view_noise=0.1))
     # beta = 0 trains the same teacher whatever the auxiliary loss is
     zero = replace(a, aux_weight=0.0)
-    assert zero.teacher_key() == replace(a, aux="contrastive", aux_weight=0.0, aux_temperature=0.3).teacher_key()
-    assert zero.teacher_key() == replace(a, aux="none").teacher_key()
-    assert a.teacher_key() != replace(a, aux="contrastive").teacher_key()
+    assert spec(zero) == spec(replace(a, aux="contrastive", aux_weight=0.0, aux_temperature=0.3))
+    assert spec(zero) == spec(replace(a, aux="none"))
+    assert spec(a) != spec(replace(a, aux="contrastive"))
+    assert S.label_free_spec(a).needs() == (spec(a),) and S.label_free_spec(a) != S.label_free_spec(replace(a, temperature=8.0))
+    with pytest.raises(ValueError, match="SubclassConfig"):
+        spec({"seed": 0})
 
 
 def test_consistency_loss_is_in_the_teacher_loss():
@@ -137,9 +141,7 @@ def test_halfway_checkpoint_is_exactly_the_shorter_run():
     assert len(half.history.loss) == 2 and half.history.loss == direct.history.loss
     # odd epoch counts have no halfway point; without the cache nothing is stored
     S.train_teacher(replace(cfg, teacher_epochs=3, seed=1), verbose=False)
-    assert not S.teacher_job(replace(cfg, teacher_epochs=1, seed=1)).done()
-    S.train_teacher(replace(cfg, seed=2), verbose=False, use_cache=False)
-    assert not S.teacher_job(replace(short, seed=2)).done()
+    assert not R.is_cached(S.teacher_spec(replace(cfg, teacher_epochs=1, seed=1)))
 
 
 def test_label_free_student_and_n_sub_3():
@@ -184,12 +186,15 @@ def test_train_many_in_processes_equals_sequential(tmp_path, monkeypatch):
     monkeypatch.setenv(R.WORKERS_ENV, "1")
     clear_memory_cache()
     sequential = train_many(cfgs, student=True)
+    assert len(list((tmp_path / "sequential").glob("subclass-teacher-*.pt"))) == 4  # trained again, here (+ halfway)
     for (tp, sp), (ts, ss) in zip(parallel, sequential):
-        assert not ts.from_cache
         assert np.array_equal(tp.contingency, ts.contingency) and tp.snapshots == ts.snapshots
         assert tp.recovery_any == ts.recovery_any and sp.recovery_any == ss.recovery_any
     with pytest.raises(ValueError, match="SubclassConfig"):
         train_many([dict(seed=0)])
+    # teachers that are one model are trained once
+    b = replace(cfgs[0], aux_weight=0.0, seed=3)
+    assert S.teacher_spec(b) == S.teacher_spec(replace(b, aux="contrastive"))
 
 
 def test_default_workers_reads_the_environment(monkeypatch):
@@ -269,18 +274,3 @@ def test_cli_bad_flags_exit_2(flags, msg, capsys):
     assert msg in capsys.readouterr().err
 
 
-def test_teacher_jobs_train_only_what_is_missing_longest_first(monkeypatch):
-    a = S.SubclassConfig(**TINY)
-    b = replace(a, aux_weight=0.0)
-    same_as_b = replace(a, aux="contrastive", aux_weight=0.0)  # one teacher: no auxiliary term
-    order = []  # what run_all hands to the worker pool, which "fails" here: the jobs then run in this process
-    monkeypatch.setattr(R, "run_in_workers", lambda fn, jobs, n, **kw: order.extend(jobs) and False)
-    jobs = [S.teacher_job(b), S.teacher_job(same_as_b), S.teacher_job(replace(a, teacher_epochs=4), student=True)]
-    assert R.run_all(jobs, workers=2, device="cpu", here=True) == 0  # none trained by workers
-    assert [(c.teacher_epochs, st) for _, (c, st), _ in order] == [(4, True), (2, False)]  # deduplicated, longest first
-    assert all(j.done() for j in jobs)
-    assert S.teacher_job(replace(a, teacher_epochs=4)).done() and not S.teacher_job(replace(a, seed=1)).done()
-    order.clear()
-    assert R.run_all(jobs, workers=2, device="cpu", here=True) == 0 and order == []  # all cached
-    with pytest.raises(ValueError, match="SubclassConfig"):
-        S.teacher_job({"seed": 0})

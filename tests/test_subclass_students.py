@@ -54,11 +54,12 @@ def test_config_parses_hidden_and_scales():
     assert small.transfer_fraction < 1 and small.student_epochs < S.StudentsConfig().student_epochs
 
 
-def test_cache_key_ignores_fields_a_method_does_not_use():
+def test_a_students_spec_ignores_fields_its_method_does_not_use():
     a, b = S.StudentsConfig(), S.StudentsConfig(temperature=8.0, alpha=0.9)
-    assert a.student_key("hard_labels") == b.student_key("hard_labels")
-    assert a.student_key("subclass_distillation") != b.student_key("subclass_distillation")
-    assert a.student_key("hard_labels") != a.student_key("distillation")
+    assert S.student_spec(a, "hard_labels") == S.student_spec(b, "hard_labels")
+    assert S.student_spec(a, "subclass_distillation") != S.student_spec(b, "subclass_distillation")
+    assert S.student_spec(a, "hard_labels") != S.student_spec(a, "distillation")
+    assert S.student_spec(a, "hard_labels").needs() == (S.student_spec(a, "distillation").teacher,)
 
 
 # ----------------------------------------------------------------------------- students
@@ -138,9 +139,10 @@ def test_train_student_is_deterministic(teacher):
 
 def test_students_in_worker_processes_equal_sequential(teacher):
     jobs = [(replace(TINY, seed=s), m) for s in (0, 1) for m in ("hard_labels", "subclass_distillation")]
-    student_jobs = [S.student_job(c, m) for c, m in jobs]
-    assert runner.run_all(student_jobs, workers=2, device="cpu") == 4  # trained in two processes, into the cache
-    assert runner.run_all(student_jobs, workers=2, device="cpu") == 0  # nothing left to do
+    specs = [S.student_spec(c, m) for c, m in jobs]
+    assert not any(runner.is_cached(s) for s in specs)
+    runner.train_many(specs, workers=2, device="cpu")  # trained in two processes, into the cache
+    assert all(runner.is_cached(s) for s in specs)
     for c, m in jobs:
         cached = S.train_student(c, m, teacher, verbose=False)
         fresh = S.train_student(c, m, teacher, verbose=False, use_cache=False)
@@ -149,9 +151,9 @@ def test_students_in_worker_processes_equal_sequential(teacher):
         for a, b in zip(cached.model.state_dict().values(), fresh.model.state_dict().values()):
             assert torch.equal(a, b)
     with pytest.raises(ValueError, match="method"):
-        S.student_job(TINY, "magic")
+        S.student_spec(TINY, "magic")
     with pytest.raises(ValueError, match="StudentsConfig"):
-        S.student_job(TINY.teacher, "hard_labels")
+        S.student_spec(TINY.teacher, "hard_labels")
 
 
 # ----------------------------------------------------------------------------- CLI
@@ -195,4 +197,6 @@ def test_cli_bad_flags_exit_2(cache, flags, message, capsys):
 
 def test_chapter_teacher_is_chapter_4s_default():
     """Chapter 5 distils from chapter 4's default teacher (one cached model for both chapters)."""
-    assert S.chapter_teacher().teacher_key() == SubclassConfig().teacher_key()
+    from subclass_lib.experiments.subclass import teacher_spec
+
+    assert teacher_spec(S.chapter_teacher()) == teacher_spec(SubclassConfig())

@@ -7,7 +7,7 @@
 Every ``--set`` is one row: ``field=value`` pairs (space-separated) applied to
 ``SubclassConfig()`` (the chapter's default). For each row the teacher and its label-free
 student are trained (or loaded from the model cache) for every seed, in worker processes
-(``runner.run_all`` over ``subclass.teacher_job``), and the table gives the mean and population std of their test
+(``runner.train_many`` over ``subclass.label_free_spec``), and the table gives the mean and population std of their test
 recovery (any mapping) and super-class accuracy. The book's lab notes (book/lab_notes.md) record the
 table this script printed when the default's sharpen was chosen; it is not part of the
 chapter's own run (about two minutes per row on a 2-core CPU).
@@ -83,7 +83,7 @@ def main(argv=None) -> int:
         p.error(str(exc))
     base = S.SubclassConfig()
     cfgs = [replace(base, seed=s, **st) for st in settings for s in args.seeds]
-    runner.run_all([S.teacher_job(c, student=True) for c in cfgs], workers=args.workers, here=True)  # fill the cache
+    runner.train_many([S.label_free_spec(c) for c in cfgs], workers=args.workers)  # fill the cache
     rows = []
     for st in settings:
         r = recovery_over_seeds(replace(base, **st), args.seeds, student=True)  # from the cache

@@ -29,31 +29,29 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import torch
 
 from .. import losses
-from ..data import N_DIGITS, load_mnist, omit_digits, parse_digits, train_val_split
+from ..cache import memo
+from ..data import N_DIGITS, SPLIT_SEED, VAL_SIZE, load_splits, omit_digits, parse_digits
 from ..losses import soft_targets
 from ..metrics import accuracy
 from ..models import MLP, hidden_label, predict
-from ..runner import Job, Trained, load_or_train, run_all, start_in_worker
+from .. import runner
 from .base import Scaled
-from ..train import FitConfig, check_lr_schedule, fit, progress_callback, run_seed, seed_everything
+from ..train import FitConfig, check_lr_schedule, fit, run_seed, seed_everything
 from ..checks import check_fraction, check_hidden, check_pos_int, check_scale, check_seed, check_temperature
 
 __all__ = [
-    "HintonConfig", "SOURCE_HINTON", "parse_digits", "teacher_settings", "load_splits", "transfer_set",
-    "make_student", "train_teacher", "train_student", "student_epochs", "teacher_job", "student_job", "evaluate",
-    "per_class_accuracy", "run_hinton", "soft_targets", "soft_gradient_norms", "logits_once", "test_logits",
+    "HintonConfig", "SOURCE_HINTON", "parse_digits", "load_splits", "transfer_set", "TeacherSpec", "StudentSpec",
+    "teacher_spec", "student_spec", "make_student", "train_teacher", "train_student", "student_epochs", "evaluate",
+    "per_class_accuracy", "run_hinton", "soft_targets", "soft_gradient_norms", "test_logits",
 ]
 
 ProgressFn = Callable[[float, str], None]
 
-#: Validation images held out of the teacher's training set (and of every transfer set).
-VAL_SIZE = 5000
-#: Seed of the train/validation split: part of the benchmark, the same for every run.
-SPLIT_SEED = 0
 
 #: The sources' numbers (test accuracy; errors on the 10,000 test images).
 SOURCE_HINTON = {
@@ -143,17 +141,8 @@ class HintonConfig(Scaled):
 
 # ----------------------------------------------------------------------------- data
 
-@functools.lru_cache(maxsize=2)
-def load_splits(seed: int = SPLIT_SEED):
-    """``(x_train, y_train), (x_val, y_val), (x_test, y_test)``: 55,000 / 5,000 / 10,000 images (split
-    once per process: every student, slider setting and evaluation reads the same tensors, unchanged)."""
-    tr, te = load_mnist("train"), load_mnist("test")
-    (xt, yt), (xv, yv) = train_val_split(tr.images, tr.labels, val_size=VAL_SIZE, seed=seed)
-    return (xt, yt), (xv, yv), (te.images, te.labels)
-
-
-def transfer_set(cfg: HintonConfig, omit: Iterable[int] = (), seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """The students' transfer set: ``transfer_size`` images of the training part (seeded by
+def transfer_set(cfg, omit: Iterable[int] = (), seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The students' transfer set: ``cfg.transfer_size`` images of the training part (seeded by
     ``seed``, default ``cfg.seed``), then without the digits in ``omit``."""
     seed = cfg.seed if seed is None else check_seed(seed)
     (xt, yt), _, _ = load_splits()
@@ -167,61 +156,112 @@ def transfer_set(cfg: HintonConfig, omit: Iterable[int] = (), seed: int | None =
     return xt, yt
 
 
-#: Logits of cached models, computed once per process: a slider panel asks for the same teacher's
-#: logits on the test set and on a transfer set at every retrain (half a second each on one thread).
-_LOGITS: dict[tuple, torch.Tensor] = {}
-
-
-def logits_once(key: tuple, model: MLP, images: torch.Tensor) -> torch.Tensor:
-    """``predict(model, images)``, kept for this process under ``key``, which must name both the model
-    (e.g. its :class:`~subclass_lib.runner.Job`'s key, which includes the library's fingerprint) and
-    the images."""
-    if key not in _LOGITS:
-        _LOGITS[key] = predict(model, images)
-    return _LOGITS[key]
-
-
-def test_logits(job: Job, model: MLP) -> torch.Tensor:
-    """The logits on the 10,000 test images of the model that ``job`` trains into the cache (once per process)."""
-    _, _, (xs, _) = load_splits()
-    return logits_once(("test", *job.key), model, xs)
+@runner.pinned
+def test_logits(spec: runner.Spec, model: MLP) -> torch.Tensor:
+    """The logits on the 10,000 test images of the model of ``spec`` (once per process)."""
+    return memo(spec, "test", lambda: predict(model, load_splits()[2][0]))
 
 
 # ----------------------------------------------------------------------------- models
 
-def teacher_settings(cfg: HintonConfig) -> dict:
-    """The fields that define the teacher (its cache key): shared by chapters 1 and 2."""
-    return dict(seed=cfg.seed, hidden=list(cfg.teacher_hidden), epochs=cfg.teacher_epochs,
-                dropout=cfg.teacher_dropout, input_dropout=cfg.teacher_input_dropout,
-                max_norm=cfg.max_norm, jitter=cfg.jitter, lr=cfg.lr, lr_schedule=cfg.teacher_schedule,
-                batch_size=cfg.batch_size, val_size=VAL_SIZE, split_seed=SPLIT_SEED)
+@dataclass(frozen=True)
+class TeacherSpec(runner.Spec):
+    """The big net: hidden layers ``hidden``, dropout, max-norm, jitter, hard labels, trained on the
+    55,000 training images. Shared by chapters 1 and 2 and every student and slider setting."""
+
+    name: ClassVar[str] = "hinton-teacher"
+    seed: int
+    hidden: tuple[int, ...]
+    epochs: int
+    dropout: float
+    input_dropout: float
+    max_norm: float
+    jitter: int
+    lr: float
+    lr_schedule: str
+    batch_size: int
+
+    def cost(self) -> float:
+        return float(sum(self.hidden))
+
+    def build(self) -> MLP:
+        seed_everything(self.seed)
+        return MLP(self.hidden, dropout=self.dropout, input_dropout=self.input_dropout, max_norm=self.max_norm)
+
+    def fit(self, model, needs, device, callback):
+        (xt, yt), (xv, yv), _ = load_splits()
+        fc = FitConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
+                       jitter=self.jitter, device=device, lr_schedule=self.lr_schedule)
+        return fit(model, lambda m, b: losses.cross_entropy(m(b["x"]), b["y"]), {"x": xt, "y": yt}, fc,
+                   val_fn=lambda m: accuracy(predict(m, xv), yv), name="teacher", verbose=False, callback=callback)
 
 
-def _make_teacher(cfg: HintonConfig) -> MLP:
-    seed_everything(cfg.seed)
-    return MLP(cfg.teacher_hidden, dropout=cfg.teacher_dropout,
-               input_dropout=cfg.teacher_input_dropout, max_norm=cfg.max_norm)
+@dataclass(frozen=True)
+class StudentSpec(runner.Spec):
+    """A small net (no regularisation) on a transfer set of ``transfer_size`` images without the
+    digits ``omit``: ``kind="hard"`` on the labels, ``kind="distilled"`` on
+    :func:`subclass_lib.losses.distillation_loss` with ``teacher``'s logits at ``T`` and ``alpha``.
+    ``seed`` seeds its initial weights, transfer subset and batch order."""
+
+    name: ClassVar[str] = "hinton-student"
+    kind: str
+    hidden: tuple[int, ...]
+    epochs: int
+    transfer_size: int | None
+    omit: tuple[int, ...]
+    seed: int
+    lr: float
+    lr_schedule: str
+    batch_size: int
+    T: float | None = None
+    alpha: float | None = None
+    teacher: TeacherSpec | None = None
+
+    def needs(self):
+        return (self.teacher,) if self.teacher is not None else ()
+
+    def cost(self) -> float:
+        return float(sum(self.hidden))
+
+    def build(self) -> MLP:
+        return make_student(self.hidden, self.seed)
+
+    def fit(self, model, needs, device, callback):
+        x, y = transfer_set(self, self.omit, self.seed)
+        data = {"x": x, "y": y}
+        if self.kind == "hard":
+            loss = lambda m, b: losses.cross_entropy(m(b["x"]), b["y"])  # noqa: E731
+        else:
+            data["teacher_logits"] = memo(self.teacher, ("transfer", self.transfer_size, self.omit, self.seed),
+                                          lambda: predict(needs[0], x))
+            loss = lambda m, b: losses.distillation_loss(  # noqa: E731
+                m(b["x"]), b["teacher_logits"], b["y"], self.T, self.alpha)
+        fc = FitConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed, device=device,
+                       lr_schedule=self.lr_schedule)
+        return fit(model, loss, data, fc, name=f"student {hidden_label(self.hidden)} {self.kind}", verbose=False,
+                   callback=callback)
 
 
-def train_teacher(cfg: HintonConfig, progress: ProgressFn | None = None, *, verbose: bool = True,
-                  use_cache: bool = True) -> Trained:
-    """The big net: hidden layers ``teacher_hidden`` (2 x 1200 ReLU), dropout, max-norm, jitter, hard labels.
+def teacher_spec(cfg: HintonConfig) -> TeacherSpec:
+    """The teacher of ``cfg``: only its own settings, so chapter 2 reuses chapter 1's teacher."""
+    return TeacherSpec(seed=cfg.seed, hidden=cfg.teacher_hidden, epochs=cfg.teacher_epochs, dropout=cfg.teacher_dropout,
+                       input_dropout=cfg.teacher_input_dropout, max_norm=cfg.max_norm, jitter=cfg.jitter, lr=cfg.lr,
+                       lr_schedule=cfg.teacher_schedule, batch_size=cfg.batch_size)
 
-    Trained on the 55,000 training images (all ten digits), cached by
-    :func:`teacher_settings`. Prints one line per epoch when it trains. Like every model of
-    the book it is trained by :func:`subclass_lib.runner.load_or_train`, so a seed gives the
-    same numbers on a machine whatever its size or its load.
-    """
-    (xt, yt), (xv, yv), _ = load_splits()
 
-    def train_fn(model):
-        return fit(model, lambda m, b: losses.cross_entropy(m(b["x"]), b["y"]), {"x": xt, "y": yt},
-                   cfg.fit_config(cfg.teacher_epochs, jitter=cfg.jitter, teacher=True),
-                   val_fn=lambda m: accuracy(predict(m, xv), yv), name="teacher", verbose=verbose,
-                   callback=progress_callback(progress, "teacher"))
-
-    return load_or_train("hinton-teacher", teacher_settings(cfg), lambda: _make_teacher(cfg), train_fn,
-                         use_cache=use_cache)
+def student_spec(cfg: HintonConfig, kind: str, *, T: float | None = None, alpha: float | None = None,
+                 hidden: tuple[int, ...] | None = None, omit: Iterable[int] = (), seed: int | None = None) -> StudentSpec:
+    """The student of ``cfg`` of ``kind`` (``"hard"`` or ``"distilled"``); ``T``, ``alpha``, ``hidden``
+    and ``seed`` default to the config's (a hard-label student has none of T, alpha and teacher)."""
+    if kind not in ("hard", "distilled"):
+        raise ValueError(f"kind must be 'hard' or 'distilled', got {kind!r}")
+    omit, seed = parse_digits(omit), cfg.seed if seed is None else check_seed(seed)
+    T = check_temperature(cfg.temperature if T is None else T, "T")
+    alpha = check_fraction(cfg.alpha if alpha is None else alpha, "alpha")
+    hidden = check_hidden(cfg.student_hidden if hidden is None else hidden, "hidden", allow_int=False)
+    soft = dict(T=T, alpha=alpha, teacher=teacher_spec(cfg)) if kind == "distilled" else {}
+    return StudentSpec(kind=kind, hidden=hidden, epochs=student_epochs(cfg, omit, seed), transfer_size=cfg.transfer_size,
+                       omit=omit, seed=seed, lr=cfg.lr, lr_schedule=cfg.lr_schedule, batch_size=cfg.batch_size, **soft)
 
 
 def make_student(hidden: tuple[int, ...], seed: int) -> MLP:
@@ -231,72 +271,39 @@ def make_student(hidden: tuple[int, ...], seed: int) -> MLP:
     return MLP(hidden)
 
 
-def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, progress: ProgressFn | None = None, *,
-                  T: float | None = None, alpha: float | None = None, hidden: tuple[int, ...] | None = None,
-                  omit: Iterable[int] = (), seed: int | None = None, verbose: bool = True,
-                  use_cache: bool = True, preview: Callable[[MLP, int, int], None] | None = None) -> Trained:
-    """A small net (hidden layers ``hidden``, default ``cfg.student_hidden``; no regularisation) on the
-    transfer set.
+def _progress_of(progress: ProgressFn | None, label: str):
+    return None if progress is None else (lambda f, text="": progress(f, f"{label}: {text.split(': ')[-1]}"))
 
-    ``seed`` (default ``cfg.seed``) seeds the student alone: its initial weights, its
-    transfer subset and its batch order; the teacher stays the one of ``cfg``. A hard-label
-    and a distilled student of one seed start from identical weights.
 
-    ``kind="hard"``: cross-entropy on the labels. ``kind="distilled"``:
-    :func:`subclass_lib.losses.distillation_loss` with the teacher's logits at temperature
-    ``T`` and task balance ``alpha`` (defaults: the config's). The teacher's logits are
-    computed once on the (un-jittered) transfer set and ride along with each batch.
-
-    ``preview(model, epoch, epochs)``, when the student is trained (not loaded), is called once,
-    halfway (after epoch ``epochs // 2``), with the student as it stands: a slider panel shows it
-    while the rest trains. It changes nothing in the training.
-    """
-    args = _student_args(cfg, kind, T, alpha, hidden, omit, seed)
-    T, alpha, hidden, omit, seed, epochs = (args[k] for k in ("T", "alpha", "hidden", "omit", "seed", "epochs"))
-    if kind == "distilled" and teacher is None:
-        raise ValueError("a distilled student needs a teacher")
-    x, y = transfer_set(cfg, omit, seed)
-    key = _student_key(cfg, kind, **args)
-    label = f"student {hidden_label(hidden)} " + ("hard labels" if kind == "hard" else f"distilled T={T:g} alpha={alpha:g}")
-
-    def train_fn(model):  # the teacher's logits are computed here too, where the runner trains
-        if kind == "hard":
-            data = {"x": x, "y": y}
-            loss = lambda m, b: losses.cross_entropy(m(b["x"]), b["y"])  # noqa: E731
-        else:
-            t_logits = (logits_once(("transfer", *teacher_job(cfg).key, omit, seed), teacher, x) if use_cache
-                        else predict(teacher, x))
-            data = {"x": x, "y": y, "teacher_logits": t_logits}
-            loss = lambda m, b: losses.distillation_loss(m(b["x"]), b["teacher_logits"], b["y"], T, alpha)  # noqa: E731
-        report = progress_callback(progress, label)
-
-        def callback(epoch, n_epochs, hist):
-            if report is not None:
-                report(epoch, n_epochs, hist)
-            if preview is not None and epoch == n_epochs // 2:
-                preview(model, epoch, n_epochs)
-
-        return fit(model, loss, data, cfg.fit_config(epochs, seed=seed), name=label, verbose=False,
-                   callback=callback)
-
+def train_teacher(cfg: HintonConfig, progress: ProgressFn | None = None, *, verbose: bool = True,
+                  use_cache: bool = True) -> runner.Trained:
+    """The teacher of ``cfg`` (:class:`TeacherSpec`), trained once and then read from the model cache."""
     t0 = time.perf_counter()
-    trained = load_or_train("hinton-student", key, lambda: make_student(hidden, seed), train_fn, use_cache=use_cache)
-    if verbose:
-        took = time.perf_counter() - t0
-        how = "from the cache" if trained.from_cache else f"trained in {took:.1f} s"
-        print(f"{label} on {len(y)} transfer images, {epochs} epochs: {how}", flush=True)
+    trained = runner.train(teacher_spec(cfg), device=cfg.device, use_cache=use_cache,
+                           progress=_progress_of(progress, "teacher"))
+    if verbose and not trained.from_cache:
+        print(f"teacher {hidden_label(cfg.teacher_hidden)}: trained in {time.perf_counter() - t0:.1f} s", flush=True)
     return trained
 
 
-def _student_args(cfg: HintonConfig, kind: str, T=None, alpha=None, hidden=None, omit=(), seed=None) -> dict:
-    """:func:`train_student`'s settings, checked, with the config's defaults filled in."""
-    if kind not in ("hard", "distilled"):
-        raise ValueError(f"kind must be 'hard' or 'distilled', got {kind!r}")
-    omit, seed = parse_digits(omit), cfg.seed if seed is None else check_seed(seed)
-    return dict(T=check_temperature(cfg.temperature if T is None else T, "T"),
-                alpha=check_fraction(cfg.alpha if alpha is None else alpha, "alpha"),
-                hidden=check_hidden(cfg.student_hidden if hidden is None else hidden, "hidden", allow_int=False),
-                omit=omit, seed=seed, epochs=student_epochs(cfg, omit, seed))
+def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, progress: ProgressFn | None = None, *,
+                  T: float | None = None, alpha: float | None = None, hidden: tuple[int, ...] | None = None,
+                  omit: Iterable[int] = (), seed: int | None = None, verbose: bool = True,
+                  use_cache: bool = True) -> runner.Trained:
+    """The student of :func:`student_spec` (its keyword arguments), from the cache or trained here.
+    ``teacher`` is the model of ``cfg``'s teacher (needed only when ``use_cache`` is False; otherwise
+    the teacher is read from the cache)."""
+    spec = student_spec(cfg, kind, T=T, alpha=alpha, hidden=hidden, omit=omit, seed=seed)
+    if kind == "distilled" and teacher is None:
+        raise ValueError("a distilled student needs a teacher")
+    label = f"student {hidden_label(spec.hidden)} " + (
+        "hard labels" if kind == "hard" else f"distilled T={spec.T:g} alpha={spec.alpha:g}")
+    t0 = time.perf_counter()
+    trained = runner.train(spec, device=cfg.device, use_cache=use_cache, progress=_progress_of(progress, label),
+                           needs=None if use_cache else [teacher] * (kind == "distilled"))
+    if verbose and not trained.from_cache:
+        print(f"{label}, {spec.epochs} epochs: trained in {time.perf_counter() - t0:.1f} s", flush=True)
+    return trained
 
 
 def student_epochs(cfg: HintonConfig, omit: Iterable[int] = (), seed: int | None = None) -> int:
@@ -308,36 +315,6 @@ def student_epochs(cfg: HintonConfig, omit: Iterable[int] = (), seed: int | None
         return cfg.student_epochs
     n_all, n_kept = len(transfer_set(cfg, (), seed)[1]), len(transfer_set(cfg, omit, seed)[1])
     return max(1, round(cfg.student_epochs * n_all / n_kept))
-
-
-def _student_key(cfg: HintonConfig, kind: str, T: float, alpha: float, hidden: tuple, omit: tuple, seed: int,
-                 epochs: int) -> dict:
-    """The fields a student depends on (its cache key)."""
-    key = dict(kind=kind, hidden=list(hidden), epochs=epochs, transfer_size=cfg.transfer_size,
-               omit=list(omit), seed=seed, lr=cfg.lr, lr_schedule=cfg.lr_schedule, batch_size=cfg.batch_size)
-    if kind == "distilled":
-        key.update(T=T, alpha=alpha, teacher=teacher_settings(cfg))
-    return key
-
-
-def teacher_job(cfg: HintonConfig) -> Job:
-    """The teacher of ``cfg`` as a job for :func:`subclass_lib.runner.run_all`."""
-    return Job(train_teacher, (cfg,), {"verbose": False}, entries=(("hinton-teacher", teacher_settings(cfg)),),
-               cost=sum(cfg.teacher_hidden))
-
-
-def student_job(cfg: HintonConfig, kind: str, **kw) -> Job:
-    """A student of :func:`train_student` (``kw``: its keyword arguments, e.g. ``T=8, seed=1``) as
-    a job for :func:`subclass_lib.runner.run_all`: the big students first, after their teacher."""
-    args = _student_args(cfg, kind, **kw)
-    kw = {k: v for k, v in args.items() if k != "epochs"}  # train_student works the epochs out again
-    return Job(_train_student_job, (cfg, kind, kw), entries=(("hinton-student", _student_key(cfg, kind, **args)),),
-               cost=sum(args["hidden"]), needs=(teacher_job(cfg),) if kind == "distilled" else ())
-
-
-def _train_student_job(cfg: HintonConfig, kind: str, kw: dict) -> None:
-    teacher = train_teacher(cfg, verbose=False).model if kind == "distilled" else None
-    train_student(cfg, teacher, kind, verbose=False, **kw)
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -390,18 +367,13 @@ def _timed(fn):
 
 
 def run_hinton(cfg: HintonConfig = HintonConfig(), use_cache: bool = True, verbose: bool = True,
-               progress: ProgressFn | None = None, partial: Callable[[dict], None] | None = None) -> dict:
+               progress: ProgressFn | None = None) -> dict:
     """Teacher, small net on hard labels, distilled small net: test accuracies and errors.
 
     Returns ``{"teacher", "small", "distilled"}`` (each ``test_accuracy``, ``test_errors``,
     ``train_time_s``: the training time recorded when the model was trained), ``config``
-    and ``timing_s`` (wall-clock of this call, near 0 for cached models).
-
-    With ``partial`` (a slider panel's preview), a distilled student that has to be trained trains
-    in this process while the hard-label one (if it has to be trained too) trains in a worker beside
-    it, and halfway through its epochs ``partial(result)`` gets the result so far: the distilled
-    student as it stands, with ``"epochs_done"`` and ``"epochs"`` in its entry, and ``"small"``
-    ``None`` unless the hard-label student is cached. The numbers are those of a run without it.
+    and ``timing_s`` (wall-clock of this call, near 0 for cached models). The two students
+    train side by side (:func:`subclass_lib.runner.train_many`), after the teacher.
     """
     if not isinstance(cfg, HintonConfig):
         raise ValueError(f"cfg must be a HintonConfig, got {type(cfg).__name__}")
@@ -409,31 +381,18 @@ def run_hinton(cfg: HintonConfig = HintonConfig(), use_cache: bool = True, verbo
     sub = None if progress is None else (lambda a, b: lambda f, t="": progress(a + (b - a) * f, t))
     (teacher, th, _), t_teacher = _timed(lambda: train_teacher(cfg, sub and sub(0.0, 0.6), verbose=verbose,
                                                                use_cache=use_cache))
-    jobs = [student_job(cfg, "hard"), student_job(cfg, "distilled")]
+    specs = [student_spec(cfg, "hard"), student_spec(cfg, "distilled")]
+    if use_cache:
+        runner.train_many(specs, device=cfg.device, progress=sub and sub(0.6, 0.9))
+    (dist, dh, _), t_dist = _timed(lambda: train_student(cfg, teacher, "distilled", verbose=verbose,
+                                                         use_cache=use_cache))
+    (small, sh, _), t_small = _timed(lambda: train_student(cfg, None, "hard", verbose=verbose, use_cache=use_cache))
 
-    def on_test(job, model):
-        return evaluate(test_logits(job, model) if use_cache else predict(model, xs), ys)
+    def on_test(spec, model):
+        return evaluate(test_logits(spec, model) if use_cache else predict(model, xs), ys)
 
-    teacher_on_test = on_test(teacher_job(cfg), teacher)
-    side, preview = None, None
-    if partial is not None and use_cache and not jobs[1].done():
-        side = start_in_worker(jobs[0], cfg.device)  # the hard-label student beside the distilled one
-
-        def preview(model, epoch, epochs):
-            small = (train_student(cfg, None, "hard", verbose=False).model if jobs[0].done() else None)
-            partial({"teacher": teacher_on_test,
-                     "small": None if small is None else on_test(jobs[0], small),
-                     "distilled": {**evaluate(predict(model, xs), ys), "epochs_done": epoch, "epochs": epochs},
-                     "config": asdict(cfg)})
-    elif use_cache:  # both students at once, side by side
-        run_all(jobs, device=cfg.device)
-    (dist, dh, _), t_dist = _timed(lambda: train_student(cfg, teacher, "distilled", sub and sub(0.6, 0.9),
-                                                         verbose=verbose, use_cache=use_cache, preview=preview))
-    if side is not None:
-        side.result()
-    (small, sh, _), t_small = _timed(lambda: train_student(cfg, None, "hard", sub and sub(0.9, 1.0),
-                                                           verbose=verbose, use_cache=use_cache))
-    evals = {"teacher": teacher_on_test, "small": on_test(jobs[0], small), "distilled": on_test(jobs[1], dist)}
+    evals = {"teacher": on_test(teacher_spec(cfg), teacher), "small": on_test(specs[0], small),
+             "distilled": on_test(specs[1], dist)}
     out = {name: {**evals[name], "train_time_s": hist.train_time_s}
            for name, hist in (("teacher", th), ("small", sh), ("distilled", dh))}
     out["teacher"]["examples_per_s"] = (cfg.teacher_epochs * (60000 - VAL_SIZE) / th.train_time_s
@@ -441,4 +400,6 @@ def run_hinton(cfg: HintonConfig = HintonConfig(), use_cache: bool = True, verbo
     out["config"] = asdict(cfg)
     out["timing_s"] = {"teacher": t_teacher, "small": t_small, "distilled": t_dist,
                        "total": t_teacher + t_small + t_dist}
+    if progress is not None:
+        progress(1.0, "done")
     return out

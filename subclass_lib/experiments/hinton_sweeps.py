@@ -2,7 +2,7 @@
 and seeds, against the hard-label student of the same size and seed (one teacher for all).
 
 The nets and their training are those of :mod:`subclass_lib.experiments.hinton`; the students
-not yet in the model cache are handed to :func:`subclass_lib.runner.run_all` first.
+of a grid are listed once and trained by :func:`subclass_lib.runner.train_many`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from ..checks import check_fraction, check_hidden, check_seed, check_temperature
 from ..metrics import accuracy, mean_std
 from ..models import hidden_label, predict
-from ..runner import run_all
-from .hinton import HintonConfig, load_splits, student_job, train_student, train_teacher
+from .. import runner
+from .hinton import HintonConfig, load_splits, student_spec
 
 __all__ = ["temperature_sweep", "alpha_sweep"]
 
@@ -32,24 +32,19 @@ def _student_grid(cfg: HintonConfig, settings: Sequence[dict], hiddens: Sequence
     per-seed runs, and their mean and sample std over the seeds (keyed by ``hidden_label``, "2x800")."""
     hiddens = [check_hidden(h, "hidden", allow_int=False) for h in hiddens]
     seeds = _check_seeds(seeds, cfg)
-    teacher = train_teacher(cfg, verbose=verbose, use_cache=use_cache).model
     _, _, (xs, ys) = load_splits()
-
-    def acc(model):
-        return accuracy(predict(model, xs), ys)
-
-    if use_cache:  # the missing students first, side by side
-        run_all([student_job(cfg, "hard", hidden=h, seed=s) for h in hiddens for s in seeds]
-                + [student_job(cfg, "distilled", **kw, hidden=h, seed=s) for h in hiddens for s in seeds
-                   for kw in settings], device=cfg.device)
+    # every student of the grid, listed once: trained side by side where the cache lacks them
+    grid = {(hidden_label(h), s, None): student_spec(cfg, "hard", hidden=h, seed=s) for h in hiddens for s in seeds}
+    grid.update({(hidden_label(h), s, i): student_spec(cfg, "distilled", hidden=h, seed=s, **kw)
+                 for h in hiddens for s in seeds for i, kw in enumerate(settings)})
+    trained = runner.train_many(list(grid.values()), device=cfg.device, use_cache=use_cache)
+    accs = {k: accuracy(predict(t.model, xs), ys) for k, t in zip(grid, trained)}
     out = {"hidden": [hidden_label(h) for h in hiddens], "hidden_sizes": [list(h) for h in hiddens], "seeds": seeds, "distilled": {}, "distilled_std": {}, "distilled_runs": {},
            "hard": {}, "hard_std": {}, "hard_runs": {}}
     for h in hiddens:
-        hard = [acc(train_student(cfg, None, "hard", hidden=h, seed=s, use_cache=use_cache, verbose=verbose).model)
-                for s in seeds]
-        runs = [[acc(train_student(cfg, teacher, "distilled", hidden=h, seed=s, use_cache=use_cache,
-                                   verbose=verbose, **kw).model) for kw in settings] for s in seeds]
         key = hidden_label(h)
+        hard = [accs[key, s, None] for s in seeds]
+        runs = [[accs[key, s, i] for i in range(len(settings))] for s in seeds]
         out["hard_runs"][key] = hard
         out["hard"][key], out["hard_std"][key] = mean_std(hard, ddof=1)
         out["distilled_runs"][key] = runs

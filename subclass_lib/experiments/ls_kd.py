@@ -20,23 +20,25 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from typing import ClassVar
 
 import numpy as np
 import torch
 
 from .. import losses, metrics, runner
-from ..checks import check_classes, check_eps, check_fraction, check_scale, check_temperature, parse_temperatures
+from ..cache import memo
+from ..checks import check_classes, check_eps, check_fraction, check_scale, check_seed, check_temperature, parse_temperatures
 from .base import Scaled
 from ..data import load_mnist, subset
 from ..metrics import entropy_curve
 from ..models import MLP, predict
-from ..train import FitConfig, fit, progress_callback, run_seed, seed_everything
+from ..train import FitConfig, fit, run_seed, seed_everything
 from .ls_kd_geometry import cluster_geometry, diffusion_rows, digit_sets, penultimate_projection
 
 __all__ = [
     "LSKDConfig", "LSKDResult", "DEFAULT_TEMPERATURES", "ENTROPY_TEMPERATURES",
-    "make_teacher", "make_student", "train_teacher", "train_student", "teacher_logits_on_transfer_set",
-    "teacher_job", "student_job", "penultimate_features", "mnist_test_accuracy", "run_ls_kd", "run_interactive",
+    "TeacherSpec", "StudentSpec", "teacher_spec", "student_spec",
+    "make_teacher", "make_student", "train_teacher", "train_student", "teacher_logits_on_transfer_set", "penultimate_features", "mnist_test_accuracy", "run_ls_kd", "run_interactive",
 ]
 
 DEFAULT_TEMPERATURES: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0, 8.0, 64.0)
@@ -125,138 +127,136 @@ class LSKDConfig(Scaled):
         """The students' seeds: ``seed + 1``, ..., ``seed + student_seeds``."""
         return [self.seed + 1 + i for i in range(self.student_seeds)]
 
-    # the parts of the config that define each trained model (the cache keys)
-    def teacher_key(self, eps: float) -> dict:
-        return dict(kind="ls-kd-teacher", eps=float(eps), seed=self.seed, hidden=list(self.teacher_hidden),
-                    epochs=self.teacher_epochs, dropout=self.teacher_dropout, batch_size=self.batch_size,
-                    lr=self.lr, fraction=self.teacher_fraction)
 
-    def student_key(self, eps: float, T: float, student_seed: int | None = None) -> dict:
-        return dict(kind="ls-kd-student", teacher=self.teacher_key(eps), T=float(T), seed=self.seed,
-                    student_seed=self.student_seed_list()[0] if student_seed is None else int(student_seed),
-                    hidden=list(self.student_hidden), epochs=self.student_epochs, alpha=self.alpha,
-                    fraction=self.transfer_fraction, batch_size=self.batch_size, lr=self.lr)
+# ----------------------------------------------------------------------------- models
+
+def _subset(fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    train = load_mnist("train")
+    return subset(train.images, train.labels, fraction, seed=run_seed(seed))
 
 
-# ----------------------------------------------------------------------------- training
+@dataclass(frozen=True)
+class TeacherSpec(runner.Spec):
+    """A teacher with label smoothing ``eps`` (0: hard labels) on ``fraction`` of the 60k training
+    images (:func:`subclass_lib.losses.label_smoothing_cross_entropy`); both teachers of a seed
+    start from the same weights."""
 
-def _fit_config(cfg: LSKDConfig, epochs: int, seed: int) -> FitConfig:
-    return FitConfig(epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, device=cfg.device)
+    name: ClassVar[str] = "lskd-teacher"
+    eps: float
+    seed: int
+    hidden: tuple[int, ...]
+    epochs: int
+    dropout: float
+    batch_size: int
+    lr: float
+    fraction: float
+
+    def build(self) -> MLP:
+        seed_everything(self.seed)
+        return MLP(hidden=self.hidden, dropout=self.dropout)
+
+    def fit(self, model, needs, device, callback):
+        x, y = _subset(self.fraction, self.seed)
+        fc = FitConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed, device=device)
+        return fit(model, lambda m, b: losses.label_smoothing_cross_entropy(m(b["x"]), b["y"], self.eps),
+                   {"x": x, "y": y}, fc, name=f"teacher eps={self.eps:g}", verbose=False, callback=callback)
+
+
+@dataclass(frozen=True)
+class StudentSpec(runner.Spec):
+    """A student distilled from ``teacher`` at ``T`` with task balance ``alpha`` on the transfer set
+    (``fraction`` of the training images, drawn with ``seed``); ``student_seed`` seeds its weights and
+    batch order, so every student of one seed starts from the same weights."""
+
+    name: ClassVar[str] = "lskd-student"
+    teacher: TeacherSpec
+    T: float
+    seed: int
+    student_seed: int
+    hidden: tuple[int, ...]
+    epochs: int
+    alpha: float
+    fraction: float
+    batch_size: int
+    lr: float
+
+    def needs(self):
+        return (self.teacher,)
+
+    def build(self) -> MLP:
+        seed_everything(self.student_seed)
+        return MLP(hidden=self.hidden)
+
+    def fit(self, model, needs, device, callback):
+        x, y = _subset(self.fraction, self.seed)
+        t = memo(self.teacher, ("transfer", self.fraction, self.seed), lambda: predict(needs[0], x))
+        fc = FitConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.student_seed,
+                       device=device)
+        return fit(model, lambda m, b: losses.distillation_loss(m(b["x"]), b["t"], b["y"], self.T, self.alpha),
+                   {"x": x, "y": y, "t": t}, fc, name=f"student T={self.T:g}", verbose=False, callback=callback)
+
+
+def teacher_spec(cfg: LSKDConfig, eps: float) -> TeacherSpec:
+    """The teacher of ``cfg`` with label smoothing ``eps``."""
+    return TeacherSpec(eps=check_eps(eps), seed=cfg.seed, hidden=cfg.teacher_hidden, epochs=cfg.teacher_epochs,
+                       dropout=cfg.teacher_dropout, batch_size=cfg.batch_size, lr=cfg.lr, fraction=cfg.teacher_fraction)
+
+
+def student_spec(cfg: LSKDConfig, eps: float, T: float, student_seed: int | None = None) -> StudentSpec:
+    """The student of teacher ``eps`` at ``T``, seeded with ``student_seed`` (default ``cfg.seed + 1``)."""
+    seed = cfg.student_seed_list()[0] if student_seed is None else check_seed(student_seed, "student_seed")
+    return StudentSpec(teacher=teacher_spec(cfg, eps), T=check_temperature(T), seed=cfg.seed, student_seed=seed,
+                       hidden=cfg.student_hidden, epochs=cfg.student_epochs, alpha=cfg.alpha,
+                       fraction=cfg.transfer_fraction, batch_size=cfg.batch_size, lr=cfg.lr)
 
 
 def make_teacher(cfg: LSKDConfig) -> MLP:
     """The teacher network, seeded with ``cfg.seed``: both teachers start from the same weights."""
-    seed_everything(cfg.seed)
-    return MLP(hidden=cfg.teacher_hidden, dropout=cfg.teacher_dropout)
+    return teacher_spec(cfg, 0.0).build()
 
 
 def make_student(cfg: LSKDConfig, student_seed: int | None = None) -> MLP:
     """The student network, seeded with ``student_seed`` (default ``cfg.seed + 1``): every
     student of one seed (each T, each teacher) starts from exactly the same initial weights."""
-    seed_everything(cfg.student_seed_list()[0] if student_seed is None else student_seed)
-    return MLP(hidden=cfg.student_hidden)
+    return student_spec(cfg, 0.0, 1.0, student_seed).build()
+
+
+def _progress(progress, label: str):
+    return None if progress is None else (lambda f, text="": progress(f, f"{label}: {text.split(': ')[-1]}"))
 
 
 def train_teacher(cfg: LSKDConfig, eps: float, progress: Callable[[float, str], None] | None = None, *,
                   verbose: bool = True, use_cache: bool = True) -> runner.Trained:
-    """Train (or load from the cache) the teacher with label smoothing ``eps`` (0: hard labels).
-
-    Loss: :func:`subclass_lib.losses.label_smoothing_cross_entropy` on all 60k
-    training images. Returns a :class:`~subclass_lib.runner.Trained`.
-    """
-    eps = check_eps(eps)
-    train = load_mnist("train")
-    x, y = subset(train.images, train.labels, cfg.teacher_fraction, seed=run_seed(cfg.seed))
-    name = f"lskd-teacher-eps{eps:g}"
-
-    def loss_fn(model, batch):
-        return losses.label_smoothing_cross_entropy(model(batch["x"]), batch["y"], eps)
-
-    def train_fn(model):
-        return fit(model, loss_fn, {"x": x, "y": y},
-                   _fit_config(cfg, cfg.teacher_epochs, cfg.seed), name=name, verbose=verbose,
-                   callback=progress_callback(progress, f"teacher eps={eps:g}"))
-
-    return runner.load_or_train("lskd-teacher", cfg.teacher_key(eps), lambda: make_teacher(cfg), train_fn,
-                                use_cache=use_cache)
-
-
-def _transfer_set(cfg: LSKDConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    train = load_mnist("train")
-    return subset(train.images, train.labels, cfg.transfer_fraction, seed=run_seed(cfg.seed))
-
-
-_LOGITS: dict[tuple, torch.Tensor] = {}
+    """The teacher with label smoothing ``eps`` (:class:`TeacherSpec`), from the cache or trained here."""
+    trained = runner.train(teacher_spec(cfg, eps), device=cfg.device, use_cache=use_cache,
+                           progress=_progress(progress, f"teacher eps={eps:g}"))
+    if verbose and not trained.from_cache:
+        print(f"teacher eps={eps:g}: trained in {trained.history.train_time_s:.1f} s", flush=True)
+    return trained
 
 
 @runner.pinned
 def teacher_logits_on_transfer_set(cfg: LSKDConfig, eps: float, use_cache: bool = True) -> torch.Tensor:
-    """The teacher's logits on the transfer set (computed once per teacher and transfer set
-    when the model cache is used)."""
-    key = (runner.cached_path("lskd-teacher", cfg.teacher_key(check_eps(eps))), cfg.transfer_fraction)
-    if use_cache and key in _LOGITS:
-        return _LOGITS[key]
+    """The teacher's logits on the transfer set (once per teacher and transfer set with the cache)."""
+    spec = teacher_spec(cfg, eps)
     teacher = train_teacher(cfg, eps, verbose=False, use_cache=use_cache).model
-    x, _ = _transfer_set(cfg)
-    logits = predict(teacher, x)
-    if use_cache:
-        _LOGITS[key] = logits
-    return logits
-
-
-def _student_seed(cfg: LSKDConfig, student_seed) -> int:
-    if student_seed is None:
-        return cfg.student_seed_list()[0]
-    if isinstance(student_seed, bool) or not isinstance(student_seed, (int, np.integer)) or student_seed < 0:
-        raise ValueError(f"student_seed must be a non-negative integer, got {student_seed!r}")
-    return int(student_seed)
+    x, _ = _subset(cfg.transfer_fraction, cfg.seed)
+    if not use_cache:
+        return predict(teacher, x)
+    return memo(spec, ("transfer", cfg.transfer_fraction, cfg.seed), lambda: predict(teacher, x))
 
 
 def train_student(cfg: LSKDConfig, eps: float, T: float, progress: Callable[[float, str], None] | None = None, *,
-                  teacher_logits: torch.Tensor | None = None, student_seed: int | None = None,
-                  verbose: bool = True, use_cache: bool = True) -> runner.Trained:
-    """Distil the teacher ``eps`` into a fresh student at temperature ``T``.
-
-    ``student_seed`` (default ``cfg.seed + 1``) seeds the student's initial weights and
-    batch order; the teacher and the transfer set stay those of ``cfg``.
-
-    Loss: :func:`subclass_lib.losses.distillation_loss` with ``cfg.alpha`` (default 1:
-    soft targets only, the T²-scaled soft cross-entropy). Returns a :class:`~subclass_lib.runner.Trained`.
-    """
-    eps = check_eps(eps)
-    T = check_temperature(T)
-    x, y = _transfer_set(cfg)
-    student_seed = _student_seed(cfg, student_seed)
-    name = f"lskd-student-eps{eps:g}-T{T:g}"
-
-    def loss_fn(model, batch):
-        return losses.distillation_loss(model(batch["x"]), batch["t"], batch["y"], T, cfg.alpha)
-
-    def train_fn(model):
-        t = teacher_logits if teacher_logits is not None else teacher_logits_on_transfer_set(cfg, eps, use_cache)
-        return fit(model, loss_fn, {"x": x, "y": y, "t": t},
-                   _fit_config(cfg, cfg.student_epochs, student_seed),
-                   name=name, verbose=verbose, callback=progress_callback(progress, f"student T={T:g}"))
-
-    return runner.load_or_train("lskd-student", cfg.student_key(eps, T, student_seed),
-                                lambda: make_student(cfg, student_seed), train_fn, use_cache=use_cache)
-
-
-# ----------------------------------------------------------------------------- jobs for the runner
-
-def teacher_job(cfg: LSKDConfig, eps: float) -> runner.Job:
-    """The teacher ``eps`` as a :class:`~subclass_lib.runner.Job` for :func:`subclass_lib.runner.run_all`."""
-    eps = check_eps(eps)
-    return runner.Job(train_teacher, args=(cfg, eps), kwargs=dict(verbose=False),
-                      entries=(("lskd-teacher", cfg.teacher_key(eps)),))
-
-
-def student_job(cfg: LSKDConfig, eps: float, T: float, student_seed: int | None = None) -> runner.Job:
-    """The student of teacher ``eps`` at ``T`` (seed as in :func:`train_student`) as a
-    :class:`~subclass_lib.runner.Job`; its teacher's job comes first."""
-    eps, T, seed = check_eps(eps), check_temperature(T), _student_seed(cfg, student_seed)
-    return runner.Job(train_student, args=(cfg, eps, T), kwargs=dict(verbose=False, student_seed=seed),
-                      entries=(("lskd-student", cfg.student_key(eps, T, seed)),), needs=(teacher_job(cfg, eps),))
+                  student_seed: int | None = None, verbose: bool = True, use_cache: bool = True) -> runner.Trained:
+    """The student of :func:`student_spec` (soft targets only at the default ``alpha = 1``: the
+    T²-scaled soft cross-entropy), from the cache or trained here."""
+    spec = student_spec(cfg, eps, T, student_seed)
+    needs = None if use_cache else [train_teacher(cfg, eps, verbose=False, use_cache=False).model]
+    trained = runner.train(spec, device=cfg.device, use_cache=use_cache, needs=needs,
+                           progress=_progress(progress, f"student T={spec.T:g}"))
+    if verbose and not trained.from_cache:
+        print(f"student eps={eps:g} T={spec.T:g}: trained in {trained.history.train_time_s:.1f} s", flush=True)
+    return trained
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -335,9 +335,9 @@ def run_ls_kd(cfg: LSKDConfig = LSKDConfig(), use_cache: bool = True, verbose: b
         if progress is not None:
             progress(done / n_models, what)
 
-    if use_cache:  # the runner trains the missing models first, all together
-        runner.run_all([student_job(cfg, eps, T, seed) for eps in epss for T in cfg.temperatures
-                        for seed in cfg.student_seed_list()], device=cfg.device)
+    specs = {(eps, float(T), seed): student_spec(cfg, eps, T, seed) for eps in epss for T in cfg.temperatures
+             for seed in cfg.student_seed_list()}  # every student, listed once
+    trained = dict(zip(specs, runner.train_many(list(specs.values()), device=cfg.device, use_cache=use_cache)))
     teachers, students, entropy, geometry = [], [], [], []
     feats_by_eps: dict[float, dict[float, np.ndarray]] = {}
     time_s = 0.0
@@ -358,8 +358,7 @@ def run_ls_kd(cfg: LSKDConfig = LSKDConfig(), use_cache: bool = True, verbose: b
         for T in cfg.temperatures:
             accs = []
             for i, seed in enumerate(cfg.student_seed_list()):
-                s, hs, _ = train_student(cfg, eps, T, teacher_logits=logits, student_seed=seed, verbose=False,
-                                         use_cache=use_cache)
+                s, hs, _ = trained[eps, float(T), seed]
                 accs.append(mnist_test_accuracy(s))
                 time_s += hs.train_time_s
                 if i == 0:

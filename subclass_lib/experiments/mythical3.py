@@ -19,13 +19,13 @@ from scipy.optimize import brentq
 
 from ..data import N_DIGITS, load_mnist, parse_digits
 from ..models import predict
-from ..runner import Job, run_all, start_in_worker
+from .. import runner
 from .hinton import (HintonConfig, ProgressFn, evaluate, load_splits, per_class_accuracy, student_epochs,
-                     student_job, teacher_job, test_logits, train_student, train_teacher, transfer_set)
+                     student_spec, teacher_spec, test_logits, train_student, train_teacher, transfer_set)
 
 __all__ = [
     "Mythical3Config", "SOURCE_MYTHICAL3", "training_frequency", "adjust_bias", "auto_bias_shift", "bias_sweep",
-    "run_mythical3", "mythical3_jobs", "mythical3_sweep",
+    "run_mythical3", "mythical3_specs", "mythical3_result", "mythical3_sweep",
 ]
 
 #: The sources' numbers (test accuracy; errors on the 10,000 test images).
@@ -170,90 +170,64 @@ def bias_sweep(logits: torch.Tensor, labels: torch.Tensor, digits, shifts: Seque
 
 # ----------------------------------------------------------------------------- the experiment
 
-def mythical3_jobs(cfg: Mythical3Config) -> list[Job]:
-    """The students of :func:`run_mythical3` as runner jobs (the distilled one, then the hard-label one),
-    for :func:`subclass_lib.runner.run_all`."""
-    return [student_job(cfg, kind, omit=cfg.omit) for kind in ("distilled", "hard")]
+def mythical3_specs(cfg: Mythical3Config) -> list:
+    """The students of :func:`run_mythical3`: the distilled one, then the hard-label one."""
+    return [student_spec(cfg, kind, omit=cfg.omit) for kind in ("distilled", "hard")]
+
+
+def mythical3_result(cfg: Mythical3Config, teacher, dist, hard=None, use_cache: bool = True) -> dict:
+    """The result of :func:`run_mythical3` with these trained models (``hard`` None: the hard-label
+    entries stay ``None``, e.g. for a panel's preview while it trains). The automatic shift
+    (``cfg.bias_shift is None``) matches the distilled student's mean predicted probability of the
+    omitted digits, on the 5,000 held-out (unlabelled) images, to their frequency in training."""
+    _, (xv, _), (xs, ys) = load_splits()
+    z_t = test_logits(teacher_spec(cfg), teacher) if use_cache else predict(teacher, xs)
+    freq = training_frequency(cfg.omit)
+    if cfg.bias_shift is None:
+        shift, how = auto_bias_shift(predict(dist, xv), cfg.omit, freq), "auto"
+    else:
+        shift, how = float(cfg.bias_shift), "given"
+    z_d = predict(dist, xs)
+    z_a = adjust_bias(z_d, cfg.omit, shift)
+    z_h = None if hard is None else predict(hard, xs)
+    return {
+        "teacher": evaluate(z_t, ys, cfg.omit),
+        "hard_labels": None if hard is None else evaluate(z_h, ys, cfg.omit),
+        "distilled": evaluate(z_d, ys, cfg.omit),
+        "distilled_bias_adjusted": {**evaluate(z_a, ys, cfg.omit), "bias_shift": shift,
+                                    "bias_shift_choice": how, "target_frequency": freq},
+        "per_class": {"teacher": per_class_accuracy(z_t, ys),
+                      "hard_labels": None if hard is None else per_class_accuracy(z_h, ys),
+                      "distilled": per_class_accuracy(z_d, ys),
+                      "distilled_bias_adjusted": per_class_accuracy(z_a, ys)},
+        "transfer_set_size": int(len(transfer_set(cfg, cfg.omit)[1])),
+        "student_epochs": student_epochs(cfg, cfg.omit),
+        "config": asdict(cfg),
+    }
 
 
 def run_mythical3(cfg: Mythical3Config = Mythical3Config(), use_cache: bool = True, verbose: bool = True,
-                  progress: ProgressFn | None = None, partial: Callable[[dict], None] | None = None) -> dict:
-    """Small nets on a transfer set without ``cfg.omit``: hard labels vs distilled vs
-    distilled with the omitted digits' biases raised.
-
-    The automatic shift (``cfg.bias_shift is None``) matches the distilled student's mean
-    predicted probability of the omitted digits, on the 5,000 held-out (unlabelled)
-    training images, to their frequency in the training set.
-
-    The distilled student trains first; ``partial(result)`` (e.g. a slider panel's preview)
-    then gets the result with ``"hard_labels"`` (and its per-class row) still ``None``, before
-    the hard-label student trains. When the distilled student has to be trained, it trains in
-    this process, the hard-label one in a worker beside it, and ``partial`` is also called
-    halfway through its epochs, with the student as it stands (``"epochs_done"`` and ``"epochs"``
-    in its entry). Each student is seeded on its own and trains on one thread, so neither the
-    order nor the preview changes any number.
-    """
+                  progress: ProgressFn | None = None) -> dict:
+    """Small nets on a transfer set without ``cfg.omit``: hard labels vs distilled vs distilled
+    with the omitted digits' biases raised (:func:`mythical3_result`). Both students train side by
+    side (:func:`subclass_lib.runner.train_many`), after chapter 1's teacher."""
     if not isinstance(cfg, Mythical3Config):
         raise ValueError(f"cfg must be a Mythical3Config, got {type(cfg).__name__}")
-    _, (xv, _), (xs, ys) = load_splits()
     sub = None if progress is None else (lambda a, b: lambda f, t="": progress(a + (b - a) * f, t))
     t0 = time.perf_counter()
     teacher = train_teacher(cfg, sub and sub(0.0, 0.6), verbose=verbose, use_cache=use_cache).model
-    z_t = test_logits(teacher_job(cfg), teacher) if use_cache else predict(teacher, xs)
-    freq = training_frequency(cfg.omit)
-    # what does not depend on the distilled student (the preview and the result share it)
-    fixed = {"teacher": evaluate(z_t, ys, cfg.omit), "per_class_teacher": per_class_accuracy(z_t, ys),
-             "transfer_set_size": int(len(transfer_set(cfg, cfg.omit)[1])),
-             "student_epochs": student_epochs(cfg, cfg.omit), "config": asdict(cfg)}
-
-    def with_distilled(dist, extra: dict) -> dict:
-        """The result with ``dist`` as the distilled student (the hard-label student still ``None``)."""
-        if cfg.bias_shift is None:
-            shift, how = auto_bias_shift(predict(dist, xv), cfg.omit, freq), "auto"
-        else:
-            shift, how = float(cfg.bias_shift), "given"
-        z_d = predict(dist, xs)
-        z_a = adjust_bias(z_d, cfg.omit, shift)
-        return {
-            "teacher": dict(fixed["teacher"]),
-            "hard_labels": None,
-            "distilled": {**evaluate(z_d, ys, cfg.omit), **extra},
-            "distilled_bias_adjusted": {**evaluate(z_a, ys, cfg.omit), "bias_shift": shift,
-                                        "bias_shift_choice": how, "target_frequency": freq},
-            "per_class": {"teacher": list(fixed["per_class_teacher"]), "hard_labels": None,
-                          "distilled": per_class_accuracy(z_d, ys),
-                          "distilled_bias_adjusted": per_class_accuracy(z_a, ys)},
-            "transfer_set_size": fixed["transfer_set_size"],
-            "student_epochs": fixed["student_epochs"],
-            "config": dict(fixed["config"]),
-        }
-
-    jobs = mythical3_jobs(cfg)  # the distilled student, the hard-label one
-    side, preview = None, None
-    if partial is not None and use_cache and not jobs[0].done():
-        side = start_in_worker(jobs[1], cfg.device)  # the hard-label student beside the distilled one
-
-        def preview(model, epoch, epochs):
-            partial({**with_distilled(model, {"epochs_done": epoch, "epochs": epochs}),
-                     "timing_s": {"total": time.perf_counter() - t0}})
-    elif use_cache:  # both students at once, side by side
-        run_all(jobs, device=cfg.device)
+    if use_cache:
+        runner.train_many(mythical3_specs(cfg), device=cfg.device, progress=sub and sub(0.6, 0.95))
     t1 = time.perf_counter()
-    dist, dh, _ = train_student(cfg, teacher, "distilled", sub and sub(0.6, 0.8), omit=cfg.omit, verbose=verbose,
-                                use_cache=use_cache, preview=preview)
-    out = with_distilled(dist, {"train_time_s": dh.train_time_s})
-    if partial is not None:
-        partial({**out, "per_class": dict(out["per_class"]),
-                 "timing_s": {"teacher": t1 - t0, "total": time.perf_counter() - t0}})
-    if side is not None:
-        side.result()
-    hard, hh, _ = train_student(cfg, None, "hard", sub and sub(0.8, 1.0), omit=cfg.omit, verbose=verbose,
-                                use_cache=use_cache)
+    dist, dh, _ = train_student(cfg, teacher, "distilled", omit=cfg.omit, verbose=verbose, use_cache=use_cache)
+    hard, hh, _ = train_student(cfg, None, "hard", omit=cfg.omit, verbose=verbose, use_cache=use_cache)
     t2 = time.perf_counter()
-    z_h = predict(hard, xs)
-    out["hard_labels"] = {**evaluate(z_h, ys, cfg.omit), "train_time_s": hh.train_time_s}
-    out["per_class"]["hard_labels"] = per_class_accuracy(z_h, ys)
+    out = mythical3_result(cfg, teacher, dist, hard, use_cache=use_cache)
+    out["distilled"]["train_time_s"] = dh.train_time_s
+    out["hard_labels"]["train_time_s"] = hh.train_time_s
     out["timing_s"] = {"teacher": t1 - t0, "students": t2 - t1, "total": time.perf_counter() - t0}
+    if progress is not None:
+        progress(1.0, "done")
     return out
 
 
@@ -262,8 +236,8 @@ def mythical3_sweep(cfg: Mythical3Config, temperatures: Sequence[float] = (1, 2,
     """Distilled student on the transfer set without ``cfg.omit``, for each T: test accuracy
     and accuracy on the omitted digits, before and after the automatic bias shift."""
     if use_cache:
-        run_all([job for T in temperatures for job in mythical3_jobs(replace(cfg, temperature=float(T)))],
-                device=cfg.device)
+        runner.train_many([s for T in temperatures for s in mythical3_specs(replace(cfg, temperature=float(T)))],
+                          device=cfg.device)
     out = {"T": [], "test_accuracy": [], "accuracy_on_omitted": [], "adjusted_test_accuracy": [],
            "adjusted_accuracy_on_omitted": [], "bias_shift": []}
     for T in temperatures:

@@ -13,8 +13,8 @@ Public API (stable; chapter 5 builds on it):
 * :func:`train_teacher` -> :class:`TeacherResult` (trained once, then from the model cache).
 * :func:`train_label_free_student` -> :class:`StudentResult`: the demo's student, trained
   only on ``softmax(teacher sub-logits / T)``, never a label.
-* :func:`teacher_job`: a teacher (and its label-free student) for ``runner.run_all``, which
-  trains many at once.
+* :class:`TeacherSpec`, :class:`LabelFreeSpec` (:func:`teacher_spec`, :func:`label_free_spec`): the
+  two models as specs, for ``runner.train_many``, which trains many at once.
 * :func:`run_subclass` -> the JSON dict of ``python -m subclass_lib subclass``.
 * :func:`evaluate_logits`, :func:`entropy_report`: the measurements.
 
@@ -26,7 +26,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -34,15 +35,16 @@ import torch
 from .. import data as D
 from .. import losses as L
 from .. import metrics as M
-from .. import runner
+from .. import cache, runner
+from ..cache import memo
 from ..models import ConvTeacher, MLP, predict
-from ..train import FitConfig, History, fit, progress_callback, run_seed, seed_everything
-from .subclass_config import AUX_KINDS, DEMO, PAPER_ENTROPY_BITS, TEACHERS, SubclassConfig, load_data
+from ..train import FitConfig, History, fit, run_seed, seed_everything
+from .subclass_config import AUX_KINDS, DEMO, PAPER_ENTROPY_BITS, TEACHERS, Groups, SubclassConfig, load_data
 
 __all__ = [
     "SubclassConfig", "DEMO", "PAPER_ENTROPY_BITS", "AUX_KINDS", "TEACHERS", "load_data",  # from subclass_config
     "TeacherResult", "StudentResult", "evaluate_logits", "entropy_report", "teacher_loss_fn", "train_teacher",
-    "train_label_free_student", "teacher_job", "run_subclass",
+    "train_label_free_student", "TeacherSpec", "LabelFreeSpec", "teacher_spec", "label_free_spec", "run_subclass",
 ]
 
 
@@ -138,12 +140,116 @@ def teacher_loss_fn(cfg: SubclassConfig) -> Callable:
     return loss_fn
 
 
-def _make_teacher(cfg: SubclassConfig) -> torch.nn.Module:
-    seed_everything(cfg.seed)  # same seed -> same initial weights
-    out = cfg.n_classes * cfg.n_sub
-    if cfg.teacher == "conv":
-        return ConvTeacher(out_dim=out, dropout=cfg.conv_dropout)
-    return MLP(hidden=cfg.hidden, out_dim=out)
+@dataclass(frozen=True)
+class TeacherSpec(Groups, runner.Spec):
+    """The subclass teacher: the fields of :class:`SubclassConfig` that it depends on, named alike
+    (so :func:`teacher_loss_fn` takes either), and None for the settings of a loss that is off
+    (:func:`teacher_spec`). After each epoch the validation contingency table is appended to
+    ``history.records``; halfway through an even number of epochs the model is also kept as the
+    teacher of half the epochs (with Adam at a constant rate, seeded shuffles and views, the first
+    N/2 epochs of a run are exactly an N/2-epoch run: tested)."""
+
+    name: ClassVar[str] = "subclass-teacher"
+    teacher: str
+    hidden: tuple[int, ...]
+    n_sub: int
+    split: str
+    teacher_epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    jitter: int
+    teacher_fraction: float
+    seed: int
+    aux: str
+    consistency: float
+    aux_weight: float | None = None
+    sharpen: float | None = None
+    aux_temperature: float | None = None
+    view_shift: int | None = None
+    view_noise: float | None = None
+    conv_dropout: float | None = None
+
+    def cost(self) -> float:
+        per_epoch = self.teacher_fraction * (10.0 if self.teacher == "conv" else 1.0) * (2.0 if self.consistency > 0 else 1.0)
+        return self.teacher_epochs * per_epoch
+
+    def build(self) -> torch.nn.Module:
+        seed_everything(self.seed)  # same seed -> same initial weights
+        out = self.n_classes * self.n_sub
+        if self.teacher == "conv":
+            return ConvTeacher(out_dim=out, dropout=self.conv_dropout)
+        return MLP(hidden=self.hidden, out_dim=out)
+
+    def fit(self, model, needs, device, callback):
+        data = load_data(self.split, self.teacher_fraction)
+        fc = FitConfig(epochs=self.teacher_epochs, batch_size=self.batch_size, lr=self.lr,
+                       weight_decay=self.weight_decay, seed=self.seed, jitter=self.jitter, device=device)
+        order_cols = _digit_columns(data["digit_val"], self.digit_order)
+        half = self.teacher_epochs // 2 if self.teacher_epochs % 2 == 0 else None
+
+        def record(model, epoch, epochs, hist):
+            pred = predict(model, data["x_val"]).argmax(1).numpy()
+            hist.records.append(M.contingency(pred, order_cols, self.n_classes * self.n_sub, 10).astype(int).tolist())
+            if epoch == half and not cache.is_cached(replace(self, teacher_epochs=half)):
+                cache.store(replace(self, teacher_epochs=half), model, History.from_dict(hist.to_dict()))
+            callback(model, epoch, epochs, hist)
+
+        return fit(model, teacher_loss_fn(self), {"x": data["x_train"], "y": data["y_train"]}, fc, name="teacher",
+                   verbose=False, callback=record)
+
+
+def teacher_spec(cfg: SubclassConfig) -> TeacherSpec:
+    """The teacher of ``cfg``: the student's fields left out (changing T does not retrain it), and the
+    settings of an auxiliary loss that is off too (beta = 0 is one teacher whatever the loss kind)."""
+    if not isinstance(cfg, SubclassConfig):
+        raise ValueError(f"cfg must be a SubclassConfig, got {type(cfg).__name__}")
+    d = {f.name: getattr(cfg, f.name) for f in fields(TeacherSpec)}
+    if cfg.aux == "none" or cfg.aux_weight == 0:  # no auxiliary term: its kind is moot
+        d["aux"] = "none"
+    drop = ["sharpen"] * (d["aux"] != "diversity") + ["aux_temperature"] * (d["aux"] != "contrastive")
+    drop += ["aux_weight"] * (d["aux"] == "none") + ["conv_dropout"] * (cfg.teacher != "conv")
+    drop += ["view_shift", "view_noise"] * (cfg.consistency == 0)
+    return TeacherSpec(**{**d, **dict.fromkeys(drop)})
+
+
+@dataclass(frozen=True)
+class LabelFreeSpec(runner.Spec):
+    """The demo's student: a 784-``hidden``-c*n_sub MLP (the teacher's ``hidden``) trained only on
+    ``soft_cross_entropy(student, teacher, temperature)`` (T^2-scaled), never on a label."""
+
+    name: ClassVar[str] = "subclass-student-label-free"
+    teacher: TeacherSpec
+    student_epochs: int
+    temperature: float
+
+    def needs(self):
+        return (self.teacher,)
+
+    def cost(self) -> float:
+        return 0.6 * self.student_epochs * self.teacher.teacher_fraction
+
+    def build(self) -> MLP:
+        seed_everything(self.teacher.seed)
+        return MLP(hidden=self.teacher.hidden, out_dim=self.teacher.n_classes * self.teacher.n_sub)
+
+    def fit(self, model, needs, device, callback):
+        t = self.teacher
+        data = load_data(t.split, t.teacher_fraction)
+        logits = memo(t, "train logits", lambda: predict(needs[0], data["x_train"]))
+        fc = FitConfig(epochs=self.student_epochs, batch_size=t.batch_size, lr=t.lr, weight_decay=t.weight_decay,
+                       seed=t.seed, device=device)
+        return fit(model, lambda m, b: L.soft_cross_entropy(m(b["x"]), b["t"], self.temperature),
+                   {"x": data["x_train"], "t": logits}, fc, name="student", verbose=False, callback=callback)
+
+
+def label_free_spec(cfg: SubclassConfig) -> LabelFreeSpec:
+    """The label-free student of ``cfg``."""
+    return LabelFreeSpec(teacher=teacher_spec(cfg), student_epochs=cfg.student_epochs, temperature=cfg.temperature)
+
+
+def _progress(progress, label: str):
+    return None if progress is None else (lambda f, text="": progress(f, f"{label}: {text.split(': ')[-1]}"))
 
 
 @dataclass
@@ -165,52 +271,6 @@ class TeacherResult(_SubclassResult):
         return self._val_logits
 
 
-def _teacher_name(cfg: SubclassConfig) -> str:
-    """The model-cache name of ``cfg``'s teacher."""
-    return f"subclass-teacher-{cfg.teacher}"
-
-
-def _fit_teacher(cfg: SubclassConfig, progress=None, use_cache: bool = True):
-    """Train (or load) the teacher of ``cfg``: ``(model, history, from_cache, seconds)``. After each
-    epoch the validation contingency table is appended to ``history.records``."""
-    if not isinstance(cfg, SubclassConfig):
-        raise ValueError(f"cfg must be a SubclassConfig, got {type(cfg).__name__}")
-    data = load_data(cfg.split, cfg.teacher_fraction)
-    name = _teacher_name(cfg)
-    fc = FitConfig(epochs=cfg.teacher_epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                   weight_decay=cfg.weight_decay, seed=cfg.seed, jitter=cfg.jitter, device=cfg.device)
-    train = {"x": data["x_train"], "y": data["y_train"]}
-    order_cols = _digit_columns(data["digit_val"], cfg.digit_order)
-    n_rows = cfg.n_classes * cfg.n_sub
-    cb_progress = progress_callback(progress, "teacher")
-
-    half = cfg.teacher_epochs // 2 if cfg.teacher_epochs % 2 == 0 else None
-
-    def callback(epoch, epochs, hist):
-        pred = predict(model_ref[0], data["x_val"]).argmax(1).numpy()
-        hist.records.append(M.contingency(pred, order_cols, n_rows, 10).astype(int).tolist())
-        if use_cache and epoch == half:
-            # Adam at a constant rate with seeded shuffles and views: the first N/2 epochs of
-            # this run are exactly an N/2-epoch run (tested), so keep that one too
-            runner.keep_checkpoint(name, replace(cfg, teacher_epochs=half).teacher_key(), model_ref[0], hist)
-        if cb_progress:
-            cb_progress(epoch, epochs, hist)
-
-    model_ref: list = []
-
-    def make():
-        m = _make_teacher(cfg)
-        model_ref[:] = [m]
-        return m
-
-    def train_fn(model):
-        return fit(model, teacher_loss_fn(cfg), train, fc, name="teacher", verbose=False, callback=callback)
-
-    t0 = time.perf_counter()
-    model, hist, from_cache = runner.load_or_train(name, cfg.teacher_key(), make, train_fn, use_cache=use_cache)
-    return model, hist, from_cache, time.perf_counter() - t0
-
-
 @runner.pinned
 def train_teacher(cfg: SubclassConfig = SubclassConfig(), progress: Callable | None = None, *,
                   verbose: bool = True, use_cache: bool = True) -> TeacherResult:
@@ -220,7 +280,10 @@ def train_teacher(cfg: SubclassConfig = SubclassConfig(), progress: Callable | N
     ``verbose`` prints one line per model. Per-epoch validation contingency tables are
     recorded (``snapshots``) for the training animation.
     """
-    model, hist, from_cache, took = _fit_teacher(cfg, progress, use_cache)
+    t0 = time.perf_counter()
+    model, hist, from_cache = runner.train(teacher_spec(cfg), device=cfg.device, use_cache=use_cache,
+                                           progress=_progress(progress, "teacher"))
+    took = time.perf_counter() - t0
     if progress is not None:
         progress(1.0, "teacher ready")
     data = load_data(cfg.split, cfg.teacher_fraction)
@@ -247,14 +310,6 @@ class StudentResult(_SubclassResult):
     """The demo's label-free student (trained only on the teacher's softened sub-logits)."""
 
 
-#: The model-cache name of the label-free student.
-_STUDENT_NAME = "subclass-student-label-free"
-
-
-def _student_key(cfg: SubclassConfig) -> dict:
-    return {"teacher": cfg.teacher_key(), "student_epochs": cfg.student_epochs, "temperature": cfg.temperature}
-
-
 @runner.pinned
 def train_label_free_student(cfg: SubclassConfig, teacher_result: TeacherResult,
                              progress: Callable | None = None, *, verbose: bool = True,
@@ -267,29 +322,13 @@ def train_label_free_student(cfg: SubclassConfig, teacher_result: TeacherResult,
     """
     if not isinstance(teacher_result, TeacherResult):
         raise ValueError("teacher_result must be a TeacherResult from train_teacher")
-    if teacher_result.config.teacher_key() != cfg.teacher_key():
+    if teacher_spec(teacher_result.config) != teacher_spec(cfg):
         raise ValueError("teacher_result was trained with a different teacher configuration than cfg")
     data = load_data(cfg.split, cfg.teacher_fraction)
     T = cfg.temperature
-    teacher_train_logits = predict(teacher_result.model, data["x_train"])
-    train = {"x": data["x_train"], "t": teacher_train_logits}
-    fc = FitConfig(epochs=cfg.student_epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                   weight_decay=cfg.weight_decay, seed=cfg.seed, device=cfg.device)
-
-    def loss_fn(model, batch):
-        return L.soft_cross_entropy(model(batch["x"]), batch["t"], T)
-
-    def make():
-        seed_everything(cfg.seed)
-        return MLP(hidden=cfg.hidden, out_dim=cfg.n_classes * cfg.n_sub)
-
-    def train_fn(model):
-        return fit(model, loss_fn, train, fc, name="student", verbose=False,
-                   callback=progress_callback(progress, "student"))
-
     t0 = time.perf_counter()
-    model, hist, from_cache = runner.load_or_train(_STUDENT_NAME, _student_key(cfg), make, train_fn,
-                                                   use_cache=use_cache)
+    model, hist, from_cache = runner.train(label_free_spec(cfg), device=cfg.device, use_cache=use_cache,
+                                           needs=[teacher_result.model], progress=_progress(progress, "student"))
     took = time.perf_counter() - t0
     model.cpu()
     logits = predict(model, data["x_test"])
@@ -305,28 +344,6 @@ def train_label_free_student(cfg: SubclassConfig, teacher_result: TeacherResult,
 
 
 # ---------------------------------------------------------------------------- runs
-
-def _train_job(cfg: SubclassConfig, student: bool) -> None:
-    """The work of a :func:`teacher_job`: train (or load) into the model cache. A teacher alone
-    is not evaluated (whoever loads it does that)."""
-    if not student:
-        _fit_teacher(cfg)
-        return
-    train_label_free_student(cfg, train_teacher(cfg, verbose=False), verbose=False)
-
-
-def teacher_job(cfg: SubclassConfig, student: bool = False) -> runner.Job:
-    """The teacher of ``cfg`` (with ``student``, also its label-free student) as a ``runner.Job``:
-    ``runner.run_all([teacher_job(c) for c in cfgs])`` trains those not in the cache, longest first."""
-    if not isinstance(cfg, SubclassConfig):
-        raise ValueError(f"every configuration must be a SubclassConfig, got {type(cfg).__name__}")
-    student = bool(student)
-    entries = ((_teacher_name(cfg), cfg.teacher_key()),) + (((_STUDENT_NAME, _student_key(cfg)),) if student else ())
-    # rough relative cost, so that the longest runs start first
-    per_epoch = cfg.teacher_fraction * (10.0 if cfg.teacher == "conv" else 1.0) * (2.0 if cfg.consistency > 0 else 1.0)
-    cost = cfg.teacher_epochs * per_epoch + (0.6 * cfg.student_epochs * cfg.teacher_fraction if student else 0.0)
-    return runner.Job(_train_job, (cfg, student), entries=entries, cost=cost)
-
 
 def run_subclass(cfg: SubclassConfig = SubclassConfig(), progress: Callable | None = None, *,
                  verbose: bool = True, use_cache: bool = True) -> dict:

@@ -4,13 +4,14 @@ of a configuration (:func:`load_data`). The recipes are in :mod:`.subclass`."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import functools
+from dataclasses import dataclass
 
 from .. import data as D
 from ..checks import check_hidden, check_int, check_real, check_scale
 from .base import Scaled
 
-__all__ = ["SubclassConfig", "DEMO", "PAPER_ENTROPY_BITS", "AUX_KINDS", "TEACHERS", "load_data"]
+__all__ = ["SubclassConfig", "Groups", "DEMO", "PAPER_ENTROPY_BITS", "AUX_KINDS", "TEACHERS", "load_data"]
 
 AUX_KINDS = ("contrastive", "diversity", "none")
 TEACHERS = ("mlp", "conv")
@@ -32,8 +33,25 @@ DEMO = {
 PAPER_ENTROPY_BITS = {"per_example": 0.42, "utilisation": 3.19}
 
 
+class Groups:
+    """The super-classes of ``split`` (a config's or a teacher spec's field)."""
+
+    @property
+    def groups(self) -> tuple[tuple[int, ...], ...]:
+        return D.check_groups(self.split)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.groups)
+
+    @property
+    def digit_order(self) -> list[int]:
+        """Digits in the class-major order of the split (contingency columns)."""
+        return D.subclass_order(self.groups)
+
+
 @dataclass(frozen=True)
-class SubclassConfig(Scaled):
+class SubclassConfig(Groups, Scaled):
     """Configuration of the chapter-4 teacher and the demo's label-free student.
 
     Field names follow the NumPy demo's flags (``--n-epochs-teacher`` -> ``teacher_epochs``).
@@ -141,60 +159,20 @@ class SubclassConfig(Scaled):
         base.update(overrides)
         return cls(**base)
 
-    @property
-    def groups(self) -> tuple[tuple[int, ...], ...]:
-        return D.check_groups(self.split)
-
-    @property
-    def n_classes(self) -> int:
-        return len(self.groups)
-
-    @property
-    def digit_order(self) -> list[int]:
-        """Digits in the class-major order of the split (contingency columns)."""
-        return D.subclass_order(self.groups)
-
-    def teacher_key(self) -> dict:
-        """The fields the teacher depends on (student fields left out, so changing T does
-        not retrain the teacher; settings of an auxiliary loss that is off are left out too,
-        so beta = 0 is one teacher whatever the loss kind)."""
-        d = asdict(self)
-        for k in ("student_epochs", "temperature", "scale", "device"):
-            d.pop(k)
-        if self.aux == "none" or self.aux_weight == 0:  # no auxiliary term: its kind is moot
-            d["aux"] = "none"
-        if d["aux"] != "diversity":
-            d.pop("sharpen")
-        if d["aux"] != "contrastive":
-            d.pop("aux_temperature")
-        if d["aux"] == "none":
-            d.pop("aux_weight")
-        if self.teacher != "conv":
-            d.pop("conv_dropout")
-        if self.consistency == 0:
-            d.pop("view_shift")
-            d.pop("view_noise")
-        return d
-
 
 # ---------------------------------------------------------------------------- data
 
-_DATA: dict[tuple, dict] = {}
-
-
+@functools.lru_cache(maxsize=8)
 def load_data(split: str = "01234", teacher_fraction: float = 1.0) -> dict:
-    """Train (55k, minus a 5k validation split; optionally a subset), validation and
-    test tensors: ``x_*`` images, ``digit_*`` digits, ``y_*`` super-class labels. Memoised."""
+    """Train (55k, minus the 5k validation split of :func:`subclass_lib.data.load_splits`; optionally
+    a subset), validation and test tensors: ``x_*`` images, ``digit_*`` digits, ``y_*`` super-class
+    labels. Computed once per process."""
     groups = D.check_groups(split)
-    key = (groups, float(teacher_fraction))
-    if key not in _DATA:
-        tr, te = D.load_mnist("train"), D.load_mnist("test")
-        (x, d), (xv, dv) = D.train_val_split(tr.images, tr.labels, val_size=5000, seed=0)
-        if teacher_fraction < 1:
-            x, d = D.subset(x, d, teacher_fraction, seed=0)
-        _DATA[key] = {
-            "x_train": x, "digit_train": d, "y_train": D.superclass_labels(d, groups),
-            "x_val": xv, "digit_val": dv, "y_val": D.superclass_labels(dv, groups),
-            "x_test": te.images, "digit_test": te.labels, "y_test": D.superclass_labels(te.labels, groups),
-        }
-    return _DATA[key]
+    (x, d), (xv, dv), (xt, dt) = D.load_splits()
+    if teacher_fraction < 1:
+        x, d = D.subset(x, d, teacher_fraction, seed=0)
+    return {
+        "x_train": x, "digit_train": d, "y_train": D.superclass_labels(d, groups),
+        "x_val": xv, "digit_val": dv, "y_val": D.superclass_labels(dv, groups),
+        "x_test": xt, "digit_test": dt, "y_test": D.superclass_labels(dt, groups),
+    }

@@ -1,7 +1,7 @@
 """Chapter 4 over many runs: several teachers at once, recovery over seeds, aligned ensembles.
 
 * :func:`train_many`: the teachers (and label-free students) of many configurations, trained
-  at once by ``runner.run_all`` and then loaded in order.
+  at once by ``runner.train_many`` and then loaded in order.
 * :func:`recovery_over_seeds`: recovery's mean and spread over seeds.
 * :func:`align_logits`, :func:`teacher_ensemble`: sub-logits of different seeds matched to
   one another, and the teachers' averaged probabilities.
@@ -18,8 +18,8 @@ import torch
 from .. import metrics as M
 from .. import runner
 from ..metrics import mean_std
-from .subclass import (SubclassConfig, evaluate_logits, load_data, teacher_job, train_label_free_student,
-                       train_teacher)
+from .subclass import (SubclassConfig, evaluate_logits, label_free_spec, load_data, teacher_spec,
+                       train_label_free_student, train_teacher)
 
 __all__ = ["train_many", "recovery_over_seeds", "align_logits", "teacher_ensemble"]
 
@@ -29,17 +29,18 @@ def train_many(cfgs: Sequence[SubclassConfig], *, student: bool = False, verbose
     """Train (or load) the teachers of ``cfgs`` -- and with ``student=True`` their
     label-free students.
 
-    The configurations not yet in the model cache are trained at once by ``runner.run_all``
+    The configurations not yet in the model cache are trained at once by ``runner.train_many``
     (in parallel on a CPU, longest first, with the numbers of a sequential run); then every
     result is loaded here, in order. Without the cache (``use_cache=False``) the runs are
     sequential. Returns a list
     of ``TeacherResult`` (or of ``(TeacherResult, StudentResult)`` pairs with ``student=True``).
     """
     cfgs = list(cfgs)
-    jobs = [teacher_job(c, student) for c in cfgs]  # checks every configuration
-    done = runner.run_all(jobs, device=cfgs[0].device if cfgs else "auto", progress=progress,
-                          what="teacher(s)" if verbose else None) if use_cache else 0
-    start = 0.9 if done else 0.0
+    specs = [spec for c in cfgs for spec in ([teacher_spec(c), label_free_spec(c)] if student else [teacher_spec(c)])]
+    if use_cache:  # everything missing, side by side (the students after their teachers)
+        runner.train_many(specs, device=cfgs[0].device if cfgs else "auto",
+                          progress=None if progress is None else (lambda f, t="": progress(0.9 * f, t)))
+    start = 0.9 if use_cache else 0.0
     out = []
     for i, c in enumerate(cfgs):
         t = train_teacher(c, verbose=verbose, use_cache=use_cache)

@@ -22,7 +22,7 @@ Public API:
 * :class:`StudentsConfig` (``for_scale``, ``interactive``): every knob, validated.
 * :func:`get_teacher`, :func:`transfer_set`, :func:`make_student`, :func:`student_loss_fn`,
   :func:`train_student` -> :class:`StudentRun`.
-* :func:`student_job`: a student for ``runner.run_all``, which trains many at once.
+* :class:`StudentSpec` (:func:`student_spec`): a student as a spec for ``runner.train_many``, which trains many at once.
 * :func:`run_students` -> the JSON dict of ``python -m subclass_lib subclass-students``.
 
 Students over seeds and over a slider's values: :mod:`subclass_lib.experiments.subclass_students_sweeps`.
@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -41,11 +42,12 @@ from torch import nn
 from .. import data as D
 from .. import losses as L
 from .. import metrics as M
-from .. import runner
+from .. import cache, runner
+from ..cache import memo
 from ..models import MLP, predict
-from ..train import FitConfig, History, fit, progress_callback, run_seed, seed_everything
+from ..train import FitConfig, History, fit, run_seed, seed_everything
 from ..checks import check_hidden
-from .subclass import TeacherResult, load_data, teacher_job, train_label_free_student, train_teacher
+from .subclass import TeacherResult, TeacherSpec, load_data, teacher_spec, train_label_free_student, train_teacher
 from .subclass_students_config import (ALL_METHODS, CHAPTER_TEACHER, LABELS, METHODS, OFFICIAL_NOTEBOOK_ACCURACY,
                                        PAPER_ERROR, PAPER_ERROR_STD, StudentsConfig, chapter_teacher)
 
@@ -55,62 +57,51 @@ __all__ = [
     "OFFICIAL_NOTEBOOK_ACCURACY", "LABELS", "StudentsConfig",
     # the recipes
     "StudentRun", "get_teacher", "transfer_set", "make_student", "student_loss_fn", "train_student",
-    "student_job", "run_students", "results_table", "check_hidden",
+    "StudentSpec", "student_spec", "run_students", "results_table", "check_hidden",
 ]
 
 # ---------------------------------------------------------------------------- teacher and data
 
-_TEACHERS: dict[str, TeacherResult] = {}
-_TEACHER_OUT: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
-
-
 def get_teacher(cfg: StudentsConfig, progress: Callable | None = None, *, verbose: bool = True,
                 use_cache: bool = True) -> TeacherResult:
-    """Chapter 4's teacher of ``cfg.teacher`` (trained once, then from the cache)."""
-    key = repr(sorted(cfg.teacher.teacher_key().items()))
-    if use_cache and key in _TEACHERS:
-        return _TEACHERS[key]
-    t = train_teacher(cfg.teacher, progress, verbose=verbose, use_cache=use_cache)
-    _TEACHERS[key] = t
-    return t
+    """Chapter 4's teacher of ``cfg.teacher`` (trained once, then from the cache and, in this process, the memo)."""
+    if not use_cache:
+        return train_teacher(cfg.teacher, progress, verbose=verbose, use_cache=False)
+    return memo(teacher_spec(cfg.teacher), "result", lambda: train_teacher(cfg.teacher, progress, verbose=verbose))
 
 
 def _check_teacher(cfg: StudentsConfig, teacher: TeacherResult) -> None:
     if not isinstance(teacher, TeacherResult):
         raise ValueError("teacher must be a TeacherResult from subclass.train_teacher / get_teacher")
-    if teacher.config.teacher_key() != cfg.teacher.teacher_key():
+    if teacher_spec(teacher.config) != teacher_spec(cfg.teacher):
         raise ValueError("the teacher was trained with a different configuration than cfg.teacher")
 
 
 @runner.pinned
-def transfer_set(cfg: StudentsConfig, teacher: TeacherResult) -> dict:
-    """The students' data: ``x, y`` (super-class labels), ``digit``, ``teacher_logits``
-    (c*s sub-logits) and ``teacher_features`` (penultimate activations) on the transfer
-    set (``transfer_fraction`` of the teacher's training set, a fixed subset), plus
-    ``x_val, y_val`` (validation) and ``x_test, y_test, digit_test``.
-
-    Teacher outputs are computed once per teacher (eval mode, no dropout) and memoised.
-    """
-    _check_teacher(cfg, teacher)
-    tc = cfg.teacher
-    data = load_data(tc.split, tc.teacher_fraction)
-    okey = (repr(sorted(tc.teacher_key().items())), id(teacher.model))
-    if okey not in _TEACHER_OUT:
-        teacher.model.cpu()
-        _TEACHER_OUT[okey] = (predict(teacher.model, data["x_train"]),
-                              predict(teacher.model, data["x_train"], features=True))
-    t_logits, t_feats = _TEACHER_OUT[okey]
-    n = len(data["x_train"])
-    idx = torch.arange(n)
-    if cfg.transfer_fraction < 1:
-        idx, _ = D.subset(idx, data["digit_train"], cfg.transfer_fraction, seed=0)
+def _transfer_data(tspec: TeacherSpec, model, transfer_fraction: float) -> dict:
+    """The students' data from the teacher of ``tspec`` (its outputs computed once per process)."""
+    data = load_data(tspec.split, tspec.teacher_fraction)
+    t_logits, t_feats = memo(tspec, "train outputs", lambda: (predict(model.cpu(), data["x_train"]),
+                                                                predict(model, data["x_train"], features=True)))
+    idx = torch.arange(len(data["x_train"]))
+    if transfer_fraction < 1:
+        idx, _ = D.subset(idx, data["digit_train"], transfer_fraction, seed=0)
     return {
         "x": data["x_train"][idx], "y": data["y_train"][idx], "digit": data["digit_train"][idx],
         "teacher_logits": t_logits[idx], "teacher_features": t_feats[idx],
         "x_val": data["x_val"], "y_val": data["y_val"],
         "x_test": data["x_test"], "y_test": data["y_test"], "digit_test": data["digit_test"],
-        "n_classes": tc.n_classes, "n_sub": tc.n_sub, "digit_order": tc.digit_order,
+        "n_classes": tspec.n_classes, "n_sub": tspec.n_sub, "digit_order": tspec.digit_order,
     }
+
+
+def transfer_set(cfg: StudentsConfig, teacher: TeacherResult) -> dict:
+    """The students' data: ``x, y`` (super-class labels), ``digit``, ``teacher_logits``
+    (c*s sub-logits) and ``teacher_features`` (penultimate activations) on the transfer
+    set (``transfer_fraction`` of the teacher's training set, a fixed subset), plus
+    ``x_val, y_val`` (validation) and ``x_test, y_test, digit_test``."""
+    _check_teacher(cfg, teacher)
+    return _transfer_data(teacher_spec(cfg.teacher), teacher.model, cfg.transfer_fraction)
 
 
 # ---------------------------------------------------------------------------- students
@@ -207,9 +198,62 @@ class StudentRun:
         return d
 
 
-def _student_name(method: str) -> str:
-    """The model-cache name of a student of ``method``."""
-    return f"subclass-student-{method}"
+@dataclass(frozen=True)
+class StudentSpec(runner.Spec):
+    """A student of ``method`` learning from ``teacher`` on ``transfer_fraction`` of its training set:
+    the fields of :class:`StudentsConfig` it depends on, named alike (None where its loss has no such
+    setting: the hard-label student has no temperature)."""
+
+    name: ClassVar[str] = "subclass-student"
+    method: str
+    teacher: TeacherSpec
+    student_hidden: tuple[int, ...]
+    student_epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    transfer_fraction: float
+    eval_every: int | None
+    seed: int
+    temperature: float | None = None
+    alpha: float | None = None
+    penultimate_weight: float | None = None
+
+    def needs(self):
+        return (self.teacher,)
+
+    def cost(self) -> float:
+        return self.student_epochs * self.transfer_fraction
+
+    def build(self) -> MLP:
+        return make_student(self, self.method)
+
+    def fit(self, model, needs, device, callback):
+        data = _transfer_data(self.teacher, needs[0], self.transfer_fraction)
+        train = {"x": data["x"], "y": data["y"]}
+        if self.method in ("distillation", "subclass_distillation", "no_label"):
+            train["teacher_logits"] = data["teacher_logits"]
+        extra: list[nn.Module] = []
+        if self.method == "penultimate":
+            train["teacher_features"] = data["teacher_features"]
+            extra = [make_projection(self, data["teacher_features"].shape[1])]
+        c, s, x_val, y_val = self.teacher.n_classes, self.teacher.n_sub, data["x_val"], data["y_val"]
+        fc = FitConfig(epochs=self.student_epochs, batch_size=self.batch_size, lr=self.lr,
+                       weight_decay=self.weight_decay, seed=self.seed, eval_every=self.eval_every, device=device)
+        return fit(model, student_loss_fn(self.method, self, extra[0] if extra else None), train, fc,
+                   val_fn=lambda m: float((binary_predictions(predict(m, x_val), c, s) == y_val).double().mean()),
+                   extra_modules=extra, name=self.method, verbose=False, callback=callback)
+
+
+def student_spec(cfg: StudentsConfig, method: str) -> StudentSpec:
+    """The student of ``method`` of ``cfg`` (changing T does not retrain the hard-label student)."""
+    _out_dim(method, 2, 1)  # validates the name
+    if not isinstance(cfg, StudentsConfig):
+        raise ValueError(f"cfg must be a StudentsConfig, got {type(cfg).__name__}")
+    d = {f.name: getattr(cfg, f.name) for f in fields(StudentSpec) if f.name not in ("method", "teacher")}
+    drop = (["alpha"] * (method in ("hard_labels", "no_label")) + ["temperature"] * (method in ("hard_labels", "penultimate"))
+            + ["penultimate_weight"] * (method != "penultimate"))
+    return StudentSpec(method=method, teacher=teacher_spec(cfg.teacher), **{**d, **dict.fromkeys(drop)})
 
 
 @runner.pinned
@@ -223,35 +267,14 @@ def train_student(cfg: StudentsConfig, method: str, teacher: TeacherResult | Non
     ``progress(fraction, text)`` is called after every epoch. Training and evaluation run
     pinned (``runner.pinned``), so a seed's numbers do not depend on the machine's load.
     """
-    _out_dim(method, 2, 1)  # validates the name
-    if not isinstance(cfg, StudentsConfig):
-        raise ValueError(f"cfg must be a StudentsConfig, got {type(cfg).__name__}")
+    spec = student_spec(cfg, method)
     teacher = teacher if teacher is not None else get_teacher(cfg, verbose=verbose, use_cache=use_cache)
     data = data if data is not None else transfer_set(cfg, teacher)
     c, s = data["n_classes"], data["n_sub"]
-    train = {"x": data["x"], "y": data["y"]}
-    if method in ("distillation", "subclass_distillation", "no_label"):
-        train["teacher_logits"] = data["teacher_logits"]
-    extra: list[nn.Module] = []
-    if method == "penultimate":
-        train["teacher_features"] = data["teacher_features"]
-        extra = [make_projection(cfg, data["teacher_features"].shape[1])]
-    loss_fn = student_loss_fn(method, cfg, extra[0] if extra else None)
-    x_val, y_val = data["x_val"], data["y_val"]
-
-    def val_fn(model):
-        return float((binary_predictions(predict(model, x_val), c, s) == y_val).double().mean())
-
-    fc = FitConfig(epochs=cfg.student_epochs, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
-                   seed=cfg.seed, eval_every=cfg.eval_every, device=cfg.device)
-
-    def train_fn(model):
-        return fit(model, loss_fn, train, fc, val_fn=val_fn, extra_modules=extra, name=method, verbose=False,
-                   callback=progress_callback(progress, LABELS[method]))
-
     t0 = time.perf_counter()
-    model, hist, from_cache = runner.load_or_train(_student_name(method), cfg.student_key(method),
-                                                   lambda: make_student(cfg, method), train_fn, use_cache=use_cache)
+    model, hist, from_cache = runner.train(spec, device=cfg.device, use_cache=use_cache, needs=[teacher.model],
+                                           progress=None if progress is None else
+                                           (lambda f, text="": progress(f, f"{LABELS[method]}: {text.split(': ')[-1]}")))
     took = time.perf_counter() - t0
     model.cpu()
     logits = predict(model, data["x_test"])
@@ -270,23 +293,6 @@ def train_student(cfg: StudentsConfig, method: str, teacher: TeacherResult | Non
         how = "cached" if run.from_cache else f"trained {cfg.student_epochs} epochs in {took:.1f} s"
         print(f"student {method:<22} seed {cfg.seed}: {how}; binary test error {run.test_error:.4f}", flush=True)
     return run
-
-
-def _train_student_job(cfg: StudentsConfig, method: str) -> None:
-    """The work of a :func:`student_job`: train one student into the cache (its teacher is read
-    from the cache, where the job's ``needs`` put it)."""
-    train_student(cfg, method, get_teacher(cfg, verbose=False), verbose=False)
-
-
-def student_job(cfg: StudentsConfig, method: str) -> runner.Job:
-    """The student of ``method`` as a ``runner.Job`` that needs its teacher's job:
-    ``runner.run_all([student_job(c, m) for ...])`` trains those not in the cache, teachers first."""
-    _out_dim(method, 2, 1)  # validates the name
-    if not isinstance(cfg, StudentsConfig):
-        raise ValueError(f"cfg must be a StudentsConfig, got {type(cfg).__name__}")
-    return runner.Job(_train_student_job, (cfg, method),
-                      entries=((_student_name(method), cfg.student_key(method)),),
-                      needs=(teacher_job(cfg.teacher),))
 
 
 def initial_students(cfg: StudentsConfig, methods: Sequence[str] = ALL_METHODS) -> dict[str, MLP]:
@@ -313,9 +319,9 @@ def run_students(cfg: StudentsConfig = StudentsConfig(), methods: Sequence[str] 
                                                               use_cache=use_cache)
     _check_teacher(cfg, teacher)
     t1 = time.perf_counter()
-    if use_cache and (teacher.from_cache or teacher_job(cfg.teacher).done()):  # the students read it from the cache
-        runner.run_all([student_job(cfg, m) for m in methods + (["no_label"] if no_label else [])], device=cfg.device,
-                       what="student(s)" if verbose else None)
+    if use_cache and cache.is_cached(teacher_spec(cfg.teacher)):  # the students read it from the cache
+        runner.train_many([student_spec(cfg, m) for m in methods + (["no_label"] if no_label else [])],
+                          device=cfg.device)
     data = transfer_set(cfg, teacher)
     runs = {}
     for i, m in enumerate(methods):

@@ -117,17 +117,3 @@ class StudentsConfig(Scaled):
         base = dict(transfer_fraction=0.2, student_epochs=3, eval_every=None)
         base.update(overrides)
         return replace(self, **base)
-
-    def student_key(self, method: str) -> dict:
-        """The fields a student of ``method`` depends on (the cache key): changing T does not
-        retrain the hard-label student."""
-        d = {k: v for k, v in asdict(self).items() if k not in ("teacher", "scale", "device")}
-        d["teacher"] = self.teacher.teacher_key()
-        d["method"] = method
-        if method in ("hard_labels", "no_label"):
-            d.pop("alpha")
-        if method in ("hard_labels", "penultimate"):
-            d.pop("temperature")
-        if method != "penultimate":
-            d.pop("penultimate_weight")
-        return d

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from .. import runner
+from .. import cache, runner
 from ..metrics import mean_std
-from .subclass import TeacherResult, teacher_job
-from .subclass_students import get_teacher, student_job, train_student, transfer_set
+from .subclass import TeacherResult, teacher_spec
+from .subclass_students import get_teacher, student_spec, train_student, transfer_set
 from .subclass_students_config import METHODS, StudentsConfig
 
 __all__ = ["students_over_seeds", "sweep", "SWEEPABLE"]
@@ -22,8 +22,7 @@ def _test_errors(cfgs: Sequence[StudentsConfig], methods: Sequence[str], teacher
     each config's own teacher). With ``prefetch`` every missing student is first trained at once
     (and before them the missing teachers they need)."""
     if prefetch:
-        runner.run_all([student_job(c, m) for c in cfgs for m in methods], device=cfgs[0].device if cfgs else "auto",
-                       what="student(s)" if verbose else None)
+        runner.train_many([student_spec(c, m) for c in cfgs for m in methods], device=cfgs[0].device if cfgs else "auto")
     errors: dict[str, list] = {m: [] for m in methods}
     for i, (c, label) in enumerate(zip(cfgs, labels)):
         t = teacher if teacher is not None else get_teacher(c, verbose=verbose, use_cache=use_cache)
@@ -51,7 +50,7 @@ def students_over_seeds(cfg: StudentsConfig, seeds: Sequence[int] = (0, 1, 2),
         raise ValueError("seeds must name at least one seed")
     cfgs = [replace(cfg, seed=s, teacher=replace(cfg.teacher, seed=s) if vary_teacher else cfg.teacher)
             for s in seeds]
-    prefetch = use_cache and (vary_teacher or teacher is None or teacher.from_cache or teacher_job(cfg.teacher).done())
+    prefetch = use_cache and (vary_teacher or teacher is None or cache.is_cached(teacher_spec(cfg.teacher)))
     fixed = None if vary_teacher else teacher
     errors = _test_errors(cfgs, methods, fixed, [f"seed {s} done" for s in seeds], prefetch, verbose=verbose,
                           use_cache=use_cache, progress=progress)
@@ -80,7 +79,7 @@ def sweep(cfg: StudentsConfig, param: str, values: Sequence, methods: Sequence[s
     if not values:
         raise ValueError("values must not be empty")
     teacher = teacher if teacher is not None else get_teacher(cfg, verbose=verbose, use_cache=use_cache)
-    prefetch = use_cache and (teacher.from_cache or teacher_job(cfg.teacher).done())  # the students read it
+    prefetch = use_cache and cache.is_cached(teacher_spec(cfg.teacher))  # the students read it
     errors = _test_errors([replace(cfg, **{param: v}) for v in values], methods, teacher,
                           [f"{param} = {v}" for v in values], prefetch, verbose=verbose, use_cache=use_cache, progress=progress)
     return {"param": param, "values": [list(v) if isinstance(v, tuple) else v for v in values], "errors": errors}

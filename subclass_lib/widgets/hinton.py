@@ -9,19 +9,19 @@ that setting needs, and a setting seen before is instant.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
 
 from .. import runner
-from ..models import hidden_label
+from ..models import hidden_label, predict
 from ..experiments import hinton as H
 from ..experiments import mythical3 as M
 from ..plots.hinton import accuracy_bars, per_class_bars, temperature_sweep_plot
 from .common import retrain_panel
 
-__all__ = ["distillation_panel", "distillation_figure", "distillation_static_panels", "mythical3_panel",
+__all__ = ["retrain_distillation", "retrain_mythical3", "distillation_panel", "distillation_figure", "distillation_static_panels", "mythical3_panel",
            "mythical3_figure", "mythical3_static_panels", "TEMPERATURES", "STUDENT_SIZES",
            "MYTHICAL3_DIGITS", "MYTHICAL3_TEMPERATURES", "MYTHICAL3_ALPHAS"]
 
@@ -38,6 +38,43 @@ def _slider_T(value: float) -> W.SelectionSlider:
 def _slider_alpha(value: float) -> W.FloatSlider:
     return W.FloatSlider(value=float(value), min=0.0, max=1.0, step=0.1, description="alpha",
                          continuous_update=False, readout_format=".1f")
+
+
+def retrain_distillation(c: H.HintonConfig, progress=None, preview=None) -> dict:
+    """A retrain of :func:`distillation_panel` at setting ``c``: the distilled student trains in this
+    process and ``preview`` (if given) gets the result with it halfway through its epochs, while the
+    hard-label student trains beside it; returns :func:`~subclass_lib.experiments.hinton.run_hinton`'s
+    result. The numbers are those of a run without the preview."""
+    teacher = H.train_teacher(c, verbose=False).model
+    hard, dist = H.student_spec(c, "hard"), H.student_spec(c, "distilled")
+    _, _, (xs, ys) = H.load_splits()
+
+    def halfway(spec, model, epoch, epochs, hist):
+        if preview is not None and spec == dist and epoch == epochs // 2:
+            small = runner.train(hard).model if runner.is_cached(hard) else None
+            preview({"teacher": H.evaluate(H.test_logits(H.teacher_spec(c), teacher), ys),
+                     "small": None if small is None else H.evaluate(H.test_logits(hard, small), ys),
+                     "distilled": {**H.evaluate(predict(model, xs), ys), "epochs_done": epoch, "epochs": epochs},
+                     "config": asdict(c)})
+
+    runner.train_many([dist, hard], device=c.device, progress=progress, on_epoch=halfway)
+    return H.run_hinton(c, verbose=False)
+
+
+def retrain_mythical3(c: M.Mythical3Config, progress=None, preview=None) -> dict:
+    """A retrain of :func:`mythical3_panel` at setting ``c``, like :func:`retrain_distillation`:
+    ``preview`` gets the result with the distilled student halfway (the hard-label entries None)."""
+    teacher = H.train_teacher(c, verbose=False).model
+    dist, hard = M.mythical3_specs(c)
+
+    def halfway(spec, model, epoch, epochs, hist):
+        if preview is not None and spec == dist and epoch == epochs // 2:
+            r = M.mythical3_result(c, teacher, model)
+            r["distilled"].update(epochs_done=epoch, epochs=epochs)
+            preview(r)
+
+    runner.train_many([dist, hard], device=c.device, progress=progress, on_epoch=halfway)
+    return M.run_mythical3(c, verbose=False)
 
 
 def distillation_panel(cfg: H.HintonConfig = H.HintonConfig(), sweep: Mapping | None = None,
@@ -62,8 +99,7 @@ def distillation_panel(cfg: H.HintonConfig = H.HintonConfig(), sweep: Mapping | 
 
     def run(progress, preview, T, alpha, hidden):
         c = replace(cfg, temperature=float(T), alpha=float(alpha), student_hidden=tuple(hidden))
-        # a student that has to be trained is shown halfway through its epochs, then finished
-        return H.run_hinton(c, verbose=False, progress=progress, partial=preview)
+        return retrain_distillation(c, progress, preview)
 
     return retrain_panel(controls, run, lambda r: distillation_figure(r, sweep), title="Try it: distil a small net",
                          run_now=run_now)
@@ -130,8 +166,7 @@ def mythical3_panel(cfg: M.Mythical3Config = M.Mythical3Config(), run_now: bool 
 
     def run(progress, preview, omit, T, alpha):
         c = replace(cfg, omit=tuple(omit), temperature=float(T), alpha=float(alpha))
-        # the distilled student first (shown at once), then the hard-label baseline
-        return M.run_mythical3(c, verbose=False, progress=progress, partial=preview)
+        return retrain_mythical3(c, progress, preview)
 
     return retrain_panel(controls, run, mythical3_figure, title="Try it: the mythical digit", run_now=run_now)
 
@@ -178,7 +213,7 @@ def mythical3_static_panels(cfg: M.Mythical3Config, digits=MYTHICAL3_DIGITS, tem
 
     settings = ([replace(cfg, omit=(d,), temperature=float(T)) for d in digits for T in temperatures]
                 + [replace(cfg, alpha=float(a)) for a in alphas])
-    runner.run_all([job for c in settings for job in M.mythical3_jobs(c)], device=cfg.device)  # the missing students
+    runner.train_many([s for c in settings for s in M.mythical3_specs(c)], device=cfg.device)  # the missing students
     d0 = cfg.omit[0] if len(cfg.omit) == 1 and cfg.omit[0] in digits else digits[0]
     T0 = cfg.temperature if cfg.temperature in temperatures else temperatures[0]
     a0 = cfg.alpha if cfg.alpha in alphas else alphas[0]

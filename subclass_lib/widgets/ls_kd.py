@@ -85,7 +85,7 @@ def ls_kd_static_panel(cfg: L.LSKDConfig = L.LSKDConfig(), eps_values=STATIC_EPS
 
     icfg = cfg.interactive()
     # the runner trains the missing teachers and students of the grid first, all together
-    runner.run_all([L.student_job(icfg, e, t) for e in eps_values for t in temperatures], device=icfg.device)
+    runner.train_many([L.student_spec(icfg, e, t) for e in eps_values for t in temperatures], device=icfg.device)
     return static_panel(lambda e, t: ls_kd_figure(L.run_interactive(eps=e, T=t, classes=cfg.classes, cfg=icfg)),
                         [("LS eps", list(eps_values)), ("T", list(temperatures))],
                         title="The label-smoothing panel over eps and T (panel scale, digits "

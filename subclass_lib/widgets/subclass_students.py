@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipywidgets as W
 
 from .. import runner
-from ..experiments.subclass_students import METHODS, PAPER_ERROR, StudentsConfig, get_teacher, run_students, student_job
+from ..experiments.subclass_students import METHODS, PAPER_ERROR, StudentsConfig, get_teacher, run_students, student_spec
 from ..plots.subclass_students import student_errors
 from .common import retrain_panel
 
@@ -70,7 +70,7 @@ def students_static_panels(cfg: StudentsConfig | None = None, teacher=None, temp
     settings = ([dict(temperature=T, transfer_fraction=f) for T in temperatures for f in fractions]
                 + [dict(alpha=a) for a in alphas]
                 + [dict(student_hidden=tuple(int(u) for u in h.split(","))) for h in hiddens])
-    runner.run_all([student_job(base.interactive(**v), m) for v in settings for m in METHODS])  # all at once
+    runner.train_many([student_spec(base.interactive(**v), m) for v in settings for m in METHODS])  # all at once
     return W.VBox([
         static_panel(lambda T, f: figure(temperature=T, transfer_fraction=f),
                      [("T", list(temperatures)), ("transfer set", list(fractions))],
