@@ -104,16 +104,18 @@ class LSKDConfig(Scaled):
               "full": dict(teacher_hidden=(1200, 1200), teacher_epochs=30, teacher_dropout=0.3,
                            student_hidden=(800, 800), student_epochs=30, transfer_fraction=1.0)}
 
-    def interactive(self) -> "LSKDConfig":
+    def interactive(self, **overrides) -> "LSKDConfig":
         """The smaller setting of the slider panel (a retrain in seconds): same networks,
         the teacher trained for half the epochs on half the training images, the student on
-        a quarter of them for half the epochs. Cached by config like every other run."""
+        a quarter of them for half the epochs (the full scale stays as it is); ``overrides`` on
+        top. Cached by config like every other run."""
         if self.scale == "full":
-            return self
-        return replace(self, teacher_epochs=max(1, self.teacher_epochs // 2),
-                       teacher_fraction=min(self.teacher_fraction, 0.5),
-                       student_epochs=max(1, self.student_epochs // 2),
-                       transfer_fraction=min(self.transfer_fraction, 0.25), student_seeds=1)
+            return replace(self, **overrides) if overrides else self
+        return replace(self, **{**dict(teacher_epochs=max(1, self.teacher_epochs // 2),
+                                       teacher_fraction=min(self.teacher_fraction, 0.5),
+                                       student_epochs=max(1, self.student_epochs // 2),
+                                       transfer_fraction=min(self.transfer_fraction, 0.25), student_seeds=1),
+                                **overrides})
 
     def student_seed_list(self) -> list[int]:
         """The students' seeds: ``seed + 1``, ..., ``seed + student_seeds``."""
