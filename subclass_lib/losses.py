@@ -25,6 +25,8 @@ from typing import Callable, Optional
 import torch
 import torch.nn.functional as F
 
+from .checks import _is_real_scalar, check_temperature
+
 __all__ = [
     "cross_entropy",
     "soft_cross_entropy",
@@ -50,29 +52,6 @@ _STD_EPS = 1e-8
 # validation helpers (cheap: shape/dtype checks are free; range checks do one
 # reduction and one host sync)
 # --------------------------------------------------------------------------
-def _is_real_scalar(x) -> bool:
-    """Python real (not bool) or a 0-d real, non-bool tensor."""
-    if isinstance(x, bool):
-        return False
-    if isinstance(x, numbers.Real):
-        return True
-    return (
-        isinstance(x, torch.Tensor)
-        and x.ndim == 0
-        and x.dtype != torch.bool
-        and not x.is_complex()
-    )
-
-
-def _check_T(T, name: str = "T") -> float:
-    if not _is_real_scalar(T):
-        raise ValueError(f"{name} must be a real number > 0, got {T!r}")
-    t = float(T)
-    if not math.isfinite(t) or t <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {t}")
-    return t
-
-
 def _check_alpha(alpha) -> float:
     if not _is_real_scalar(alpha):
         raise ValueError(f"alpha must be a real number in [0, 1], got {alpha!r}")
@@ -187,7 +166,7 @@ def soft_cross_entropy(student_logits: torch.Tensor, teacher_logits: torch.Tenso
     Note ``L = T² · (KL(p || p̃) + H(p))``: it differs from the KL version
     by the teacher entropy, a constant for the student.
     """
-    t = _check_T(T)
+    t = check_temperature(T)
     _check_pair(student_logits, teacher_logits)
     p = F.softmax(teacher_logits.detach() / t, dim=1)
     log_q = F.log_softmax(student_logits / t, dim=1)
@@ -210,7 +189,7 @@ def distillation_loss(
     are skipped (after validation), so ``alpha=0`` returns exactly the CE and
     ``alpha=1`` exactly the soft CE.
     """
-    t = _check_T(T)
+    t = check_temperature(T)
     a = _check_alpha(alpha)
     _check_pair(student_logits, teacher_logits)
     if labels is None:
@@ -243,7 +222,7 @@ def subclass_distillation_loss(
     ``student_logits`` and ``teacher_logits``: [B, c·n_sub] (class-major);
     ``class_labels``: [B] in ``[0, c)``; may be ``None`` only when ``alpha == 1``.
     """
-    t = _check_T(T)
+    t = check_temperature(T)
     a = _check_alpha(alpha)
     s = _check_n_sub(n_sub)
     _check_pair(student_logits, teacher_logits)
@@ -333,7 +312,7 @@ def contrastive_aux_loss(logits: torch.Tensor, T) -> torch.Tensor:
     orthogonal v̂'s L = log(e^{1/T} + n − 1) − 1/T − log n < 0.
     Requires a batch of n ≥ 2.
     """
-    t = _check_T(T)
+    t = check_temperature(T)
     _check_logits(logits)
     n, D = logits.shape
     if n < 2:
@@ -506,7 +485,7 @@ def intra_class_distillation_loss(
     class label.  Invariant to adding any per-(example, group) constant to
     either set of logits.  Teacher logits are detached.
     """
-    t = _check_T(T)
+    t = check_temperature(T)
     s = _check_n_sub(n_sub)
     _check_pair(student_logits, teacher_logits)
     c = _check_groups(student_logits, s, "student_logits")
@@ -554,6 +533,6 @@ def soft_targets(teacher_logits: torch.Tensor, T) -> torch.Tensor:
 
     ``teacher_logits``: [B, K].  Useful for plots and entropy measurements.
     """
-    t = _check_T(T)
+    t = check_temperature(T)
     _check_logits(teacher_logits, "teacher_logits")
     return F.softmax(teacher_logits / t, dim=1)

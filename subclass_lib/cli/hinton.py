@@ -7,32 +7,24 @@ from dataclasses import fields
 
 from ..experiments.base import format_table
 from .. import runner
-from ..experiments.hinton import SOURCE_HINTON, HintonConfig, parse_digits, run_hinton
+from ..experiments.hinton import SOURCE_HINTON, HintonConfig, run_hinton
 from ..experiments.mythical3 import Mythical3Config, run_mythical3
 from ..train import LR_SCHEDULES
-from . import Command, documented_config, layer_width
+from . import Command, add_config_arguments, documented_config, given_fields, layer_sizes, layer_width
 
 _FIELD_HELP = {
-    "temperature": "distillation temperature T > 0",
-    "alpha": "weight of the soft-target term in [0, 1] (1 - alpha weighs the hard labels)",
-    "teacher_hidden": "units in each of the teacher's two hidden layers",
-    "student_hidden": "units in each of the students' two hidden layers",
-    "teacher_epochs": "teacher training epochs",
-    "student_epochs": "student training epochs",
+    "teacher_hidden": "hidden layer sizes of the teacher, e.g. 1200,1200; one width (1200) is two layers of it",
+    "student_hidden": "hidden layer sizes of the students, e.g. 800,800; one width (800) is two layers of it",
     "transfer_size": "size of the students' transfer set (images drawn from the 55,000 training images)",
-    "teacher_dropout": "teacher dropout rate on hidden units",
-    "teacher_input_dropout": "teacher dropout rate on input pixels",
+    "teacher_input_dropout": "teacher dropout rate on input pixels, in [0, 1)",
     "max_norm": "max-norm bound on each unit's incoming weights (teacher)",
-    "jitter": "teacher augmentation: random shifts of up to this many pixels",
-    "lr": "Adam learning rate",
     "lr_schedule": "learning-rate schedule of the students: constant or cosine (decays to 0 over the run)",
     "teacher_lr_schedule": "learning-rate schedule of the teacher (the scale's value; the students' where that is none)",
     "match_steps": "students without some digits take as many steps as on the whole transfer set (more epochs)",
-    "batch_size": "minibatch size",
+    "omit": "digits left out of the transfer set, e.g. 3 or 0,1,2,3,4,5,6,9",
+    "bias_shift": "bias shift of the omitted digits (none: chosen automatically)",
 }
-_COMMON = ("seed", "scale", "device")  # added to every command by the CLI itself
-#: Fields whose documented flag and JSON key keep the names they had before the library's
-#: vocabulary was unified (``--epochs-teacher`` sets ``teacher_epochs``).
+#: The JSON keys that the documented output keeps (the flags are the field names, these the old ones' keys).
 _DOCUMENTED = {"teacher_epochs": "epochs_teacher", "student_epochs": "epochs_student", "transfer_size": "train_subset"}
 #: The nets of chapters 1-2 have two equal hidden layers: ``--teacher-hidden 1200`` is ``(1200, 1200)``, and the
 #: JSON keeps the width (a list where the layers differ).
@@ -40,31 +32,15 @@ _TWO_LAYERS = ("teacher_hidden", "student_hidden")
 _WIDTH = {name: layer_width(2) for name in _TWO_LAYERS}
 
 
-def _add_config_arguments(parser: argparse.ArgumentParser, cls) -> None:
-    """One flag per config field (``--temperature`` for ``temperature``; ``--epochs-teacher`` for
-    ``teacher_epochs``, see :data:`_DOCUMENTED`); unset flags keep the scale's value."""
-    for f in fields(cls):
-        if f.name in _COMMON or f.name in ("omit", "bias_shift"):
-            continue
-        typ = {"temperature": float, "alpha": float, "max_norm": float, "lr": float,
-               "teacher_dropout": float, "teacher_input_dropout": float, "lr_schedule": str,
-               "teacher_lr_schedule": str}.get(f.name, int)
-        flag = _DOCUMENTED.get(f.name, f.name)
-        if f.name == "match_steps":
-            parser.add_argument("--match-steps", dest=f.name, action=argparse.BooleanOptionalAction, default=None,
-                                help=_FIELD_HELP[f.name] + " (default: the scale's value)")
-            continue
-        parser.add_argument("--" + flag.replace("_", "-"), dest=f.name, type=typ, default=None,
-                            choices=LR_SCHEDULES if f.name.endswith("lr_schedule") else None,
-                            metavar=flag.upper().split("_")[-1] if f.name != "temperature" else "T",
-                            help=_FIELD_HELP.get(f.name, f.name) + " (default: the scale's value)")
+def _add_config_arguments(parser: argparse.ArgumentParser, cls) -> list[str]:
+    """One flag per config field (:func:`subclass_lib.cli.add_config_arguments`); unset flags keep the scale's value."""
+    return add_config_arguments(parser, cls, _FIELD_HELP, types={name: layer_sizes(2) for name in _TWO_LAYERS},
+                                choices={"lr_schedule": LR_SCHEDULES, "teacher_lr_schedule": LR_SCHEDULES},
+                                metavars={"omit": "DIGITS", "bias_shift": "SHIFT"})
 
 
-def _config_from_args(cls, args: argparse.Namespace, **extra):
-    kw = {f.name: getattr(args, f.name) for f in fields(cls)
-          if f.name not in ("scale", "omit", "bias_shift") and getattr(args, f.name, None) is not None}
-    kw.update({name: (kw[name], kw[name]) for name in _TWO_LAYERS if name in kw})
-    kw.update(extra)
+def _config_from_args(cls, args: argparse.Namespace):
+    kw = given_fields(args, [f.name for f in fields(cls) if f.name != "scale"])
     return cls.for_scale(args.scale, **kw)
 
 
@@ -99,16 +75,12 @@ def _hinton_render(r: dict) -> str:
 
 
 def _mythical_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--omit", default="3", metavar="DIGITS",
-                   help="digits left out of the transfer set, e.g. 3 or 0,1,2,3,4,5,6,9 (default 3)")
-    p.add_argument("--bias-shift", dest="bias_shift", type=float, default=None,
-                   help="bias shift of the omitted digits (default: chosen automatically)")
     _add_config_arguments(p, Mythical3Config)
     _threads_argument(p)
 
 
 def _mythical_run(args) -> dict:
-    cfg = _config_from_args(Mythical3Config, args, omit=parse_digits(args.omit), bias_shift=args.bias_shift)
+    cfg = _config_from_args(Mythical3Config, args)
     with runner.command_line(args.threads):
         res = run_mythical3(cfg, use_cache=not args.no_cache, verbose=True)
     res["config"] = documented_config(res["config"], _DOCUMENTED, _WIDTH)

@@ -3,38 +3,32 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 
 from ..experiments.base import format_table
-from ..checks import check_eps, parse_temperatures
 from ..experiments.ls_kd import LSKDConfig, run_ls_kd
-from . import Command, documented_config
+from . import Command, add_config_arguments, documented_config, given_fields
+
+_FIELD_HELP = {
+    "eps": "label smoothing of the LS teacher, in (0, 1) (a hard-label teacher is always trained too)",
+    "temperatures": "comma-separated distillation temperatures, must include 1",
+    "teacher_fraction": "fraction of the 60k training images the teachers train on, in (0, 1]",
+    "transfer_fraction": "fraction of the 60k training images used as the transfer set, in (0, 1]",
+    "alpha": "task balance in [0, 1]: weight of the soft targets (1: soft targets only, as in the paper)",
+    "feature_examples": "test images used for centroids and the diffusion index",
+    "student_seeds": "students per (teacher, T) with different seeds, for the mean and spread",
+}
+#: Fields without a flag: the networks' sizes and the projection's digits are the chapter's (Python only).
+_NO_FLAG = ("teacher_hidden", "student_hidden", "classes")
+
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--eps", type=float, default=0.1,
-                   help="label smoothing of the LS teacher, in (0, 1) (default 0.1; a hard-label teacher is always trained too)")
-    p.add_argument("--temperatures", default="1,2,3,4,8,64",
-                   help="comma-separated distillation temperatures, must include 1 (default 1,2,3,4,8,64)")
-    p.add_argument("--teacher-epochs", type=int, default=None, help="override the scale's teacher epochs")
-    p.add_argument("--student-epochs", type=int, default=None, help="override the scale's student epochs")
-    p.add_argument("--student-fraction", dest="transfer_fraction", type=float, default=None,
-                   help="fraction of the 60k training images used as the transfer set (override)")
-    p.add_argument("--teacher-fraction", type=float, default=None,
-                   help="fraction of the 60k training images the teachers train on (override)")
-    p.add_argument("--feature-examples", type=int, default=None,
-                   help="test images used for centroids and the diffusion index (override; default 10000)")
-    p.add_argument("--student-seeds", type=int, default=None,
-                   help="students per (teacher, T) with different seeds, for the mean and spread (default 3)")
+    add_config_arguments(p, LSKDConfig, _FIELD_HELP, skip=_NO_FLAG, metavars={"eps": "EPS", "temperatures": "T,T,..."})
 
 
 def _run(args: argparse.Namespace) -> dict:
-    overrides = dict(eps=check_eps(args.eps), temperatures=parse_temperatures(args.temperatures),
-                     seed=args.seed, device=args.device)
-    for flag in ("teacher_epochs", "student_epochs", "transfer_fraction", "teacher_fraction", "feature_examples",
-                 "student_seeds"):
-        v = getattr(args, flag)
-        if v is not None:
-            overrides[flag] = v
-    cfg = LSKDConfig.for_scale(args.scale, **overrides)
+    names = [f.name for f in fields(LSKDConfig) if f.name not in ("scale", *_NO_FLAG)]
+    cfg = LSKDConfig.for_scale(args.scale, **given_fields(args, names))
     res = run_ls_kd(cfg, use_cache=not args.no_cache, verbose=False).to_json()
     res["config"] = documented_config(res["config"], {"transfer_fraction": "student_fraction"})
     return res

@@ -3,69 +3,56 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict, fields
+from dataclasses import fields
 
 from ..experiments.base import format_table
 from ..experiments.subclass import AUX_KINDS, DEMO, TEACHERS, SubclassConfig, run_subclass
 from .. import runner
-from ..checks import check_hidden
-from . import Command, documented_config, layer_width
+from . import Command, add_config_arguments, documented_config, given_fields, layer_width
 
-#: The demo's flag names, which are also the keys of the command's JSON ``config``.
+#: The demo's flag names (still accepted: ``cli.OLD_FLAGS``), which stay the keys of the command's JSON ``config``.
 DOCUMENTED = {"teacher_epochs": "n_epochs_teacher", "student_epochs": "n_epochs_student",
               "teacher_fraction": "train_fraction"}
 #: ``hidden`` is a tuple in the library and an int (one layer) in the demo's flag and JSON.
 CONVERT = {"hidden": layer_width(1)}
 
 
-def _hidden(text: str) -> tuple[int, ...]:
-    return check_hidden(text, "--hidden")
+#: Help texts of chapter 4's fields (also the teacher flags of ``subclass-students``).
+FIELD_HELP = {
+    "temperature": "distillation temperature T of the label-free student",
+    "aux": "auxiliary loss of the teacher",
+    "aux_weight": "beta, the auxiliary-loss weight",
+    "aux_temperature": "temperature of the contrastive auxiliary loss",
+    "sharpen": "sharpness weight of the diversity loss",
+    "consistency": "weight of the view-consistency loss (0 = off, as in the demo)",
+    "view_shift": "max shift (pixels) of the perturbed view of the consistency loss",
+    "view_noise": "std of the pixel noise of the perturbed view of the consistency loss",
+    "n_sub": "subclasses per class",
+    "split": "digits of super-class A, e.g. 01234 or 01389",
+    "teacher": "the teacher network",
+    "hidden": "hidden layer sizes of the MLPs: 256 is one layer, 256,256 two",
+    "jitter": "max random shift (pixels) for the teacher",
+    "conv_dropout": "dropout of the conv teacher, in [0, 1)",
+    "teacher_fraction": "fraction of the training set the teacher trains on (1 = all 55k)",
+}
+CHOICES = {"aux": AUX_KINDS, "teacher": TEACHERS}
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """Chapter 4's flags (also the teacher flags of ``subclass-students``)."""
-    d = SubclassConfig()
-    p.add_argument("--n-epochs-teacher", dest="teacher_epochs", metavar="N", type=int, default=d.teacher_epochs)
-    p.add_argument("--n-epochs-student", dest="student_epochs", metavar="N", type=int, default=d.student_epochs)
-    p.add_argument("--temperature", type=float, default=d.temperature, help="distillation temperature T")
-    p.add_argument("--aux", choices=AUX_KINDS, default=d.aux, help="auxiliary loss of the teacher")
-    p.add_argument("--aux-weight", type=float, default=d.aux_weight, help="beta, the auxiliary-loss weight")
-    p.add_argument("--aux-temperature", type=float, default=d.aux_temperature,
-                   help="temperature of the contrastive auxiliary loss")
-    p.add_argument("--sharpen", type=float, default=d.sharpen, help="sharpness weight of the diversity loss")
-    p.add_argument("--consistency", type=float, default=d.consistency,
-                   help="weight of the view-consistency loss (0 = off, as in the demo)")
-    p.add_argument("--view-shift", type=int, default=d.view_shift,
-                   help="max shift (pixels) of the perturbed view of the consistency loss")
-    p.add_argument("--view-noise", type=float, default=d.view_noise,
-                   help="std of the pixel noise of the perturbed view of the consistency loss")
-    p.add_argument("--n-sub", type=int, default=d.n_sub, help="subclasses per class")
-    p.add_argument("--split", default=d.split, help="digits of super-class A, e.g. 01234 or 01389")
-    p.add_argument("--teacher", choices=TEACHERS, default=d.teacher)
-    p.add_argument("--hidden", type=_hidden, default=d.hidden,
-                   help="hidden units of the MLPs (one layer; '256,256' for two)")
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--jitter", type=int, default=d.jitter, help="max random shift (pixels) for the teacher")
-    p.add_argument("--conv-dropout", type=float, default=d.conv_dropout, help="dropout of the conv teacher")
-    p.add_argument("--train-fraction", dest="teacher_fraction", metavar="FRACTION", type=float, default=d.teacher_fraction,
-                   help="fraction of the training set to use (1 = all 55k)")
+def add_arguments(p: argparse.ArgumentParser, skip=(), base: SubclassConfig | None = None) -> list[str]:
+    """Chapter 4's flags (also the teacher flags of ``subclass-students``, which ``skip`` the students'
+    fields and show its ``base`` teacher's values); returns the fields that got a flag."""
+    added = add_config_arguments(p, SubclassConfig, FIELD_HELP, skip=skip, choices=CHOICES, base=base,
+                                 metavars={"hidden": "SIZES"})
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads of this run (default: $SUBCLASS_LIB_THREADS, else every CPU; "
                         "the thread count changes the last digits of the results)")
+    return added
 
 
 def config_from_args(args: argparse.Namespace) -> SubclassConfig:
-    """The config of parsed flags; with ``--scale full`` the full-scale defaults apply to
-    every flag left at its default."""
-    names = {f.name for f in fields(SubclassConfig)}
-    kw = {k: v for k, v in vars(args).items() if k in names}
-    if kw.get("scale", "default") == "full":
-        d = asdict(SubclassConfig())
-        changed = {k: v for k, v in kw.items() if k != "scale" and v != d[k]}
-        return SubclassConfig.for_scale("full", **changed)
-    return SubclassConfig(**kw)
+    """The config of parsed flags: flags left unset keep the scale's value."""
+    names = [f.name for f in fields(SubclassConfig) if f.name != "scale"]
+    return SubclassConfig.for_scale(args.scale, **given_fields(args, names))
 
 
 def _run(args: argparse.Namespace) -> dict:

@@ -3,42 +3,41 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict, fields
+from dataclasses import fields
 
 from ..experiments.base import format_table
 from ..experiments.subclass import SubclassConfig
-from ..checks import check_hidden
-from ..experiments.subclass_students import METHODS, StudentsConfig, results_table, run_students
+from ..experiments.subclass_students import METHODS, StudentsConfig, chapter_teacher, results_table, run_students
 from .. import runner
-from . import Command, documented_config
+from . import Command, add_config_arguments, documented_config, given_fields
 from . import subclass as teacher_cli
 from .subclass import add_arguments as add_teacher_arguments
 
-#: SubclassConfig fields set by chapter 4's flags (seed, temperature and student epochs are shared)
-_TEACHER_FLAGS = tuple(f.name for f in fields(SubclassConfig)
-                       if f.name not in ("seed", "student_epochs", "temperature", "scale", "device"))
+#: SubclassConfig fields set by chapter 4's flags (seed, temperature and student epochs are the students')
+_SHARED = ("seed", "student_epochs", "temperature", "scale", "device")
+_TEACHER_FLAGS = tuple(f.name for f in fields(SubclassConfig) if f.name not in _SHARED)
+#: The students' fields that the teacher has too get a ``--student-`` flag (``--lr`` is the teacher's).
+_STUDENT_FLAGS = {"batch_size": "student_batch_size", "lr": "student_lr", "weight_decay": "student_weight_decay"}
+_FIELD_HELP = {
+    "temperature": "distillation temperature T of Eq. 4 (students and the label-free student)",
+    "alpha": "task balance of Eq. 4 (weight of the soft term)",
+    "student_hidden": "hidden layer sizes of the students, e.g. 128,128 (the paper: 784,784)",
+    "batch_size": "batch size of the students",
+    "lr": "learning rate of the students",
+    "weight_decay": "weight decay of the students",
+    "penultimate_weight": "extra weight of the penultimate-layer loss (Eq. 5)",
+    "transfer_fraction": "fraction of the transfer set the students train on, in (0, 1]",
+    "eval_every": "steps between validation points of the training-speed curves (0: none)",
+}
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
-    # chapter 4's teacher flags, defaulting to this chapter's teacher; --temperature and
-    # --n-epochs-student are the students' T and epochs, --seed seeds teacher and students
-    add_teacher_arguments(p)
+    # chapter 4's teacher flags (help: this chapter's teacher); --temperature and --student-epochs are
+    # the students' T and epochs, --seed seeds teacher and students
     d = StudentsConfig()
-    p.set_defaults(**{k: v for k, v in asdict(d.teacher).items() if k in _TEACHER_FLAGS},
-                   temperature=d.temperature, student_epochs=d.student_epochs)
-    p.add_argument("--alpha", type=float, default=d.alpha, help="task balance of Eq. 4 (weight of the soft term)")
-    p.add_argument("--student-hidden", default=",".join(map(str, d.student_hidden)),
-                   help="hidden layer sizes of the students, e.g. 128,128 (the paper: 784,784)")
-    p.add_argument("--student-batch-size", type=int, default=d.batch_size, help="batch size of the students")
-    p.add_argument("--student-lr", type=float, default=d.lr, help="learning rate of the students")
-    p.add_argument("--student-weight-decay", type=float, default=d.weight_decay,
-                   help="weight decay of the students")
-    p.add_argument("--penultimate-weight", type=float, default=d.penultimate_weight,
-                   help="extra weight of the penultimate-layer loss (Eq. 5)")
-    p.add_argument("--transfer-fraction", type=float, default=d.transfer_fraction,
-                   help="fraction of the transfer set the students train on, in (0, 1]")
-    p.add_argument("--eval-every", type=int, default=d.eval_every,
-                   help="steps between validation points of the training-speed curves (0: none)")
+    add_teacher_arguments(p, skip=_SHARED, base=d.teacher)
+    add_config_arguments(p, StudentsConfig, _FIELD_HELP, skip=("teacher",), flags=_STUDENT_FLAGS,
+                         metavars={"student_hidden": "SIZES", "eval_every": "STEPS"})
     p.add_argument("--methods", default=",".join(METHODS),
                    help=f"comma-separated students to train, from {','.join(METHODS)}")
     p.add_argument("--no-label-student", action=argparse.BooleanOptionalAction, default=True,
@@ -50,25 +49,21 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
 def config_from_student_args(args: argparse.Namespace) -> StudentsConfig:
     """The students' config of parsed flags: the teacher flags make ``cfg.teacher``
     (defaults: :data:`CHAPTER_TEACHER`); ``--seed`` seeds teacher and students,
-    ``--n-epochs-student`` and ``--temperature`` are the students' epochs and T.
-    With ``--scale full`` every flag left at its default takes its full-scale value."""
+    ``--student-epochs`` and ``--temperature`` are the students' epochs and T.
+    Flags left unset keep the scale's value."""
     d = StudentsConfig()
-    teacher_kw = {k: getattr(args, k) for k in _TEACHER_FLAGS if hasattr(args, k)}
-    if args.eval_every is not None and args.eval_every < 0:
-        raise ValueError(f"--eval-every must be >= 0, got {args.eval_every}")
-    given = dict(student_hidden=check_hidden(args.student_hidden), student_epochs=args.student_epochs,
-                 batch_size=args.student_batch_size, lr=args.student_lr, weight_decay=args.student_weight_decay,
-                 temperature=args.temperature, alpha=args.alpha, penultimate_weight=args.penultimate_weight,
-                 transfer_fraction=args.transfer_fraction, eval_every=args.eval_every or None, seed=args.seed,
-                 device=args.device)
+    teacher_kw = given_fields(args, _TEACHER_FLAGS)
+    names = [f.name for f in fields(StudentsConfig) if f.name not in ("teacher", "scale")]
+    given = given_fields(args, {k: _STUDENT_FLAGS.get(k, k) for k in names})
+    if "eval_every" in given:
+        if given["eval_every"] < 0:
+            raise ValueError(f"--eval-every must be >= 0, got {given['eval_every']}")
+        given["eval_every"] = given["eval_every"] or None
     if args.scale == "full":
-        dt = asdict(d.teacher)
-        changed_t = {k: v for k, v in teacher_kw.items() if v != dt[k]}
-        changed = {k: v for k, v in given.items() if v != getattr(d, k)}
-        teacher = SubclassConfig.for_scale("full", seed=args.seed, **changed_t)
-        return StudentsConfig.for_scale("full", teacher=teacher, **changed)
-    teacher = SubclassConfig(seed=args.seed, student_epochs=args.student_epochs,
-                             temperature=args.temperature, **teacher_kw)
+        teacher = SubclassConfig.for_scale("full", seed=args.seed, **teacher_kw)
+        return StudentsConfig.for_scale("full", teacher=teacher, **given)
+    teacher = chapter_teacher(seed=args.seed, student_epochs=given.get("student_epochs", d.student_epochs),
+                              temperature=given.get("temperature", d.temperature), **teacher_kw)
     return StudentsConfig(teacher=teacher, **given)
 
 

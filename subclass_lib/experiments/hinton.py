@@ -25,7 +25,6 @@ reuses chapter 1's teacher and every student and slider setting shares it.
 from __future__ import annotations
 
 import functools
-import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -42,7 +41,8 @@ from ..models import MLP, hidden_label, predict
 from .. import runner
 from .base import Scaled
 from ..train import FitConfig, check_lr_schedule, fit, run_seed, seed_everything
-from ..checks import check_fraction, check_hidden, check_pos_int, check_scale, check_seed, check_temperature
+from ..checks import (check_bool, check_dropout, check_fraction, check_hidden, check_int, check_lr, check_pos_int,
+                      check_real, check_scale, check_seed, check_temperature)
 
 __all__ = [
     "HintonConfig", "SOURCE_HINTON", "parse_digits", "load_splits", "transfer_set", "TeacherSpec", "StudentSpec",
@@ -96,26 +96,20 @@ class HintonConfig(Scaled):
         check_lr_schedule(self.lr_schedule)
         if self.teacher_lr_schedule is not None:
             check_lr_schedule(self.teacher_lr_schedule)
-        if not isinstance(self.match_steps, bool):
-            raise ValueError(f"match_steps must be True or False, got {self.match_steps!r}")
-        check_seed(self.seed)
+        check_bool(self.match_steps, "match_steps")
+        check_seed(self.seed, "seed")
         check_temperature(self.temperature, "temperature")
         check_fraction(self.alpha, "alpha")
         for name in ("teacher_hidden", "student_hidden"):
             object.__setattr__(self, name, check_hidden(getattr(self, name), name, allow_int=False))
         for name in ("teacher_epochs", "student_epochs", "batch_size"):
-            check_pos_int(name, getattr(self, name))
-        check_pos_int("transfer_size", self.transfer_size, allow_none=True)
+            check_pos_int(getattr(self, name), name)
+        check_pos_int(self.transfer_size, "transfer_size", allow_none=True)
         for name in ("teacher_dropout", "teacher_input_dropout"):
-            v = getattr(self, name)
-            if not 0 <= v < 1:
-                raise ValueError(f"{name} must be in [0, 1), got {v!r}")
-        if not (math.isfinite(self.max_norm) and self.max_norm > 0):
-            raise ValueError(f"max_norm must be > 0, got {self.max_norm!r}")
-        if not isinstance(self.jitter, int) or not 0 <= self.jitter <= 8:
-            raise ValueError(f"jitter must be an integer in [0, 8] pixels, got {self.jitter!r}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+            check_dropout(getattr(self, name), name)
+        check_real(self.max_norm, "max_norm", 0.0, strict=True)
+        check_int(self.jitter, "jitter", 0, 8)
+        check_lr(self.lr, "lr")
 
     # the one place where the scales differ
     # (default: milder dropout and a cosine decay so that the teacher is good after 6 epochs; full:

@@ -17,7 +17,6 @@ Hinton (2019), "When does label smoothing help?":
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import ClassVar
@@ -27,7 +26,8 @@ import torch
 
 from .. import losses, metrics, runner
 from ..cache import memo
-from ..checks import check_classes, check_eps, check_fraction, check_scale, check_seed, check_temperature, parse_temperatures
+from ..checks import (check_classes, check_dropout, check_eps, check_fraction, check_hidden, check_lr, check_pos_int,
+                      check_scale, check_seed, check_temperature, parse_temperatures)
 from .base import Scaled
 from ..data import load_mnist, subset
 from ..metrics import entropy_curve
@@ -84,27 +84,21 @@ class LSKDConfig(Scaled):
 
     def __post_init__(self):
         check_scale(self.scale)
-        check_eps(self.eps)
+        check_eps(self.eps, "eps")
         if self.eps == 0:
             raise ValueError("eps is the LS teacher's smoothing and must be > 0 (the hard-label teacher is always trained too)")
-        object.__setattr__(self, "temperatures", parse_temperatures(self.temperatures))
-        object.__setattr__(self, "classes", check_classes(self.classes))
+        object.__setattr__(self, "temperatures", parse_temperatures(self.temperatures, "temperatures"))
+        object.__setattr__(self, "classes", check_classes(self.classes, "classes"))
         check_fraction(self.transfer_fraction, "transfer_fraction", low_open=True)
         check_fraction(self.teacher_fraction, "teacher_fraction", low_open=True)
         check_fraction(self.alpha, "alpha")
         for name in ("teacher_epochs", "student_epochs", "batch_size", "feature_examples", "student_seeds"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+            check_pos_int(getattr(self, name), name)
+        check_seed(self.seed, "seed")
         for name in ("teacher_hidden", "student_hidden"):
-            h = tuple(getattr(self, name))
-            if not h or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in h):
-                raise ValueError(f"{name} must be a non-empty tuple of positive layer sizes, got {h!r}")
-            object.__setattr__(self, name, h)
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+            object.__setattr__(self, name, check_hidden(getattr(self, name), name, allow_int=False))
+        check_dropout(self.teacher_dropout, "teacher_dropout")
+        check_lr(self.lr, "lr")
 
     # what differs at each scale (:meth:`for_scale`): ``"full"`` has 2x1200 teachers with dropout and
     # 2x800 students on the whole training set, more epochs (for the CLI and a GPU)
@@ -112,16 +106,18 @@ class LSKDConfig(Scaled):
               "full": dict(teacher_hidden=(1200, 1200), teacher_epochs=30, teacher_dropout=0.3,
                            student_hidden=(800, 800), student_epochs=30, transfer_fraction=1.0)}
 
-    def interactive(self) -> "LSKDConfig":
+    def interactive(self, **overrides) -> "LSKDConfig":
         """The smaller setting of the slider panel (a retrain in seconds): same networks,
         the teacher trained for half the epochs on half the training images, the student on
-        a quarter of them for half the epochs. Cached by config like every other run."""
+        a quarter of them for half the epochs (the full scale stays as it is); ``overrides`` on
+        top. Cached by config like every other run."""
         if self.scale == "full":
-            return self
-        return replace(self, teacher_epochs=max(1, self.teacher_epochs // 2),
-                       teacher_fraction=min(self.teacher_fraction, 0.5),
-                       student_epochs=max(1, self.student_epochs // 2),
-                       transfer_fraction=min(self.transfer_fraction, 0.25), student_seeds=1)
+            return replace(self, **overrides) if overrides else self
+        return replace(self, **{**dict(teacher_epochs=max(1, self.teacher_epochs // 2),
+                                       teacher_fraction=min(self.teacher_fraction, 0.5),
+                                       student_epochs=max(1, self.student_epochs // 2),
+                                       transfer_fraction=min(self.transfer_fraction, 0.25), student_seeds=1),
+                                **overrides})
 
     def student_seed_list(self) -> list[int]:
         """The students' seeds: ``seed + 1``, ..., ``seed + student_seeds``."""

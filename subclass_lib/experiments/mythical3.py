@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, replace
 import torch
 from scipy.optimize import brentq
 
+from ..checks import check_finite
 from ..data import N_DIGITS, load_mnist, parse_digits
 from ..models import predict
 from .. import runner
@@ -73,8 +74,7 @@ class Mythical3Config(HintonConfig):
             raise ValueError("omit must name at least one digit to leave out of the transfer set")
         if len(omit) == N_DIGITS:
             raise ValueError("omit cannot name all ten digits: the transfer set would be empty")
-        if self.bias_shift is not None and not math.isfinite(float(self.bias_shift)):
-            raise ValueError(f"bias_shift must be a finite number or None, got {self.bias_shift!r}")
+        check_finite(self.bias_shift, "bias_shift", allow_none=True)
 
 
 def training_frequency(digits) -> float:

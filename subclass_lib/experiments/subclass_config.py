@@ -5,10 +5,11 @@ of a configuration (:func:`load_data`). The recipes are in :mod:`.subclass`."""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import data as D
-from ..checks import check_hidden, check_int, check_real, check_scale
+from ..checks import (check_choice, check_dropout, check_fraction, check_hidden, check_int, check_lr, check_pos_int,
+                      check_real, check_scale, check_seed, check_temperature)
 from .base import Scaled
 
 __all__ = ["SubclassConfig", "Groups", "DEMO", "PAPER_ENTROPY_BITS", "AUX_KINDS", "TEACHERS", "load_data"]
@@ -107,38 +108,32 @@ class SubclassConfig(Groups, Scaled):
     device: str = "auto"
 
     def __post_init__(self):
-        check_int("seed", self.seed, 0)
-        check_int("teacher_epochs", self.teacher_epochs, 1)
-        check_int("student_epochs", self.student_epochs, 1)
-        check_real("temperature", self.temperature, 0.0, strict=True)
-        if self.aux not in AUX_KINDS:
-            raise ValueError(f"aux must be one of {AUX_KINDS}, got {self.aux!r}")
-        check_real("aux_weight (beta)", self.aux_weight, 0.0, strict=False)
-        check_real("aux_temperature", self.aux_temperature, 0.0, strict=True)
-        check_real("sharpen", self.sharpen, 0.0, strict=False)
-        check_real("consistency", self.consistency, 0.0, strict=False)
-        check_int("view_shift", self.view_shift, 0, 27)
-        check_real("view_noise", self.view_noise, 0.0, strict=False)
-        check_int("n_sub", self.n_sub, 1, 50)
+        check_seed(self.seed, "seed")
+        check_pos_int(self.teacher_epochs, "teacher_epochs")
+        check_pos_int(self.student_epochs, "student_epochs")
+        check_temperature(self.temperature, "temperature")
+        check_choice(self.aux, "aux", AUX_KINDS)
+        check_real(self.aux_weight, "aux_weight (beta)", 0.0, strict=False)
+        check_temperature(self.aux_temperature, "aux_temperature")
+        check_real(self.sharpen, "sharpen", 0.0, strict=False)
+        check_real(self.consistency, "consistency", 0.0, strict=False)
+        check_int(self.view_shift, "view_shift", 0, 27)
+        check_real(self.view_noise, "view_noise", 0.0, strict=False)
+        check_int(self.n_sub, "n_sub", 1, 50)
         if not isinstance(self.split, str):
             raise ValueError(f"split must be a digit string like '01234', got {self.split!r}")
         try:
             D.check_groups(self.split)
         except ValueError as exc:
             raise ValueError(f"split {self.split!r} is not a partition of the digits 0-9: {exc}") from None
-        if self.teacher not in TEACHERS:
-            raise ValueError(f"teacher must be one of {TEACHERS}, got {self.teacher!r}")
+        check_choice(self.teacher, "teacher", TEACHERS)
         object.__setattr__(self, "hidden", check_hidden(self.hidden, "hidden"))
-        check_int("batch_size", self.batch_size, 2)
-        check_real("lr", self.lr, 0.0, strict=True)
-        check_real("weight_decay", self.weight_decay, 0.0, strict=False)
-        check_int("jitter", self.jitter, 0, 8)
-        cd = check_real("conv_dropout", self.conv_dropout, 0.0, strict=False)
-        if cd >= 1:
-            raise ValueError(f"conv_dropout must be in [0, 1), got {self.conv_dropout!r}")
-        tf = check_real("teacher_fraction", self.teacher_fraction, 0.0, strict=True)
-        if tf > 1:
-            raise ValueError(f"teacher_fraction must be in (0, 1], got {self.teacher_fraction!r}")
+        check_int(self.batch_size, "batch_size", 2)
+        check_lr(self.lr, "lr")
+        check_real(self.weight_decay, "weight_decay", 0.0, strict=False)
+        check_int(self.jitter, "jitter", 0, 8)
+        check_dropout(self.conv_dropout, "conv_dropout")
+        check_fraction(self.teacher_fraction, "teacher_fraction", low_open=True)
         check_scale(self.scale)
 
     # ------------------------------------------------------------------ helpers
@@ -158,6 +153,11 @@ class SubclassConfig(Groups, Scaled):
                     batch_size=128, lr=1e-3, weight_decay=1e-4, jitter=0)
         base.update(overrides)
         return cls(**base)
+
+    def interactive(self, **overrides) -> "SubclassConfig":
+        """The smaller configuration of the slider panel (``widgets.TEACHER_INTERACTIVE``): a quarter
+        of the training set, 3 teacher epochs (seconds a retrain), ``overrides`` on top."""
+        return replace(self, **{**dict(teacher_epochs=3, teacher_fraction=0.25), **overrides})
 
 
 # ---------------------------------------------------------------------------- data

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
-from ..checks import check_fraction, check_hidden, check_int, check_real, check_scale, check_temperature
+from ..checks import (check_fraction, check_hidden, check_int, check_lr, check_pos_int, check_real, check_scale,
+                      check_seed, check_temperature)
 from .base import Scaled
 from .subclass_config import SubclassConfig
 
@@ -88,18 +89,17 @@ class StudentsConfig(Scaled):
     def __post_init__(self):
         if not isinstance(self.teacher, SubclassConfig):
             raise ValueError(f"teacher must be a SubclassConfig, got {type(self.teacher).__name__}")
-        object.__setattr__(self, "student_hidden", check_hidden(self.student_hidden))
-        check_int("student_epochs", self.student_epochs, 1)
-        check_int("batch_size", self.batch_size, 2)
-        check_real("lr", self.lr, 0, strict=True)
-        check_real("weight_decay", self.weight_decay, 0, strict=False)
+        object.__setattr__(self, "student_hidden", check_hidden(self.student_hidden, "student_hidden"))
+        check_pos_int(self.student_epochs, "student_epochs")
+        check_int(self.batch_size, "batch_size", 2)
+        check_lr(self.lr, "lr")
+        check_real(self.weight_decay, "weight_decay", 0.0, strict=False)
         check_temperature(self.temperature, "temperature")
         check_fraction(self.alpha, "alpha (task balance)")
-        check_real("penultimate_weight", self.penultimate_weight, 0, strict=False)
+        check_real(self.penultimate_weight, "penultimate_weight", 0.0, strict=False)
         check_fraction(self.transfer_fraction, "transfer_fraction", low_open=True)
-        if self.eval_every is not None:
-            check_int("eval_every", self.eval_every, 1)
-        check_int("seed", self.seed, 0)
+        check_pos_int(self.eval_every, "eval_every", allow_none=True)
+        check_seed(self.seed, "seed")
         check_scale(self.scale)
         if self.teacher.device != self.device:
             object.__setattr__(self, "teacher", replace(self.teacher, device=self.device))

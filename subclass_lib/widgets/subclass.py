@@ -14,8 +14,8 @@ from .common import retrain_panel
 __all__ = ["TEACHER_INTERACTIVE", "TEACHER_SPLITS", "teacher_panel", "run_interactive_teacher", "show_teacher",
            "teacher_static_panels", "STATIC_BETAS", "STATIC_AUX", "STATIC_SHARPEN", "STATIC_CONSISTENCY"]
 
-#: The panel's smaller scale: a quarter of the training set, a few epochs (seconds a retrain).
-TEACHER_INTERACTIVE = replace(SubclassConfig(), teacher_epochs=3, teacher_fraction=0.25)
+#: The panel's smaller scale (:meth:`SubclassConfig.interactive`: a quarter of the training set, 3 epochs).
+TEACHER_INTERACTIVE = SubclassConfig().interactive()
 
 #: Splits offered by the panel: (label, split string).
 TEACHER_SPLITS = [
