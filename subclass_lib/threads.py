@@ -1,7 +1,6 @@
 """CPU threads: every model trains on a fixed number of torch threads (:func:`cpu_threads`), so a
-seed's numbers do not depend on the machine's load; a command-line run uses every core
-(:func:`command_line`). The setting is per thread of this process, so the threading backend of
-:func:`subclass_lib.runner.train_many` is safe too."""
+seed's numbers do not depend on the machine's load (a command-line run sets every core:
+:func:`subclass_lib.cli.command_line`). The setting is kept per thread of this process."""
 
 from __future__ import annotations
 
@@ -9,11 +8,11 @@ import contextlib
 import functools
 import os
 import threading
-from collections.abc import Callable
 
 import torch
 
 THREADS_ENV = "SUBCLASS_LIB_THREADS"
+_LOCAL = threading.local()
 
 
 def positive_int_env(name: str, default: int | None) -> int | None:
@@ -21,18 +20,14 @@ def positive_int_env(name: str, default: int | None) -> int | None:
     raw = os.environ.get(name)
     if raw is None:
         return default
-    try:
-        n = int(raw)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise ValueError(f"{name} must be a positive integer, got {raw!r}")
-    return n
+    return check_threads(int(raw) if raw.strip().lstrip("-").isdigit() else 0, name, raw)
 
 
-def check_threads(n, what: str) -> int:
+def check_threads(n, what: str, shown=None) -> int:
+    """``n`` if it is a positive integer, else a ``ValueError`` naming ``what`` (and showing ``shown``)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{what} must be a positive integer, got {n!r}")
+        value = n if shown is None else shown
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
     return n
 
 
@@ -44,18 +39,9 @@ def available_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-_LOCAL = threading.local()
-
-
-def _pinned() -> list[int]:
-    if not hasattr(_LOCAL, "stack"):
-        _LOCAL.stack = []
-    return _LOCAL.stack
-
-
 def pinned_count() -> int | None:
     """The thread count of the innermost :func:`cpu_threads` block of this thread (None: outside one)."""
-    stack = _pinned()
+    stack = getattr(_LOCAL, "stack", None)
     return stack[-1] if stack else None
 
 
@@ -63,15 +49,11 @@ def pinned_count() -> int | None:
 def cpu_threads(n: int | None = None):
     """Run the enclosed CPU work with ``n`` torch threads (default: the count of an enclosing
     block, else ``$SUBCLASS_LIB_THREADS``, else 1), restoring the previous setting afterwards.
-
-    One thread is the default because these models are small: on a shared 2-core machine two
-    threads per process made a training step up to 10x slower whenever other processes were
-    running, and the thread count slightly changes the floating-point results.
-    """
-    stack = _pinned()
-    if n is None:
-        n = stack[-1] if stack else positive_int_env(THREADS_ENV, 1)
-    check_threads(n, "the number of threads")
+    One thread is the default: these models are small, on a shared 2-core machine two threads per
+    process made a step up to 10x slower, and the thread count changes the last digits of a result."""
+    stack = _LOCAL.__dict__.setdefault("stack", [])
+    n = check_threads(n if n is not None else stack[-1] if stack else positive_int_env(THREADS_ENV, 1),
+                      "the number of threads")
     old = torch.get_num_threads()
     if n != old:
         torch.set_num_threads(n)
@@ -84,24 +66,11 @@ def cpu_threads(n: int | None = None):
             torch.set_num_threads(old)
 
 
-def pinned(fn: Callable) -> Callable:
-    """Decorator: run ``fn`` inside :func:`cpu_threads`, as training runs (for an evaluation whose
-    numbers must not depend on the machine's load, e.g. the logits a student is trained on)."""
+def pinned(fn):
+    """Decorator: run ``fn`` inside :func:`cpu_threads`, as training runs (an evaluation whose numbers
+    must not depend on the machine's load, e.g. the logits a student is trained on)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         with cpu_threads():
             return fn(*args, **kwargs)
     return wrapper
-
-
-def cli_threads(requested: int | None) -> int:
-    """Threads of a command-line run: ``--threads``, else ``$SUBCLASS_LIB_THREADS``, else every CPU."""
-    n = requested if requested is not None else positive_int_env(THREADS_ENV, None)
-    return check_threads(available_cpus() if n is None else n, "--threads")
-
-
-@contextlib.contextmanager
-def command_line(threads: int | None = None):
-    """The setting of one command-line run: every model on ``threads`` threads (default :func:`cli_threads`)."""
-    with cpu_threads(cli_threads(threads)):
-        yield

@@ -7,7 +7,7 @@ Per epoch the data are shuffled once (one permutation; each step gathers its bat
 which keeps the per-step overhead small on a laptop CPU, and subnormal floats are flushed to
 zero (:func:`flush_denormals`), which keeps the last epochs as fast as the first.
 
-The cache of trained models (``load_or_train``) lives in :mod:`subclass_lib.runner`.
+Models are described by specs and trained into the model cache by :mod:`subclass_lib.runner`.
 """
 
 from __future__ import annotations

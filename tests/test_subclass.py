@@ -234,6 +234,8 @@ def test_cli_tiny_run_writes_json(tmp_path, capsys):
 
 
 def test_cpu_threads_nests_and_restores(monkeypatch):
+    from subclass_lib.cli import cli_threads
+
     monkeypatch.delenv(R.THREADS_ENV, raising=False)
     before = torch.get_num_threads()
     with R.cpu_threads(2):
@@ -247,9 +249,9 @@ def test_cpu_threads_nests_and_restores(monkeypatch):
     with R.cpu_threads():
         assert torch.get_num_threads() == 1
     monkeypatch.setenv(R.THREADS_ENV, "3")
-    assert R.cli_threads(None) == 3 and R.cli_threads(2) == 2
+    assert cli_threads(None) == 3 and cli_threads(2) == 2
     monkeypatch.delenv(R.THREADS_ENV)
-    assert R.cli_threads(None) == R.available_cpus()
+    assert cli_threads(None) == R.available_cpus()
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="threads"):
             with R.cpu_threads(bad):

@@ -2,19 +2,33 @@
 the sub-commands of ``python -m subclass_lib`` (flags, run, text table).
 
 The recipes in :mod:`subclass_lib.experiments` know nothing of flags; these modules turn
-flags into a recipe's config, call it, and render its result. None of this is part of
-the model cache's fingerprint (``runner.training_sources``), so editing a help text does
-not throw away trained models.
+flags into a recipe's config, call it, and render its result.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, Field, dataclass, fields
 
 from ..checks import SCALES
+from ..threads import THREADS_ENV, available_cpus, check_threads, cpu_threads, positive_int_env
+
+def cli_threads(requested: int | None) -> int:
+    """Threads of a command-line run: ``--threads``, else ``$SUBCLASS_LIB_THREADS``, else every CPU (one run
+    has the machine to itself; the chapters' workers use one thread each)."""
+    n = requested if requested is not None else positive_int_env(THREADS_ENV, None)
+    return check_threads(available_cpus() if n is None else n, "--threads")
+
+
+@contextlib.contextmanager
+def command_line(threads: int | None = None):
+    """The setting of one command-line run: every model on ``threads`` threads (default :func:`cli_threads`)."""
+    with cpu_threads(cli_threads(threads)):
+        yield
+
 
 # command modules, in the order of the book; each has a COMMANDS list
 RECIPE_MODULES: tuple[str, ...] = ("hinton", "ls_kd", "subclass", "subclass_students")

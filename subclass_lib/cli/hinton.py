@@ -6,11 +6,10 @@ import argparse
 from dataclasses import fields
 
 from ..experiments.base import format_table
-from .. import runner
 from ..experiments.hinton import SOURCE_HINTON, HintonConfig, run_hinton
 from ..experiments.mythical3 import Mythical3Config, run_mythical3
 from ..train import LR_SCHEDULES
-from . import Command, add_config_arguments, documented_config, given_fields, layer_sizes, layer_width
+from . import Command, add_config_arguments, command_line, documented_config, given_fields, layer_sizes, layer_width
 
 _FIELD_HELP = {
     "teacher_hidden": "hidden layer sizes of the teacher, e.g. 1200,1200; one width (1200) is two layers of it",
@@ -50,17 +49,23 @@ def _threads_argument(p: argparse.ArgumentParser) -> None:
                         "the chapters train on one, and the thread count changes the last digits of the results)")
 
 
-def _hinton_args(p: argparse.ArgumentParser) -> None:
-    _add_config_arguments(p, HintonConfig)
-    _threads_argument(p)
+def _arguments(cls):
+    """The flags of a command whose config is ``cls``: its fields and ``--threads``."""
+    def add(p: argparse.ArgumentParser) -> None:
+        _add_config_arguments(p, cls)
+        _threads_argument(p)
+    return add
 
 
-def _hinton_run(args) -> dict:
-    cfg = _config_from_args(HintonConfig, args)
-    with runner.command_line(args.threads):
-        res = run_hinton(cfg, use_cache=not args.no_cache, verbose=True)
-    res["config"] = documented_config(res["config"], _DOCUMENTED, _WIDTH)
-    return res
+def _runner(cls, recipe: str):
+    """A command's run: the config of ``cls`` from the flags, the recipe of this module named ``recipe`` on
+    every core, the documented JSON keys."""
+    def run(args) -> dict:
+        with command_line(args.threads):
+            res = globals()[recipe](_config_from_args(cls, args), use_cache=not args.no_cache, verbose=True)
+        res["config"] = documented_config(res["config"], _DOCUMENTED, _WIDTH)
+        return res
+    return run
 
 
 def _hinton_render(r: dict) -> str:
@@ -72,19 +77,6 @@ def _hinton_render(r: dict) -> str:
             f"students 2x{c['student_hidden']}, T={c['temperature']:g}, alpha={c['alpha']:g}, "
             f"transfer set {c['train_subset'] or 55000} images")
     return head + "\n" + format_table(rows)
-
-
-def _mythical_args(p: argparse.ArgumentParser) -> None:
-    _add_config_arguments(p, Mythical3Config)
-    _threads_argument(p)
-
-
-def _mythical_run(args) -> dict:
-    cfg = _config_from_args(Mythical3Config, args)
-    with runner.command_line(args.threads):
-        res = run_mythical3(cfg, use_cache=not args.no_cache, verbose=True)
-    res["config"] = documented_config(res["config"], _DOCUMENTED, _WIDTH)
-    return res
 
 
 def _mythical_render(r: dict) -> str:
@@ -104,7 +96,8 @@ def _mythical_render(r: dict) -> str:
 
 COMMANDS: list[Command] = [
     Command("hinton", "Chapter 1: teacher, small net on hard labels and distilled small net (Hinton et al. 2015)",
-            _hinton_args, _hinton_run, _hinton_render),
+            _arguments(HintonConfig), _runner(HintonConfig, "run_hinton"), _hinton_render),
     Command("mythical3", "Chapter 2: the mythical 3 - distil on a transfer set without some digits, "
-            "then adjust the biases", _mythical_args, _mythical_run, _mythical_render),
+            "then adjust the biases", _arguments(Mythical3Config), _runner(Mythical3Config, "run_mythical3"),
+            _mythical_render),
 ]

@@ -7,8 +7,8 @@ from dataclasses import fields
 
 from ..experiments.base import format_table
 from ..experiments.subclass import AUX_KINDS, DEMO, TEACHERS, SubclassConfig, run_subclass
-from .. import runner
-from . import Command, add_config_arguments, documented_config, given_fields, layer_width
+
+from . import Command, add_config_arguments, cli_threads, command_line, documented_config, given_fields, layer_width
 
 #: The demo's flag names (still accepted: ``cli.OLD_FLAGS``), which stay the keys of the command's JSON ``config``.
 DOCUMENTED = {"teacher_epochs": "n_epochs_teacher", "student_epochs": "n_epochs_student",
@@ -57,10 +57,10 @@ def config_from_args(args: argparse.Namespace) -> SubclassConfig:
 
 def _run(args: argparse.Namespace) -> dict:
     cfg = config_from_args(args)
-    with runner.command_line(args.threads):
+    with command_line(args.threads):
         res = run_subclass(cfg, verbose=True, use_cache=not args.no_cache)
     res["config"] = documented_config(res["config"], DOCUMENTED, CONVERT)
-    res["threads"] = runner.cli_threads(args.threads)
+    res["threads"] = cli_threads(args.threads)
     return res
 
 

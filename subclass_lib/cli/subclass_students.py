@@ -8,8 +8,8 @@ from dataclasses import fields
 from ..experiments.base import format_table
 from ..experiments.subclass import SubclassConfig
 from ..experiments.subclass_students import METHODS, StudentsConfig, chapter_teacher, results_table, run_students
-from .. import runner
-from . import Command, add_config_arguments, documented_config, given_fields
+
+from . import Command, add_config_arguments, cli_threads, command_line, documented_config, given_fields
 from . import subclass as teacher_cli
 from .subclass import add_arguments as add_teacher_arguments
 
@@ -75,14 +75,14 @@ def _run(args: argparse.Namespace) -> dict:
             raise ValueError(f"--methods: {m!r} is not one of {','.join(METHODS)}")
     if not methods:
         raise ValueError("--methods must name at least one student")
-    with runner.command_line(args.threads):
+    with command_line(args.threads):
         res = run_students(cfg, methods, no_label=args.no_label_student, label_free=args.label_free_student,
                            verbose=True, use_cache=not args.no_cache)
     res.pop("runs")
     config = documented_config(res["config"], {"student_epochs": "epochs", "temperature": "T"})
     config["teacher"] = documented_config(config["teacher"], teacher_cli.DOCUMENTED, teacher_cli.CONVERT)
     res["config"] = config
-    res["threads"] = runner.cli_threads(args.threads)
+    res["threads"] = cli_threads(args.threads)
     return res
 
 

@@ -24,7 +24,6 @@ reuses chapter 1's teacher and every student and slider setting shares it.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -34,7 +33,7 @@ import torch
 
 from .. import losses
 from ..cache import memo
-from ..data import N_DIGITS, SPLIT_SEED, VAL_SIZE, load_splits, omit_digits, parse_digits
+from ..data import N_DIGITS, SPLIT_SEED, VAL_SIZE, load_splits, omit_digits, parse_digits  # noqa: F401
 from ..losses import soft_targets
 from ..metrics import accuracy
 from ..models import MLP, hidden_label, predict
@@ -250,9 +249,10 @@ def student_spec(cfg: HintonConfig, kind: str, *, T: float | None = None, alpha:
     if kind not in ("hard", "distilled"):
         raise ValueError(f"kind must be 'hard' or 'distilled', got {kind!r}")
     omit, seed = parse_digits(omit), cfg.seed if seed is None else check_seed(seed)
-    T = check_temperature(cfg.temperature if T is None else T, "T")
-    alpha = check_fraction(cfg.alpha if alpha is None else alpha, "alpha")
-    hidden = check_hidden(cfg.student_hidden if hidden is None else hidden, "hidden", allow_int=False)
+    # the config's values are checked already; only the overrides are checked here
+    T = cfg.temperature if T is None else check_temperature(T, "T")
+    alpha = cfg.alpha if alpha is None else check_fraction(alpha, "alpha")
+    hidden = cfg.student_hidden if hidden is None else check_hidden(hidden, "hidden", allow_int=False)
     soft = dict(T=T, alpha=alpha, teacher=teacher_spec(cfg)) if kind == "distilled" else {}
     return StudentSpec(kind=kind, hidden=hidden, epochs=student_epochs(cfg, omit, seed), transfer_size=cfg.transfer_size,
                        omit=omit, seed=seed, lr=cfg.lr, lr_schedule=cfg.lr_schedule, batch_size=cfg.batch_size, **soft)

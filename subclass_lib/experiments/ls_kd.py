@@ -5,10 +5,10 @@ Distillation Compatibility: What was Missing?", which builds on Müller, Kornbli
 Hinton (2019), "When does label smoothing help?":
 
 * two teachers of one architecture, trained with hard labels (``eps = 0``) and with
-  label smoothing (``eps > 0``), cached per ``eps`` (:func:`train_teacher`, :func:`teacher_job`);
+  label smoothing (``eps > 0``), cached per ``eps`` (:class:`TeacherSpec`, :func:`train_teacher`);
 * students distilled from each teacher at several temperatures ``T`` (pure soft
   targets, ``alpha = 1``, as in the paper), all starting from the same initial weights
-  (:func:`train_student`, :func:`student_job`);
+  (:class:`StudentSpec`, :func:`train_student`);
 * :func:`run_ls_kd`: both, the soft-target entropy of each teacher against ``T`` (appendix H)
   and the measurements of :mod:`~subclass_lib.experiments.ls_kd_geometry` (projection, clusters, diffusion).
 

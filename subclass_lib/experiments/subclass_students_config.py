@@ -4,7 +4,7 @@ recipes are in :mod:`.subclass_students`."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
 from ..checks import (check_fraction, check_hidden, check_int, check_lr, check_pos_int, check_real, check_scale,
                       check_seed, check_temperature)
