@@ -13,9 +13,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from ..models import hidden_label
 from .common import figure_and_axes, finish
 
 __all__ = [
+    "distillation_figure", "mythical3_figure",
     "soft_target_bars", "soft_target_entropy", "gradient_scaling", "temperature_sweep_plot", "alpha_sweep_plot",
     "accuracy_bars", "per_class_bars", "bias_sweep_plot", "mythical3_sweep_plot",
 ]
@@ -234,4 +236,46 @@ def mythical3_sweep_plot(sweep: Mapping, omit_label: str = "3", title: str | Non
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9)
     fig.tight_layout()
+    return fig
+
+
+def distillation_figure(result: Mapping, sweep: Mapping | None = None):
+    """The figure of :func:`distillation_panel` for one setting (a :func:`~subclass_lib.experiments.hinton.run_hinton`
+    result): the three accuracies as bars, titled with the setting, and, with ``sweep``, the
+    distilled student as a star on the precomputed temperature sweep."""
+    c = result["config"]
+    d = result["distilled"]
+    fig, axes = plt.subplots(1, 2 if sweep else 1, figsize=(10 if sweep else 5, 3.6), squeeze=False)
+    title = f"students {hidden_label(c['student_hidden'])}, T={c['temperature']:g}, alpha={c['alpha']:g}"
+    if "epochs_done" in d:  # a preview: the distilled student halfway through its training
+        title += f"\ndistilled after {d['epochs_done']} of {d['epochs']} epochs (still training)"
+    accuracy_bars(result, names=[n for n in ("teacher", "small", "distilled") if result.get(n) is not None],
+                  reference=None, ax=axes[0, 0], title=title)
+    if sweep:
+        temperature_sweep_plot(sweep, ax=axes[0, 1], title="this setting on the precomputed sweep",
+                               point={"T": c["temperature"], "hidden": hidden_label(c["student_hidden"]),
+                                      "accuracy": result["distilled"]["test_accuracy"]})
+    fig.tight_layout()
+    return fig
+
+
+def mythical3_figure(r: Mapping):
+    """The figure of :func:`mythical3_panel` for one setting (a :func:`~subclass_lib.experiments.mythical3.run_mythical3`
+    result, possibly still without its hard-label student): per-digit test accuracy of the
+    three students, titled with the setting and the accuracies on the omitted digits and on all."""
+    c = r["config"]
+    omit = c["omit"]
+    h, a = r["hard_labels"], r["distilled_bias_adjusted"]
+    per = {k: r["per_class"][k] for k in ("hard_labels", "distilled", "distilled_bias_adjusted")
+           if r["per_class"][k] is not None}
+    title = (f"omitted {', '.join(map(str, omit))}, T={c['temperature']:g}, alpha={c['alpha']:g}: on them hard "
+             + (f"{h['accuracy_on_omitted']:.3f}" if h else "(training...)")
+             + f", distilled {r['distilled']['accuracy_on_omitted']:.3f}, "
+             f"bias +{a['bias_shift']:.2f}: {a['accuracy_on_omitted']:.3f}\nall digits: hard "
+             + (f"{h['test_accuracy']:.3f}" if h else "-")
+             + f", distilled {r['distilled']['test_accuracy']:.3f}, shifted {a['test_accuracy']:.3f}")
+    if "epochs_done" in r["distilled"]:  # a preview: the distilled student halfway through its training
+        title += f"\n(distilled after {r['distilled']['epochs_done']} of {r['distilled']['epochs']} epochs; still training)"
+    fig = per_class_bars(per, omit=omit, title=title)
+    fig.axes[0].title.set_fontsize(9)
     return fig

@@ -14,7 +14,7 @@ import numpy as np
 
 from .common import finish
 
-__all__ = ["projection_scatter", "projection_grid", "entropy_vs_temperature", "accuracy_vs_temperature",
+__all__ = ["ls_kd_figure", "projection_scatter", "projection_grid", "entropy_vs_temperature", "accuracy_vs_temperature",
            "diffusion_bars"]
 
 _COLORS = ("tab:blue", "tab:orange", "tab:green")
@@ -157,5 +157,18 @@ def diffusion_bars(diffusion_rows: Sequence[Mapping], title: str | None = None):
     axes[0][0].legend(fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def ls_kd_figure(r) -> plt.Figure:
+    """The figure of :func:`ls_kd_panel` for one setting (a :func:`~subclass_lib.experiments.ls_kd.run_interactive`
+    result): the teacher's and the student's penultimate projections with their test accuracies."""
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.5))
+    projection_scatter(r["teacher_projection"], ax=axes[0],
+                       title=f"teacher, eps={r['eps']:g}: test acc {r['teacher_accuracy']:.4f}")
+    projection_scatter(r["student_projection"], ax=axes[1],
+                       title=f"student, T={r['T']:g}: test acc {r['student_accuracy']:.4f}")
+    axes[0].legend(fontsize=9, markerscale=2, loc="best")
     fig.tight_layout()
     return fig

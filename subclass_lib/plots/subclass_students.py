@@ -9,7 +9,7 @@ import numpy as np
 
 from .common import panel_grid
 
-__all__ = ["student_errors", "training_speed", "students_sweep"]
+__all__ = ["student_errors", "training_speed", "students_sweep", "students_figure"]
 
 _NAMES = {"teacher": "teacher", "hard_labels": "hard labels", "distillation": "distillation",
           "subclass_distillation": "subclass\ndistillation", "penultimate": "penultimate",
@@ -124,3 +124,13 @@ def students_sweep(sweeps: Sequence[Mapping], highlight: Mapping[str, object] | 
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def students_figure(res):
+    """The figure of :func:`students_panel` for one setting (a :func:`~subclass_lib.experiments.subclass_students.run_students`
+    result): the students' binary test errors beside the paper's, titled with the setting."""
+    errors = {s["method"]: s["test_error"] for s in res["students"]}
+    c = res["config"]
+    title = (f"students {','.join(map(str, c['student_hidden']))}, T={c['temperature']:g}, alpha={c['alpha']:g}, "
+             f"{100 * c['transfer_fraction']:g}% of the transfer set, {c['student_epochs']} epochs")
+    return student_errors(errors, reference={m: res["paper_error"][m] for m in errors if m in res.get("paper_error", {})}, title=title)

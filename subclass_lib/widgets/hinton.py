@@ -12,13 +12,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, replace
 
 import ipywidgets as W
-import matplotlib.pyplot as plt
 
 from .. import runner
 from ..models import hidden_label, predict
 from ..experiments import hinton as H
 from ..experiments import mythical3 as M
-from ..plots.hinton import accuracy_bars, per_class_bars, temperature_sweep_plot
+from ..plots.hinton import distillation_figure, mythical3_figure
 from .common import retrain_panel
 
 __all__ = ["retrain_distillation", "retrain_mythical3", "distillation_panel", "distillation_figure", "distillation_static_panels", "mythical3_panel",
@@ -105,26 +104,6 @@ def distillation_panel(cfg: H.HintonConfig = H.HintonConfig(), sweep: Mapping | 
                          run_now=run_now)
 
 
-def distillation_figure(result: Mapping, sweep: Mapping | None = None):
-    """The figure of :func:`distillation_panel` for one setting (a :func:`~subclass_lib.experiments.hinton.run_hinton`
-    result): the three accuracies as bars, titled with the setting, and, with ``sweep``, the
-    distilled student as a star on the precomputed temperature sweep."""
-    c = result["config"]
-    d = result["distilled"]
-    fig, axes = plt.subplots(1, 2 if sweep else 1, figsize=(10 if sweep else 5, 3.6), squeeze=False)
-    title = f"students {hidden_label(c['student_hidden'])}, T={c['temperature']:g}, alpha={c['alpha']:g}"
-    if "epochs_done" in d:  # a preview: the distilled student halfway through its training
-        title += f"\ndistilled after {d['epochs_done']} of {d['epochs']} epochs (still training)"
-    accuracy_bars(result, names=[n for n in ("teacher", "small", "distilled") if result.get(n) is not None],
-                  reference=None, ax=axes[0, 0], title=title)
-    if sweep:
-        temperature_sweep_plot(sweep, ax=axes[0, 1], title="this setting on the precomputed sweep",
-                               point={"T": c["temperature"], "hidden": hidden_label(c["student_hidden"]),
-                                      "accuracy": result["distilled"]["test_accuracy"]})
-    fig.tight_layout()
-    return fig
-
-
 def distillation_static_panels(cfg: H.HintonConfig, sweep: Mapping, alpha_sweep: Mapping | None = None) -> W.VBox:
     """Static twins of :func:`distillation_panel` for the rendered book: the panel's own figure
     for every student size and temperature of ``sweep`` (at ``cfg.alpha``) and, with
@@ -169,28 +148,6 @@ def mythical3_panel(cfg: M.Mythical3Config = M.Mythical3Config(), run_now: bool 
         return retrain_mythical3(c, progress, preview)
 
     return retrain_panel(controls, run, mythical3_figure, title="Try it: the mythical digit", run_now=run_now)
-
-
-def mythical3_figure(r: Mapping):
-    """The figure of :func:`mythical3_panel` for one setting (a :func:`~subclass_lib.experiments.mythical3.run_mythical3`
-    result, possibly still without its hard-label student): per-digit test accuracy of the
-    three students, titled with the setting and the accuracies on the omitted digits and on all."""
-    c = r["config"]
-    omit = c["omit"]
-    h, a = r["hard_labels"], r["distilled_bias_adjusted"]
-    per = {k: r["per_class"][k] for k in ("hard_labels", "distilled", "distilled_bias_adjusted")
-           if r["per_class"][k] is not None}
-    title = (f"omitted {', '.join(map(str, omit))}, T={c['temperature']:g}, alpha={c['alpha']:g}: on them hard "
-             + (f"{h['accuracy_on_omitted']:.3f}" if h else "(training...)")
-             + f", distilled {r['distilled']['accuracy_on_omitted']:.3f}, "
-             f"bias +{a['bias_shift']:.2f}: {a['accuracy_on_omitted']:.3f}\nall digits: hard "
-             + (f"{h['test_accuracy']:.3f}" if h else "-")
-             + f", distilled {r['distilled']['test_accuracy']:.3f}, shifted {a['test_accuracy']:.3f}")
-    if "epochs_done" in r["distilled"]:  # a preview: the distilled student halfway through its training
-        title += f"\n(distilled after {r['distilled']['epochs_done']} of {r['distilled']['epochs']} epochs; still training)"
-    fig = per_class_bars(per, omit=omit, title=title)
-    fig.axes[0].title.set_fontsize(9)
-    return fig
 
 
 #: The grid of chapter 2's static panels: digits left out one at a time, temperatures, alphas.

@@ -10,11 +10,10 @@ re-projects the cached models.
 from __future__ import annotations
 
 import ipywidgets as W
-import matplotlib.pyplot as plt
 
 from .. import runner
 from ..experiments import ls_kd as L
-from ..plots.ls_kd import projection_scatter
+from ..plots.ls_kd import ls_kd_figure
 from .common import retrain_panel
 
 __all__ = ["ls_kd_panel", "ls_kd_figure", "ls_kd_static_panel", "PANEL_TEMPERATURES", "PANEL_EPS",
@@ -61,19 +60,6 @@ def ls_kd_panel(cfg: L.LSKDConfig = L.LSKDConfig(), eps: float = 0.1, T: float =
 
     return retrain_panel(controls, run, ls_kd_figure, title="Try it: label smoothing and temperature",
                          run_now=run_now)
-
-
-def ls_kd_figure(r) -> plt.Figure:
-    """The figure of :func:`ls_kd_panel` for one setting (a :func:`~subclass_lib.experiments.ls_kd.run_interactive`
-    result): the teacher's and the student's penultimate projections with their test accuracies."""
-    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.5))
-    projection_scatter(r["teacher_projection"], ax=axes[0],
-                       title=f"teacher, eps={r['eps']:g}: test acc {r['teacher_accuracy']:.4f}")
-    projection_scatter(r["student_projection"], ax=axes[1],
-                       title=f"student, T={r['T']:g}: test acc {r['student_accuracy']:.4f}")
-    axes[0].legend(fontsize=9, markerscale=2, loc="best")
-    fig.tight_layout()
-    return fig
 
 
 def ls_kd_static_panel(cfg: L.LSKDConfig = L.LSKDConfig(), eps_values=STATIC_EPS, temperatures=STATIC_TEMPERATURES,

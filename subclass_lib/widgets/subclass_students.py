@@ -5,8 +5,8 @@ from __future__ import annotations
 import ipywidgets as W
 
 from .. import runner
-from ..experiments.subclass_students import METHODS, PAPER_ERROR, StudentsConfig, get_teacher, run_students, student_spec
-from ..plots.subclass_students import student_errors
+from ..experiments.subclass_students import METHODS, StudentsConfig, get_teacher, run_students, student_spec
+from ..plots.subclass_students import students_figure
 from .common import retrain_panel
 
 __all__ = ["students_panel", "students_figure", "students_static_panels", "PANEL_T", "PANEL_ALPHA", "PANEL_HIDDEN",
@@ -39,16 +39,6 @@ def students_panel(cfg: StudentsConfig | None = None, teacher=None, run_now: boo
         return run_students(c, METHODS, teacher, progress, no_label=False, verbose=False)
 
     return retrain_panel(controls, run, students_figure, title="Try it: train the four students", run_now=run_now)
-
-
-def students_figure(res):
-    """The figure of :func:`students_panel` for one setting (a :func:`~subclass_lib.experiments.subclass_students.run_students`
-    result): the students' binary test errors beside the paper's, titled with the setting."""
-    errors = {s["method"]: s["test_error"] for s in res["students"]}
-    c = res["config"]
-    title = (f"students {','.join(map(str, c['student_hidden']))}, T={c['temperature']:g}, alpha={c['alpha']:g}, "
-             f"{100 * c['transfer_fraction']:g}% of the transfer set, {c['student_epochs']} epochs")
-    return student_errors(errors, reference={m: PAPER_ERROR[m] for m in errors if m in PAPER_ERROR}, title=title)
 
 
 def students_static_panels(cfg: StudentsConfig | None = None, teacher=None, temperatures=PANEL_T,
