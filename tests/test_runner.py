@@ -65,6 +65,15 @@ def weights(t: R.Trained) -> list[torch.Tensor]:
     return list(t.model.state_dict().values())
 
 
+def assert_same_as_here(trained: list, specs: list, tmp_path: Path) -> None:
+    """``trained`` has the weights of the same specs trained again, one after another, in this process."""
+    R.clear_memory_cache()
+    for p in (tmp_path / "models").iterdir():
+        p.unlink()
+    for x, y in zip(trained, R.train_many(specs, workers=1)):
+        assert all(torch.equal(u, v) for u, v in zip(weights(x), weights(y)))
+
+
 def test_train_many_trains_what_is_missing_once_and_returns_every_model_in_order(tmp_path):
     log = tmp_path / "log"
     a, b = Tiny(8, str(log)), Tiny(16, str(log))
@@ -95,12 +104,7 @@ def test_workers_give_the_numbers_of_a_run_in_this_process(tmp_path):
     parallel = R.train_many(specs, workers=2, device="cpu")
     pids = {line.split(":")[1] for line in log.read_text().split() if line.startswith("8:")}
     assert len(pids) == 2 and str(os.getpid()) not in pids  # the students in two workers (the teacher alone: here)
-    R.clear_memory_cache()
-    for p in (tmp_path / "models").iterdir():
-        p.unlink()
-    here = R.train_many(specs, workers=1)
-    for x, y in zip(parallel, here):
-        assert all(torch.equal(u, v) for u, v in zip(weights(x), weights(y)))
+    assert_same_as_here(parallel, specs, tmp_path)
 
 
 @pytest.mark.parametrize("backend", ["sequential", "loky"])
@@ -110,12 +114,7 @@ def test_another_joblib_backend_gives_the_same_numbers(tmp_path, backend):
     specs = [Tiny(8, str(log), seed=s) for s in (1, 2, 3)]
     with joblib.parallel_config(backend=backend):
         switched = R.train_many(specs, workers=2, device="cpu")
-    R.clear_memory_cache()
-    for p in (tmp_path / "models").iterdir():
-        p.unlink()
-    here = R.train_many(specs, workers=1)
-    for x, y in zip(switched, here):
-        assert all(torch.equal(u, v) for u, v in zip(weights(x), weights(y)))
+    assert_same_as_here(switched, specs, tmp_path)
 
 
 def test_on_epoch_follows_the_first_missing_spec_in_this_process(tmp_path):
