@@ -50,6 +50,35 @@ def describe() -> str:
             f"{torch.get_num_threads()} threads; load average {load}")
 
 
+#: The reference core of the book's speed budget: one thread of torch's float32 matrix multiply at 95 GFLOP/s
+#: (about one core of the slowest processor the book has met). A time on it is the measured time x (this
+#: machine's one-thread rate / 95): a core twice as fast must take half the time.
+REFERENCE_GFLOPS = 95.0
+
+
+def one_thread_gflops() -> float:
+    """This machine's one-thread float32 matrix-multiply rate (best of three rounds), in GFLOP/s."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return matmul_gflops(rounds=3)
+    finally:
+        torch.set_num_threads(old)
+
+
+def on_reference(seconds: float, gflops: float) -> float:
+    """``seconds`` measured on a core of ``gflops`` (:func:`one_thread_gflops`), on the reference core."""
+    return seconds * gflops / REFERENCE_GFLOPS
+
+
+def reference_line(gflops: float) -> str:
+    """The line every benchmark prints under the machine line: how its times map to the reference core."""
+    return (f"one-thread float32 matmul: {gflops:.0f} GFLOP/s; a time on the reference core "
+            f"({REFERENCE_GFLOPS:.0f} GFLOP/s) is the measured time x {gflops / REFERENCE_GFLOPS:.2f}")
+
+
 def matmul_gflops(n: int = 1024, reps: int = 20, rounds: int = 1) -> float:
     """float32 matrix-multiply rate of this process in GFLOP/s (an n x n product, ``reps`` times
     after one untimed product), the best of ``rounds`` rounds, at torch's current thread count."""

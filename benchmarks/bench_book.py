@@ -94,6 +94,7 @@ def main(argv=None) -> int:
     p.add_argument("--skip-notebooks", action="store_true", help="retrains, throughput and GFLOP/s only")
     args = p.parse_args(argv)
     print(_machine.describe(), flush=True)
+    print(_machine.reference_line(_machine.one_thread_gflops()), flush=True)
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, SUBCLASS_LIB_CACHE=cache, MPLBACKEND="Agg")
         if not args.skip_notebooks:

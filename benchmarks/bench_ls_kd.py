@@ -71,6 +71,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = p.parse_args(argv)
     print(_machine.describe(), flush=True)
+    print(_machine.reference_line(_machine.one_thread_gflops()), flush=True)
     load0 = os.getloadavg()[0]
     ok = True
     if not args.skip_notebook:

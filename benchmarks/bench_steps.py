@@ -108,6 +108,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     print(_machine.describe())
+    print(_machine.reference_line(_machine.one_thread_gflops()), flush=True)
     peak = _machine.matmul_gflops(rounds=3)
     print(f"float32 matrix multiply, one thread: {peak:.1f} GFLOP/s\n")
     print(f"{'training step':64s} {'ms/step':>8s} {'GFLOP':>7s} {'GFLOP/s':>8s} {'of matmul':>9s}")

@@ -161,6 +161,7 @@ def main(argv=None) -> int:
     if args.avx2:
         _machine.use_avx2()
     print(_machine.describe(), flush=True)
+    print(_machine.reference_line(_machine.one_thread_gflops()), flush=True)
     if args.seeds < 0 or args.repeat < 1:
         p.error("--seeds must be >= 0 and --repeat >= 1")
     if args.demo is not None and not args.demo.is_file():

@@ -26,6 +26,7 @@ def main(argv=None) -> int:
     p.add_argument("--skip-default", action="store_true", help="time only the teacher and the slider retrain")
     args = p.parse_args(argv)
     print(_machine.describe(), flush=True)
+    print(_machine.reference_line(_machine.one_thread_gflops()), flush=True)
     with tempfile.TemporaryDirectory(prefix="subclass_students_bench_") as cache:
         os.environ["SUBCLASS_LIB_CACHE"] = cache
         from subclass_lib.experiments import subclass_students as S  # after setting the cache

@@ -188,9 +188,9 @@ def test_students_static_panels_cover_T_fraction_alpha_and_size(tmp_path, monkey
                                          alphas=(0.0, 0.5), hiddens=("8,8", "16,16"))
     by_T, by_alpha, by_size = box.children
     assert [s.description for s in by_T.sliders] == ["T", "transfer set"]
-    assert [s.value for s in by_T.sliders] == [4.0, 0.2]  # the interactive defaults
+    assert [s.value for s in by_T.sliders] == [4.0, 0.1]  # the interactive defaults
     assert by_alpha.sliders[0].value == 0.5 and by_size.sliders[0].value == "8,8"
     assert len(set(by_T.png.values())) == 4
-    c = cfg.interactive(temperature=1.0, transfer_fraction=0.1)
+    c = cfg.interactive(temperature=1.0, transfer_fraction=0.2)
     r = S.run_students(c, S.METHODS, teacher, no_label=False, verbose=False)
-    assert _same_png(by_T, (1.0, 0.1), widgets.students_figure(r))
+    assert _same_png(by_T, (1.0, 0.2), widgets.students_figure(r))

@@ -1,13 +1,13 @@
 """Recipe of chapter 1: Hinton et al. (2015) distillation on MNIST.
 
-A big teacher (2x1200 ReLU, dropout, max-norm, +-2 px jitter), a small net trained on hard
+A big teacher (2x1200 ReLU, dropout, max-norm, jitter), a small net trained on hard
 labels and the same small net distilled at temperature ``T`` with task balance ``alpha``.
 The sweeps over T, alpha and seeds are in :mod:`subclass_lib.experiments.hinton_sweeps`;
 chapter 2 (:mod:`subclass_lib.experiments.mythical3`) reuses these nets.
 
 Two scales, one code path (:meth:`HintonConfig.for_scale`):
 
-* ``default`` (the book and CI): the 2x1200 teacher (20% dropout, max-norm, jitter) for 6
+* ``default`` (the book and CI): the 2x1200 teacher (20% dropout, max-norm, +-1 px jitter) for 6
   epochs on 55,000 images with a cosine learning-rate decay, students (2x800) for 10 epochs at a
   constant rate on a 10,000-image transfer set. A small transfer set is also where
   distillation helps most, and it keeps a notebook within minutes on a laptop CPU.
@@ -82,7 +82,7 @@ class HintonConfig(Scaled):
     teacher_dropout: float = 0.2
     teacher_input_dropout: float = 0.0
     max_norm: float = 3.5
-    jitter: int = 2
+    jitter: int = 1
     lr: float = 1e-3
     batch_size: int = 128
     device: str = "auto"
@@ -116,8 +116,8 @@ class HintonConfig(Scaled):
     # net with a cosine decay)
     SCALES = {
         "default": dict(teacher_epochs=6, student_epochs=10, transfer_size=10000, teacher_dropout=0.2,
-                        teacher_input_dropout=0.0, lr_schedule="constant", teacher_lr_schedule="cosine"),
-        "full": dict(teacher_epochs=60, student_epochs=30, transfer_size=None,
+                        teacher_input_dropout=0.0, jitter=1, lr_schedule="constant", teacher_lr_schedule="cosine"),
+        "full": dict(teacher_epochs=60, student_epochs=30, transfer_size=None, jitter=2,
                      teacher_dropout=0.5, teacher_input_dropout=0.2, lr_schedule="cosine", teacher_lr_schedule=None),
     }
 
