@@ -5,7 +5,6 @@ call to ``"sequential"`` or a cluster (``"dask"``, ``"ray"``; ``book/how_to_run.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import signal
 from dataclasses import dataclass
@@ -78,9 +77,9 @@ def train(spec: Spec, *, device: str = "auto", use_cache: bool = True, needs: li
     return Trained(model.eval(), hist, False)
 
 
-def _in_worker(spec: Spec, device: str, env: dict) -> None:
+def _in_worker(spec: Spec, device: str, env: dict, caller: int) -> None:
     """One spec in a worker, with the caller's ``SUBCLASS_LIB_*`` settings, into the cache on disk."""
-    child = mp.parent_process() is not None
+    child = os.getpid() != caller  # a worker process (loky's, or a cluster's), not the caller itself
     if child:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         for k in [k for k in os.environ if k.startswith("SUBCLASS_LIB_")]:
@@ -132,7 +131,7 @@ def _fill(specs, device: str, workers: int, progress, on_epoch) -> None:
                 raise ValueError("the threading backend would not give a seed's numbers: use loky, sequential, "
                                  "dask or ray")
             results = Parallel(n_jobs=workers, batch_size=1, return_as="generator_unordered")(
-                delayed(_in_worker)(s, device, env) for s in rest)
+                delayed(_in_worker)(s, device, env, os.getpid()) for s in rest)
         else:
             here = here + rest
         for s in here:
