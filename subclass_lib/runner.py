@@ -16,7 +16,7 @@ from . import cache
 from .cache import cache_dir, cache_key, clear_memory_cache, is_cached  # noqa: F401  (the runner's API)
 from .threads import THREADS_ENV, available_cpus, check_threads, cpu_threads, pinned  # noqa: F401
 from .threads import pinned_count, positive_int_env
-from .train import History, resolve_device
+from .train import History, progress_callback, resolve_device
 
 WORKERS_ENV = "SUBCLASS_LIB_WORKERS"  # worker processes of train_many (default: every CPU)
 
@@ -55,19 +55,20 @@ def default_workers() -> int:
 
 
 def train(spec: Spec, *, device: str = "auto", use_cache: bool = True, needs: list | None = None,
-          progress=None, on_epoch=None) -> Trained:
+          progress=None, label: str | None = None, on_epoch=None) -> Trained:
     """The model of ``spec``: from the cache, else trained here (its needs first, unless given) and stored;
-    ``progress(fraction, text)`` and ``on_epoch(spec, model, epoch, epochs, history)`` follow each epoch."""
+    ``progress`` (:func:`~subclass_lib.train.progress_callback`, named ``label``) and ``on_epoch`` follow each epoch."""
     model = spec.build()
     hist = cache.load(spec, model) if use_cache else None
     if hist is not None:
         return Trained(model.eval(), hist, True)
     if needs is None:
         needs = [train(n, device=device, use_cache=use_cache).model for n in spec.needs()]
+    report = progress_callback(progress, label or spec.name)
 
     def callback(model, epoch, epochs, hist):
-        if progress is not None:
-            progress(epoch / epochs, f"{spec.name}: epoch {epoch}/{epochs}")
+        if report is not None:
+            report(model, epoch, epochs, hist)
         if on_epoch is not None:
             on_epoch(spec, model, epoch, epochs, hist)
 

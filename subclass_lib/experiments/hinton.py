@@ -265,16 +265,12 @@ def make_student(hidden: tuple[int, ...], seed: int) -> MLP:
     return MLP(hidden)
 
 
-def _progress_of(progress: ProgressFn | None, label: str):
-    return None if progress is None else (lambda f, text="": progress(f, f"{label}: {text.split(': ')[-1]}"))
-
-
 def train_teacher(cfg: HintonConfig, progress: ProgressFn | None = None, *, verbose: bool = True,
                   use_cache: bool = True) -> runner.Trained:
     """The teacher of ``cfg`` (:class:`TeacherSpec`), trained once and then read from the model cache."""
     t0 = time.perf_counter()
     trained = runner.train(teacher_spec(cfg), device=cfg.device, use_cache=use_cache,
-                           progress=_progress_of(progress, "teacher"))
+                           progress=progress, label="teacher")
     if verbose and not trained.from_cache:
         print(f"teacher {hidden_label(cfg.teacher_hidden)}: trained in {time.perf_counter() - t0:.1f} s", flush=True)
     return trained
@@ -293,7 +289,7 @@ def train_student(cfg: HintonConfig, teacher: MLP | None, kind: str, progress: P
     label = f"student {hidden_label(spec.hidden)} " + (
         "hard labels" if kind == "hard" else f"distilled T={spec.T:g} alpha={spec.alpha:g}")
     t0 = time.perf_counter()
-    trained = runner.train(spec, device=cfg.device, use_cache=use_cache, progress=_progress_of(progress, label),
+    trained = runner.train(spec, device=cfg.device, use_cache=use_cache, progress=progress, label=label,
                            needs=None if use_cache else [teacher] * (kind == "distilled"))
     if verbose and not trained.from_cache:
         print(f"{label}, {spec.epochs} epochs: trained in {time.perf_counter() - t0:.1f} s", flush=True)

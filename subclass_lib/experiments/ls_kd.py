@@ -217,15 +217,11 @@ def make_student(cfg: LSKDConfig, student_seed: int | None = None) -> MLP:
     return student_spec(cfg, 0.0, 1.0, student_seed).build()
 
 
-def _progress(progress, label: str):
-    return None if progress is None else (lambda f, text="": progress(f, f"{label}: {text.split(': ')[-1]}"))
-
-
 def train_teacher(cfg: LSKDConfig, eps: float, progress: Callable[[float, str], None] | None = None, *,
                   verbose: bool = True, use_cache: bool = True) -> runner.Trained:
     """The teacher with label smoothing ``eps`` (:class:`TeacherSpec`), from the cache or trained here."""
     trained = runner.train(teacher_spec(cfg, eps), device=cfg.device, use_cache=use_cache,
-                           progress=_progress(progress, f"teacher eps={eps:g}"))
+                           progress=progress, label=f"teacher eps={eps:g}")
     if verbose and not trained.from_cache:
         print(f"teacher eps={eps:g}: trained in {trained.history.train_time_s:.1f} s", flush=True)
     return trained
@@ -249,7 +245,7 @@ def train_student(cfg: LSKDConfig, eps: float, T: float, progress: Callable[[flo
     spec = student_spec(cfg, eps, T, student_seed)
     needs = None if use_cache else [train_teacher(cfg, eps, verbose=False, use_cache=False).model]
     trained = runner.train(spec, device=cfg.device, use_cache=use_cache, needs=needs,
-                           progress=_progress(progress, f"student T={spec.T:g}"))
+                           progress=progress, label=f"student T={spec.T:g}")
     if verbose and not trained.from_cache:
         print(f"student eps={eps:g} T={spec.T:g}: trained in {trained.history.train_time_s:.1f} s", flush=True)
     return trained

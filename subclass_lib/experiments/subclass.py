@@ -248,10 +248,6 @@ def label_free_spec(cfg: SubclassConfig) -> LabelFreeSpec:
     return LabelFreeSpec(teacher=teacher_spec(cfg), student_epochs=cfg.student_epochs, temperature=cfg.temperature)
 
 
-def _progress(progress, label: str):
-    return None if progress is None else (lambda f, text="": progress(f, f"{label}: {text.split(': ')[-1]}"))
-
-
 @dataclass
 class TeacherResult(_SubclassResult):
     """A trained subclass teacher and what chapter 4 measures on it (test set)."""
@@ -282,7 +278,7 @@ def train_teacher(cfg: SubclassConfig = SubclassConfig(), progress: Callable | N
     """
     t0 = time.perf_counter()
     model, hist, from_cache = runner.train(teacher_spec(cfg), device=cfg.device, use_cache=use_cache,
-                                           progress=_progress(progress, "teacher"))
+                                           progress=progress, label="teacher")
     took = time.perf_counter() - t0
     if progress is not None:
         progress(1.0, "teacher ready")
@@ -328,7 +324,7 @@ def train_label_free_student(cfg: SubclassConfig, teacher_result: TeacherResult,
     T = cfg.temperature
     t0 = time.perf_counter()
     model, hist, from_cache = runner.train(label_free_spec(cfg), device=cfg.device, use_cache=use_cache,
-                                           needs=[teacher_result.model], progress=_progress(progress, "student"))
+                                           needs=[teacher_result.model], progress=progress, label="student")
     took = time.perf_counter() - t0
     model.cpu()
     logits = predict(model, data["x_test"])

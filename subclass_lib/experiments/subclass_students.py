@@ -273,8 +273,7 @@ def train_student(cfg: StudentsConfig, method: str, teacher: TeacherResult | Non
     c, s = data["n_classes"], data["n_sub"]
     t0 = time.perf_counter()
     model, hist, from_cache = runner.train(spec, device=cfg.device, use_cache=use_cache, needs=[teacher.model],
-                                           progress=None if progress is None else
-                                           (lambda f, text="": progress(f, f"{LABELS[method]}: {text.split(': ')[-1]}")))
+                                           progress=progress, label=LABELS[method])
     took = time.perf_counter() - t0
     model.cpu()
     logits = predict(model, data["x_test"])
