@@ -131,6 +131,11 @@ def _subset(fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return subset(train.images, train.labels, fraction, seed=run_seed(seed))
 
 
+def _transfer_logits(teacher: "TeacherSpec", model: MLP, fraction: float, seed: int) -> torch.Tensor:
+    """The logits of ``teacher``'s trained ``model`` on the transfer set (``fraction``, ``seed``), once per process."""
+    return memo(teacher, ("transfer", fraction, seed), lambda: predict(model, _subset(fraction, seed)[0]))
+
+
 @dataclass(frozen=True)
 class TeacherSpec(runner.Spec):
     """A teacher with label smoothing ``eps`` (0: hard labels) on ``fraction`` of the 60k training
@@ -185,7 +190,7 @@ class StudentSpec(runner.Spec):
 
     def fit(self, model, needs, device, callback):
         x, y = _subset(self.fraction, self.seed)
-        t = memo(self.teacher, ("transfer", self.fraction, self.seed), lambda: predict(needs[0], x))
+        t = _transfer_logits(self.teacher, needs[0], self.fraction, self.seed)
         fc = FitConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.student_seed,
                        device=device)
         return fit(model, lambda m, b: losses.distillation_loss(m(b["x"]), b["t"], b["y"], self.T, self.alpha),
@@ -230,12 +235,10 @@ def train_teacher(cfg: LSKDConfig, eps: float, progress: Callable[[float, str], 
 @runner.pinned
 def teacher_logits_on_transfer_set(cfg: LSKDConfig, eps: float, use_cache: bool = True) -> torch.Tensor:
     """The teacher's logits on the transfer set (once per teacher and transfer set with the cache)."""
-    spec = teacher_spec(cfg, eps)
     teacher = train_teacher(cfg, eps, verbose=False, use_cache=use_cache).model
-    x, _ = _subset(cfg.transfer_fraction, cfg.seed)
     if not use_cache:
-        return predict(teacher, x)
-    return memo(spec, ("transfer", cfg.transfer_fraction, cfg.seed), lambda: predict(teacher, x))
+        return predict(teacher, _subset(cfg.transfer_fraction, cfg.seed)[0])
+    return _transfer_logits(teacher_spec(cfg, eps), teacher, cfg.transfer_fraction, cfg.seed)
 
 
 def train_student(cfg: LSKDConfig, eps: float, T: float, progress: Callable[[float, str], None] | None = None, *,
