@@ -14,6 +14,16 @@ float32 matrix-multiply rate (a 1024 x 1024 product on one thread). A fraction n
 step is as fast as the processor's matrix kernels allow and only less work makes it faster; a low
 fraction points at overhead around the products (small layers, the loss, data augmentation).
 
+A second table asks whether both cores of a 2-core machine could speed up one model, for the steps
+whose loss is a mean over examples (the students of chapters 1, 3 and 5; chapter 4's teacher loss is
+not: its diversity term is a function of the whole batch, so halves would change the loss). It
+times, per step: the whole batch on one thread (what the chapters do); the same batch on two MKL
+threads; and the batch split into two fixed halves, each on one thread of its own (a thread pool of
+two, torch's intra-op threads at one), their gradients summed in a fixed order, so the numbers are
+the same whichever threads compute the halves. Rates are given as fractions of two cores'
+matrix-multiply rate (twice the one-thread rate), and the split's gradients are checked to equal
+the same halves computed one after the other.
+
 Numbers to compare between machines and commits, printed beside the machine line; not a test.
 """
 
@@ -21,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import _machine  # benchmarks/_machine.py: the machine line every benchmark prints first
 import torch
@@ -102,6 +113,53 @@ def steps() -> list[tuple[str, torch.nn.Module, object, dict, int]]:
     return out
 
 
+def split_step_runner(model, loss_fn, batch, pool: ThreadPoolExecutor | None):
+    """One step with the batch split into two fixed halves; each half's gradient (its loss scaled by
+    its share of the batch) computed by ``torch.autograd.grad`` on a thread of ``pool`` (None: one
+    after the other here), summed half 0 + half 1. Returns (step, gradients of one step)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = Adam(params, lr=1e-3)
+    n = len(batch["x"])
+    halves = [{k: v[i * n // 2:(i + 1) * n // 2] for k, v in batch.items()} for i in (0, 1)]
+
+    def grad(half):
+        return torch.autograd.grad(loss_fn(model, half) * (len(half["x"]) / n), params)
+
+    def grads():
+        g0, g1 = pool.map(grad, halves) if pool is not None else map(grad, halves)
+        return [a + b for a, b in zip(g0, g1)]
+
+    def step():
+        for p, g in zip(params, grads()):
+            p.grad = g
+        opt.step()
+    return step, grads
+
+
+def both_cores(reps: int, peak: float) -> None:
+    """The second table: one model on both cores (see the module's docstring)."""
+    two = 2 * peak
+    print(f"\none model on both cores (rates as a fraction of two cores' matmul rate, {two:.0f} GFLOP/s)")
+    print(f"{'training step':52s} {'1 thread':>9s} {'2 threads':>10s} {'halves':>8s} {'same':>5s}")
+    pool = ThreadPoolExecutor(2)
+    for name, model, loss_fn, batch, rows in steps():
+        if "student" not in name:
+            continue
+        flops = linear_flops(model, rows)
+        torch.manual_seed(0)
+        one = _time(step_runner(model, loss_fn, batch), reps)
+        torch.set_num_threads(2)
+        mkl2 = _time(step_runner(model, loss_fn, batch), reps)
+        torch.set_num_threads(1)
+        step, grads = split_step_runner(model, loss_fn, batch, pool)
+        halves = _time(step, reps)
+        same = all(torch.equal(a, b) for a, b in
+                   zip(grads(), split_step_runner(model, loss_fn, batch, None)[1]()))
+        cells = [f"{1e3 * t:5.2f} ms {flops / t / 1e9 / two:4.0%}" for t in (one, mkl2, halves)]
+        print(f"{name[:52]:52s} " + "  ".join(cells) + f"  {'yes' if same else 'NO'}", flush=True)
+    pool.shutdown()
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--reps", type=int, default=200, help="steps timed per model")
@@ -118,6 +176,7 @@ def main(argv=None) -> int:
         flops = linear_flops(model, rows)
         rate = flops / sec / 1e9
         print(f"{name:64s} {1e3 * sec:8.2f} {flops / 1e9:7.3f} {rate:8.1f} {rate / peak:9.0%}", flush=True)
+    both_cores(args.reps, peak)
     return 0
 
 

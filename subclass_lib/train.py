@@ -102,6 +102,9 @@ class History:
     #: what a recipe's ``fit`` callback records per epoch (e.g. chapter 4's contingency tables);
     #: it is stored with the model in the cache
     records: list = field(default_factory=list)
+    #: named numbers a recipe's ``fit`` callback measures per epoch (e.g. chapter 4's loss terms on the
+    #: validation images), one dict an epoch; stored with the model in the cache
+    terms: list = field(default_factory=list)
 
     @property
     def train_time_s(self) -> float:

@@ -109,3 +109,14 @@ def test_subclass_images_rows_are_sub_logits_with_their_purity():
         plots.subclass_images(images, logits, digits, n_sub=3)
     with pytest.raises(ValueError, match="one row of logits"):
         plots.subclass_images(images, logits[:10], digits, n_sub=2)
+
+
+def test_loss_terms_plot_draws_the_terms_and_their_bounds():
+    terms = [{"grouped_ce": 0.3 / e, "diversity": 1.6 - 0.5 / e, "sharpness": 1.0 / e} for e in range(1, 5)]
+    fig = plots.loss_terms_plot(terms, n_sub=5, sharpen=0.4)
+    left, right = fig.axes[:2]
+    assert len(left.lines[0].get_xdata()) == 4  # one point an epoch
+    assert any(np.allclose(line.get_ydata(), np.log(5)) for line in left.lines)  # diversity's ceiling
+    assert any(np.allclose(line.get_ydata(), -np.log(5)) for line in right.lines)  # the aux loss's floor
+    with pytest.raises(ValueError, match="no loss terms"):
+        plots.loss_terms_plot([])

@@ -123,7 +123,29 @@ def test_tiny_teacher_beats_chance_and_is_deterministic():
     clear_memory_cache()
     t5 = S.train_teacher(cfg, verbose=False)
     assert t5.from_cache and t5.snapshots == t3.snapshots and t5.history.records == t3.snapshots
+    # the loss terms on the validation images, one dict an epoch, kept with the model too
+    assert len(t5.history.terms) == cfg.teacher_epochs and t5.history.terms == t1.history.terms
+    assert all(0 <= t["sharpness"] <= t["diversity"] + 1e-6 <= np.log(cfg.n_sub) + 1e-5 for t in t1.history.terms)
     assert not list((R.cache_dir()).glob("*.json"))
+
+
+def test_loss_terms_bounds_and_the_aux_loss():
+    # each image one-hot on a sub-logit of its class, the sub-logits of a class used evenly:
+    # diversity log s, sharpness 0, so the auxiliary loss sits at its floor -log s
+    s, y = 5, torch.tensor([0] * 5 + [1] * 5)
+    z = torch.full((10, 2 * s), -30.0)
+    for i in range(10):
+        z[i, int(y[i]) * s + i % s] = 30.0
+    t = S.loss_terms(z, y, s)
+    assert t["diversity"] == pytest.approx(np.log(s), abs=1e-5) and t["sharpness"] == pytest.approx(0, abs=1e-5)
+    assert t["grouped_ce"] == pytest.approx(0, abs=1e-5)
+    # on any logits the two parts give the library's auxiliary loss over the same images
+    z = torch.randn(64, 2 * s, generator=torch.Generator().manual_seed(0))
+    y = torch.randint(0, 2, (64,), generator=torch.Generator().manual_seed(1))
+    t = S.loss_terms(z, y, s)
+    aux = L.diversity_sharpness_aux_loss(z, y, s, 0.4)
+    assert -t["diversity"] + 0.4 * t["sharpness"] == pytest.approx(float(aux), abs=1e-5)
+    assert float(L.grouped_cross_entropy(z, y, s)) == pytest.approx(t["grouped_ce"])
 
 
 def test_halfway_checkpoint_is_exactly_the_shorter_run():

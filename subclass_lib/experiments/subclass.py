@@ -43,7 +43,7 @@ from .subclass_config import AUX_KINDS, DEMO, PAPER_ENTROPY_BITS, TEACHERS, Grou
 
 __all__ = [
     "SubclassConfig", "DEMO", "PAPER_ENTROPY_BITS", "AUX_KINDS", "TEACHERS", "load_data",  # from subclass_config
-    "TeacherResult", "StudentResult", "evaluate_logits", "entropy_report", "teacher_loss_fn", "train_teacher",
+    "TeacherResult", "StudentResult", "evaluate_logits", "entropy_report", "loss_terms", "teacher_loss_fn", "train_teacher",
     "train_label_free_student", "TeacherSpec", "LabelFreeSpec", "teacher_spec", "label_free_spec", "run_subclass",
 ]
 
@@ -110,6 +110,21 @@ class _SubclassResult:
 
 # ---------------------------------------------------------------------------- teacher
 
+def loss_terms(logits: torch.Tensor, class_labels: torch.Tensor, n_sub: int) -> dict:
+    """The teacher's loss terms measured on a whole set of images at once (e.g. the 5,000 validation
+    images after an epoch), in nats: ``grouped_ce`` (Eq. 1-2); ``diversity``, the entropy of the mean
+    subclass distribution inside each class (averaged over the classes; at most log s, when each
+    class spreads evenly over its s sub-logits); ``sharpness``, the mean entropy of one image's
+    subclass distribution inside its class (0 when every image commits to one sub-logit).
+    The diversity-and-sharpness auxiliary loss with weight ``sharpen`` is then
+    ``-diversity + sharpen * sharpness``, whose floor is ``-log s``."""
+    with torch.no_grad():
+        without = L.diversity_sharpness_aux_loss(logits, class_labels, n_sub, 0.0)
+        with_one = L.diversity_sharpness_aux_loss(logits, class_labels, n_sub, 1.0)
+        return {"grouped_ce": float(L.grouped_cross_entropy(logits, class_labels, n_sub)),
+                "diversity": float(-without), "sharpness": float(with_one - without)}
+
+
 def teacher_loss_fn(cfg: SubclassConfig) -> Callable:
     """``loss_fn(model, batch)`` of the teacher: grouped CE (Eq. 1-2) + beta * aux (Eq. 8)
     + ``consistency`` * view consistency (one forward pass over the batch and its views).
@@ -145,11 +160,12 @@ class TeacherSpec(Groups, runner.Spec):
     """The subclass teacher: the fields of :class:`SubclassConfig` that it depends on, named alike
     (so :func:`teacher_loss_fn` takes either), and None for the settings of a loss that is off
     (:func:`teacher_spec`). After each epoch the validation contingency table is appended to
-    ``history.records``; halfway through an even number of epochs the model is also kept as the
+    ``history.records`` and the loss terms on the validation images (:func:`loss_terms`) to ``history.terms``; halfway through an even number of epochs the model is also kept as the
     teacher of half the epochs (with Adam at a constant rate, seeded shuffles and views, the first
     N/2 epochs of a run are exactly an N/2-epoch run: tested)."""
 
     name: ClassVar[str] = "subclass-teacher"
+    version: ClassVar[int] = 2  # 2: the loss terms on the validation images recorded per epoch
     teacher: str
     hidden: tuple[int, ...]
     n_sub: int
@@ -189,8 +205,10 @@ class TeacherSpec(Groups, runner.Spec):
         half = self.teacher_epochs // 2 if self.teacher_epochs % 2 == 0 else None
 
         def record(model, epoch, epochs, hist):
-            pred = predict(model, data["x_val"]).argmax(1).numpy()
+            z_val = predict(model, data["x_val"])
+            pred = z_val.argmax(1).numpy()
             hist.records.append(M.contingency(pred, order_cols, self.n_classes * self.n_sub, 10).astype(int).tolist())
+            hist.terms.append(loss_terms(z_val, data["y_val"], self.n_sub))
             if epoch == half and not cache.is_cached(replace(self, teacher_epochs=half)):
                 cache.store(replace(self, teacher_epochs=half), model, History.from_dict(hist.to_dict()))
             callback(model, epoch, epochs, hist)

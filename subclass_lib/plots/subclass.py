@@ -12,8 +12,8 @@ import numpy as np
 from ..metrics import to_numpy as _np
 from .common import contingency_heatmap, image_row, panel_grid
 
-__all__ = ["subclass_contingency", "contingency_panels", "contingency_strip", "contingency_animation", "subclass_images",
-           "seed_recovery_chart"]
+__all__ = ["subclass_contingency", "contingency_panels", "contingency_strip", "contingency_animation",
+           "loss_terms_plot", "subclass_images", "seed_recovery_chart"]
 
 
 def _group_sizes(digit_order: Sequence[int], groups: Sequence[Sequence[int]] | None, n_cols: int):
@@ -123,6 +123,40 @@ def contingency_animation(snapshots: Sequence, path, n_sub: int = 5,
     anim.save(str(path), writer=PillowWriter(fps=fps), dpi=140)  # 700 px: as wide as the text column
     plt.close(fig)
     return path
+
+
+def loss_terms_plot(terms: Sequence[Mapping[str, float]], n_sub: int = 5, sharpen: float = 0.4,
+                    title: str | None = None):
+    """How the teacher's losses train (the NumPy demo's account), from ``history.terms``
+    (:func:`subclass_lib.experiments.subclass.loss_terms` after every epoch, on the validation images):
+    left, the two parts of the auxiliary loss, diversity against its ceiling log s and sharpness
+    against its floor 0; right, the auxiliary loss ``-diversity + sharpen * sharpness`` against its
+    floor ``-log s``, and the grouped cross-entropy of the binary task."""
+    if not terms:
+        raise ValueError("no loss terms to plot (a history recorded before they were kept?)")
+    epochs = np.arange(1, len(terms) + 1)
+    div = np.array([t["diversity"] for t in terms])
+    sharp = np.array([t["sharpness"] for t in terms])
+    ce = np.array([t["grouped_ce"] for t in terms])
+    ceiling = float(np.log(n_sub))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+    a.plot(epochs, div, marker="o", color="C0", label="diversity: H(mean q) in a class")
+    a.axhline(ceiling, color="C0", ls="--", lw=1, label=f"its ceiling log {n_sub}")
+    a.plot(epochs, sharp, marker="s", color="C1", label="sharpness: mean H(q) of an image")
+    a.axhline(0.0, color="C1", ls=":", lw=1)
+    a.set(xlabel="epoch", ylabel="nats", ylim=(-0.05, ceiling * 1.08), title="the auxiliary loss's two parts")
+    a.grid(alpha=0.3)
+    a.legend(fontsize=8)
+    b.plot(epochs, -div + sharpen * sharp, marker="o", color="C2", label=f"auxiliary loss (sharpen {sharpen:g})")
+    b.axhline(-ceiling, color="C2", ls="--", lw=1, label=f"its floor -log {n_sub}")
+    b.plot(epochs, ce, marker="^", color="C3", label="grouped cross-entropy (binary task)")
+    b.set(xlabel="epoch", ylabel="nats", title="the losses")
+    b.grid(alpha=0.3)
+    b.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
 
 
 def subclass_images(images, logits, digits, n_sub: int = 5, per_row: int = 10,
