@@ -120,3 +120,11 @@ def test_loss_terms_plot_draws_the_terms_and_their_bounds():
     assert any(np.allclose(line.get_ydata(), -np.log(5)) for line in right.lines)  # the aux loss's floor
     with pytest.raises(ValueError, match="no loss terms"):
         plots.loss_terms_plot([])
+
+
+def test_chapter_sweep_figures_draw():
+    r = {k: {"accuracy_on_omitted": 0.5} for k in ("hard_labels", "distilled", "distilled_bias_adjusted")}
+    fig = plots.mythical3_alpha_and_digits([0.5, 1.0], [r, r], [1, 3], [r, r])
+    assert len(fig.axes) == 2 and len(fig.axes[1].patches) == 6  # three students a digit
+    fig = plots.teacher_sweep_figure([0, 1], {"diversity": [0.5, 0.8]}, [0, 0.4], [0.7, 0.8], [0, 1], [0.7, 0.85])
+    assert len(fig.axes) == 3 and all(ax.get_ylim() == (0, 1) for ax in fig.axes)

@@ -19,7 +19,7 @@ from .common import figure_and_axes, finish
 __all__ = [
     "distillation_figure", "mythical3_figure",
     "soft_target_bars", "soft_target_entropy", "gradient_scaling", "temperature_sweep_plot", "alpha_sweep_plot",
-    "accuracy_bars", "per_class_bars", "bias_sweep_plot", "mythical3_sweep_plot",
+    "accuracy_bars", "per_class_bars", "bias_sweep_plot", "mythical3_sweep_plot", "mythical3_alpha_and_digits",
 ]
 
 
@@ -235,6 +235,29 @@ def mythical3_sweep_plot(sweep: Mapping, omit_label: str = "3", title: str | Non
         ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def mythical3_alpha_and_digits(alphas: Sequence[float], by_alpha: Sequence[Mapping], digits: Sequence[int],
+                               by_digit: Sequence[Mapping]):
+    """Chapter 2's two sweeps side by side (:func:`~subclass_lib.experiments.mythical3.run_mythical3`
+    results): left, the distilled student's accuracy on the omitted 3s over alpha, before and after
+    the bias shift; right, for each omitted digit, the three students' accuracy on it."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for key, label in (("distilled", "distilled"), ("distilled_bias_adjusted", "distilled, shifted")):
+        axes[0].plot(alphas, [r[key]["accuracy_on_omitted"] for r in by_alpha], marker="o", label=label)
+    axes[0].set(xlabel="alpha", ylabel="accuracy on the omitted 3s", title="3s left out: the alpha slider")
+    xs = np.arange(len(digits))
+    for k, (key, label) in enumerate((("hard_labels", "hard labels"), ("distilled", "distilled"),
+                                      ("distilled_bias_adjusted", "distilled, shifted"))):
+        axes[1].bar(xs + (k - 1) * 0.27, [r[key]["accuracy_on_omitted"] for r in by_digit], width=0.27,
+                    label=label)
+    axes[1].set(xticks=xs, xticklabels=[str(d) for d in digits], xlabel="omitted digit",
+                ylabel="accuracy on the omitted digit", title="one digit left out")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 

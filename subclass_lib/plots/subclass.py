@@ -13,7 +13,7 @@ from ..metrics import to_numpy as _np
 from .common import contingency_heatmap, image_row, panel_grid
 
 __all__ = ["subclass_contingency", "contingency_panels", "contingency_strip", "contingency_animation",
-           "loss_terms_plot", "subclass_images", "seed_recovery_chart"]
+           "loss_terms_plot", "teacher_sweep_figure", "subclass_images", "seed_recovery_chart"]
 
 
 def _group_sizes(digit_order: Sequence[int], groups: Sequence[Sequence[int]] | None, n_cols: int):
@@ -155,6 +155,30 @@ def loss_terms_plot(terms: Sequence[Mapping[str, float]], n_sub: int = 5, sharpe
     b.legend(fontsize=8)
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def teacher_sweep_figure(betas: Sequence[float], beta_lines: Mapping[str, Sequence[float]],
+                         sharps: Sequence[float], sharp_line: Sequence[float],
+                         gammas: Sequence[float], gamma_line: Sequence[float]):
+    """Chapter 4's sweeps of the teacher's losses: recovery over the auxiliary weight beta (one line
+    per named auxiliary loss) on top, over the sharpness weight and the view-consistency weight
+    gamma below, each on the whole 0-1 axis (a few points should look like a few points)."""
+    fig = plt.figure(figsize=(10, 7.4))
+    grid = fig.add_gridspec(2, 2)
+    axes = [fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])]
+    for name, ys in beta_lines.items():
+        axes[0].plot(betas, ys, marker="o", label=name)
+    axes[0].set(xlabel="beta (auxiliary weight)", ylabel="recovery (test)", title="auxiliary loss and its weight")
+    axes[0].legend(fontsize=9)
+    axes[1].plot(sharps, sharp_line, marker="o", color="C0")
+    axes[1].set(xlabel="sharpen (diversity loss, beta = 1)", ylabel="recovery (test)", title="sharpness")
+    axes[2].plot(gammas, gamma_line, marker="o", color="C4")
+    axes[2].set(xlabel="gamma (view consistency)", ylabel="recovery (test)", title="view consistency")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.set_ylim(0, 1)
     fig.tight_layout()
     return fig
 
