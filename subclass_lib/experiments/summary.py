@@ -21,9 +21,11 @@ from . import mythical3 as M
 from . import subclass as S
 from . import subclass_students as SS
 
-__all__ = ["HINT", "CH1_SEEDS", "CH1_TEMPERATURES", "CH4_SEEDS", "CH5_SEEDS", "chapter1", "chapter2", "chapter3", "chapter4",
+__all__ = ["WEAK_TEACHER", "HINT", "CH1_SEEDS", "CH1_TEMPERATURES", "CH4_SEEDS", "CH5_SEEDS", "chapter1", "chapter2", "chapter3", "chapter4",
            "chapter5", "headlines", "headline_rows", "gains", "paired_gains", "first_epoch_accuracy", "mean_pm"]
 
+#: Chapter 5's weaker teacher: chapter 4's demo losses alone, 8 epochs, no view consistency.
+WEAK_TEACHER = SS.chapter_teacher(consistency=0.0, sharpen=0.5, teacher_epochs=8)
 #: The message a missing model raises with.
 HINT = "run chapters 1-5 first"
 #: The students' seeds of chapter 1's sweeps and chapter 5's tables; chapter 4's teachers' seeds.
@@ -107,7 +109,9 @@ def chapter4(cfg: S.SubclassConfig | None = None, seeds=CH4_SEEDS) -> dict:
 
 def chapter5(cfg: SS.StudentsConfig | None = None, seeds=CH5_SEEDS) -> dict:
     """Chapter 5: the binary test error of the teacher and, per seed, of each student on the full
-    transfer set and on the chapter's 10 % of it (24 passes); the no-binary-label student (first seed)."""
+    transfer set and on the chapter's 10 % of it (24 passes); the no-binary-label student (first seed);
+    the mean validation accuracy over the first epoch of each student on the full transfer set; and
+    (``"weak"``) the chapter's weaker teacher (:data:`WEAK_TEACHER`) with its two distilled students."""
     cfg = cfg or SS.StudentsConfig()
     data = S.load_data(cfg.teacher.split, cfg.teacher.teacher_fraction)
     xs, ys = data["x_test"], data["y_test"]
@@ -126,6 +130,11 @@ def chapter5(cfg: SS.StudentsConfig | None = None, seeds=CH5_SEEDS) -> dict:
             if key == "full":  # the training-speed curves: mean validation accuracy over the first epoch
                 out["first_epoch"][m] = [first_epoch_accuracy(t.history, base.student_epochs) for t in runs]
     out["no_label"] = error(_load([SS.student_spec(cfg, "no_label")])[0])
+    # the chapter's weaker teacher (chapter 4's demo losses alone, 8 epochs) and its students
+    weak = replace(cfg, teacher=WEAK_TEACHER)
+    out["weak"] = {"teacher": error(_load([S.teacher_spec(weak.teacher)])[0])}
+    for m in ("distillation", "subclass_distillation"):
+        out["weak"][m] = [error(x) for x in _load([SS.student_spec(replace(weak, seed=k), m) for k in seeds])]
     return out
 
 
