@@ -78,6 +78,37 @@ def train(spec: Spec, *, device: str = "auto", use_cache: bool = True, needs: li
     return Trained(model.eval(), hist, False)
 
 
+class NotCached(LookupError):
+    """A model that :func:`from_cache` was asked for is not in the model cache."""
+
+
+def from_cache(specs, *, hint: str = "train them first") -> list[Trained]:
+    """The trained models of ``specs``, in order, read from the model cache only: nothing is trained.
+    Raises :class:`NotCached`, whose message starts with ``hint`` (e.g. "run chapters 1-5 first") and
+    names what the cache lacks, when any of them is missing or unreadable."""
+    specs = list(specs)
+    for s in specs:
+        if not isinstance(s, Spec):
+            raise ValueError(f"expected model specs (runner.Spec), got {type(s).__name__}")
+
+    def missing(which):
+        names = sorted({s.name for s in which})
+        return NotCached(f"{hint} (the model cache {cache_dir()} lacks {len(which)} of the {len(specs)} "
+                         f"models asked for: {', '.join(names)})")
+
+    absent = [s for s in specs if not is_cached(s)]
+    if absent:
+        raise missing(absent)
+    out = []
+    for s in specs:
+        model = s.build()
+        hist = cache.load(s, model)
+        if hist is None:
+            raise missing([s])
+        out.append(Trained(model.eval(), hist, True))
+    return out
+
+
 def _in_worker(spec: Spec, device: str, env: dict, caller: int) -> None:
     """One spec in a worker, with the caller's ``SUBCLASS_LIB_*`` settings, into the cache on disk."""
     child = os.getpid() != caller  # a worker process (loky's, or a cluster's), not the caller itself

@@ -36,6 +36,18 @@ def test_settings_name_the_documented_environments():
         robustness.chapter_paths(["99"])
 
 
+def test_a_chapter_that_reads_other_chapters_models_needs_them_before_it():
+    closing = robustness.chapter_paths(["06"])
+    assert [p.name for p in closing] == ["06_what_passes.ipynb"]
+    assert set(robustness.READS_FROM) == {p.name for p in closing}
+    (why,) = robustness.unmet_sources(closing)
+    assert "chapters 01, 02, 03, 04, 05" in why
+    assert robustness.unmet_sources(robustness.chapter_paths(["06", "01", "02", "03", "04", "05"])) == []
+    assert robustness.unmet_sources(robustness.chapter_paths(None)) == []
+    with pytest.raises(SystemExit):
+        robustness.main(["--settings", "avx2", "--chapters", "06"])
+
+
 def test_a_failing_claim_is_reported_with_its_line(tmp_path):
     bad = _notebook(tmp_path / "bad.ipynb", "from subclass_lib.claims import claim\nx = 1",
                     "claim(x > 2, 'x is big')", "claim(x == 1, 'x is one')")

@@ -29,6 +29,10 @@ claim is recorded (``$SUBCLASS_LIB_CLAIMS_LOG``). It reports, for every claim of
 many seeds it held, and exits non-zero if any claim failed on any seed, a chapter raised, or a
 chapter seeds a generator itself (a seed the reader seed would not change). The seeds share one
 model cache (its keys hold the reader seed).
+
+The closing chapter (06) trains nothing: it reads chapters 1-5's models from the model cache. Under
+``--reader-seeds`` it reads the default (shared) cache, so chapters 1-5 must have run there for each
+reader seed; under the settings, whose caches start empty, name chapters 01-05 with it.
 """
 
 from __future__ import annotations
@@ -59,6 +63,24 @@ _CLAIM = re.compile(r"claim not met in this run: .*")
 _SUMMARY = re.compile(r"^=*\s*(\d+ (?:passed|failed|error).*? in [\d.]+s.*?)\s*=*$", re.M)
 
 
+#: Chapters that train nothing: they read the models of the chapters named (by prefix) from the model
+#: cache, so those must run before them with the same cache (the closing chapter reads chapters 1-5's).
+READS_FROM = {"06_what_passes.ipynb": ("01", "02", "03", "04", "05")}
+
+
+def unmet_sources(chapters: list[Path]) -> list[str]:
+    """For each chapter of ``chapters`` that only reads other chapters' models (:data:`READS_FROM`), the
+    chapters it reads that do not run before it here: with a fresh model cache it would stop at once."""
+    out = []
+    for i, p in enumerate(chapters):
+        before = [q.name for q in chapters[:i]]
+        lacking = [n for n in READS_FROM.get(p.name, ()) if not any(b.startswith(n) for b in before)]
+        if lacking:
+            out.append(f"{p.name} reads the models of chapters {', '.join(lacking)}: run them before it "
+                       f"(e.g. --chapters {' '.join(READS_FROM[p.name])} {p.name[:2]})")
+    return out
+
+
 def chapter_paths(names: list[str] | None) -> list[Path]:
     every = sorted((ROOT / "chapters").glob("*.ipynb"))
     if not names:
@@ -69,7 +91,7 @@ def chapter_paths(names: list[str] | None) -> list[Path]:
         if not hits:
             raise SystemExit(f"no chapter matches {n!r} (have: {', '.join(p.stem for p in every)})")
         out += [h for h in hits if h not in out]
-    return out
+    return sorted(out)
 
 
 def _capability(env: dict) -> str:
@@ -255,6 +277,9 @@ def main(argv=None) -> int:
             p.error(str(exc))
         report.append(run_reader_seeds(seeds, chapters, args.keep_cache, args.log_dir))
         print_seed_counts(report[-1])
+    unmet = [] if args.reader_seeds is not None else unmet_sources(chapters)
+    if unmet:  # each setting starts from an empty model cache
+        p.error("; ".join(unmet))
     for name in ([] if args.reader_seeds is not None else args.settings):
         r = run_setting(name, chapters, args.keep_cache, args.log_dir)
         report.append(r)

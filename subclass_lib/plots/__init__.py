@@ -41,3 +41,4 @@ from .ls_kd import *  # noqa: F401,F403
 from .subclass import *  # noqa: F401,F403
 from .subclass_students import *  # noqa: F401,F403
 from .schematic import *  # noqa: F401,F403
+from .summary import *  # noqa: F401,F403
