@@ -109,3 +109,19 @@ def test_subclass_images_rows_are_sub_logits_with_their_purity():
         plots.subclass_images(images, logits, digits, n_sub=3)
     with pytest.raises(ValueError, match="one row of logits"):
         plots.subclass_images(images, logits[:10], digits, n_sub=2)
+
+
+def test_teacher_neighbours_frames_other_digits_in_red():
+    images = np.random.default_rng(0).random((6, 784))
+    digits = np.array([3, 3, 5, 3, 5, 5])
+    nbrs = {"class logits": np.array([[2, 4]] * 6), "sub-logits": np.array([[1, 3]] * 6)}
+    fig = plots.teacher_neighbours(images, digits, nbrs, queries=[0], n_show=2)
+    axes = fig.axes
+    assert len(axes) == 1 + 2 * 3  # query, then a gap and two neighbours per space
+    red = [ax.spines["top"].get_visible() for ax in axes]
+    assert red == [False, False, True, True, False, False, False]
+    assert {ax.get_title() for ax in axes} >= {"query", "class logits", "sub-logits"}
+    with pytest.raises(ValueError):
+        plots.teacher_neighbours(images, digits, {}, queries=[0])
+    fig2 = plots.training_speed({"hard_labels": [(1, 0.9), (2, 0.95)]}, oracle_accuracy=0.97)
+    assert any("oracle" in t.get_text() for t in fig2.axes[0].get_legend().get_texts())
