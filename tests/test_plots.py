@@ -128,3 +128,19 @@ def test_chapter_sweep_figures_draw():
     assert len(fig.axes) == 2 and len(fig.axes[1].patches) == 6  # three students a digit
     fig = plots.teacher_sweep_figure([0, 1], {"diversity": [0.5, 0.8]}, [0, 0.4], [0.7, 0.8], [0, 1], [0.7, 0.85])
     assert len(fig.axes) == 3 and all(ax.get_ylim() == (0, 1) for ax in fig.axes)
+
+
+def test_teacher_neighbours_frames_other_digits_in_red():
+    images = np.random.default_rng(0).random((6, 784))
+    digits = np.array([3, 3, 5, 3, 5, 5])
+    nbrs = {"class logits": np.array([[2, 4]] * 6), "sub-logits": np.array([[1, 3]] * 6)}
+    fig = plots.teacher_neighbours(images, digits, nbrs, queries=[0], n_show=2)
+    axes = fig.axes
+    assert len(axes) == 1 + 2 * 3  # query, then a gap and two neighbours per space
+    red = [ax.spines["top"].get_visible() for ax in axes]
+    assert red == [False, False, True, True, False, False, False]
+    assert {ax.get_title() for ax in axes} >= {"query", "class logits", "sub-logits"}
+    with pytest.raises(ValueError):
+        plots.teacher_neighbours(images, digits, {}, queries=[0])
+    fig2 = plots.training_speed({"hard_labels": [(1, 0.9), (2, 0.95)]}, oracle_accuracy=0.97)
+    assert any("oracle" in t.get_text() for t in fig2.axes[0].get_legend().get_texts())

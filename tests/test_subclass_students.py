@@ -129,6 +129,22 @@ def test_transfer_set_fraction_keeps_rows_aligned(teacher):
     assert len(part["y"]) == len(part["teacher_features"]) == len(part["x"])
 
 
+def test_oracle_learns_the_digits_in_the_sub_logits_order(teacher):
+    spec_a = S.student_spec(S.StudentsConfig(), "oracle")
+    spec_b = S.student_spec(S.StudentsConfig(temperature=8.0, alpha=0.9, penultimate_weight=1.0), "oracle")
+    assert spec_a == spec_b and spec_a.temperature is None and spec_a.alpha is None  # no teacher settings
+    assert "oracle" not in S.ALL_METHODS  # the chapter's students are unchanged
+    data = S.transfer_set(TINY, teacher)
+    lab = S.digit_labels(data["digit"], data["digit_order"])
+    assert torch.equal(lab // TINY.teacher.n_sub, data["y"])  # its super-class is the binary label
+    assert sorted(set(lab.tolist())) == list(range(10))
+    assert torch.equal(S.digit_labels(torch.tensor([5, 0]), [5, 6, 7, 8, 9, 0, 1, 2, 3, 4]), torch.tensor([0, 5]))
+    run = S.train_student(replace(TINY, student_hidden=(32,), student_epochs=10, batch_size=32), "oracle",
+                          teacher, use_cache=False, verbose=False)
+    assert run.n_outputs == 10 and run.test_error < 0.3  # binary error, from summed probabilities
+    assert run.recovery_one_to_one > 0.3  # it was told the digits
+
+
 def test_train_student_is_deterministic(teacher):
     runs = [S.train_student(TINY, "subclass_distillation", teacher, use_cache=False, verbose=False)
             for _ in range(2)]

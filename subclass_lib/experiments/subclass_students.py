@@ -13,7 +13,10 @@ the same seeded initial weights and the same data order:
   activations and a learned linear projection ``W`` of the student's, plus the hard-label
   term (2 logits; ``W`` is an ``nn.Linear`` trained by ``fit`` through ``extra_modules``).
 
-Plus the paper's "no binary label" student (``no_label``: one softmax per class group,
+Plus the reference of the paper's Table 2 and Fig. 4, the ``oracle`` (same network, same
+budget, trained on the true digit labels: 10 outputs in the sub-logits' class-major order, so
+its binary prediction is the class with the larger summed probability, as for the c*s-logit
+students), the paper's "no binary label" student (``no_label``: one softmax per class group,
 ``losses.intra_class_distillation_loss``, never told the binary label) and the NumPy
 demo's label-free student (chapter 4's ``train_label_free_student``).
 
@@ -49,15 +52,15 @@ from ..train import FitConfig, History, fit, run_seed, seed_everything
 from ..checks import check_hidden
 from .subclass import TeacherResult, TeacherSpec, load_data, teacher_spec, train_label_free_student, train_teacher
 from .subclass_students_config import (ALL_METHODS, CHAPTER_TEACHER, LABELS, METHODS, OFFICIAL_NOTEBOOK_ACCURACY,
-                                       PAPER_ERROR, PAPER_ERROR_STD, StudentsConfig, chapter_teacher)
+                                       ORACLE, PAPER_ERROR, PAPER_ERROR_STD, StudentsConfig, chapter_teacher)
 
 __all__ = [
     # from subclass_students_config
-    "METHODS", "ALL_METHODS", "CHAPTER_TEACHER", "chapter_teacher", "PAPER_ERROR", "PAPER_ERROR_STD",
+    "METHODS", "ALL_METHODS", "ORACLE", "CHAPTER_TEACHER", "chapter_teacher", "PAPER_ERROR", "PAPER_ERROR_STD",
     "OFFICIAL_NOTEBOOK_ACCURACY", "LABELS", "StudentsConfig",
     # the recipes
     "StudentRun", "get_teacher", "transfer_set", "make_student", "student_loss_fn", "train_student",
-    "StudentSpec", "student_spec", "run_students", "results_table", "check_hidden",
+    "StudentSpec", "student_spec", "run_students", "results_table", "check_hidden", "digit_labels",
 ]
 
 # ---------------------------------------------------------------------------- teacher and data
@@ -106,10 +109,21 @@ def transfer_set(cfg: StudentsConfig, teacher: TeacherResult) -> dict:
 
 # ---------------------------------------------------------------------------- students
 
+_KINDS = ALL_METHODS + (ORACLE,)
+
+
 def _out_dim(method: str, n_classes: int, n_sub: int) -> int:
-    if method not in ALL_METHODS:
-        raise ValueError(f"method must be one of {ALL_METHODS}, got {method!r}")
-    return n_classes * n_sub if method in ("subclass_distillation", "no_label") else n_classes
+    if method not in _KINDS:
+        raise ValueError(f"method must be one of {_KINDS}, got {method!r}")
+    return n_classes * n_sub if method in ("subclass_distillation", "no_label", ORACLE) else n_classes
+
+
+def digit_labels(digits: torch.Tensor, digit_order: Sequence[int]) -> torch.Tensor:
+    """The oracle's 10-way labels: each digit's position in ``digit_order`` (class-major, like
+    the sub-logits), so that ``label // n_sub`` is the digit's super-class."""
+    order = torch.empty(len(digit_order), dtype=torch.long)
+    order[torch.as_tensor(list(digit_order))] = torch.arange(len(digit_order))
+    return order[digits.long()]
 
 
 def make_student(cfg: StudentsConfig, method: str) -> MLP:
@@ -146,6 +160,8 @@ def student_loss_fn(method: str, cfg: StudentsConfig, projection: nn.Module | No
                                                              T, alpha, n_sub)
     if method == "no_label":
         return lambda model, b: L.intra_class_distillation_loss(model(b["x"]), b["teacher_logits"], n_sub, T)
+    if method == ORACLE:  # the true digits (``digit_labels``), nothing from the teacher
+        return lambda model, b: L.cross_entropy(model(b["x"]), b["digit_label"])
     if method == "penultimate":
         if projection is None:
             raise ValueError("the penultimate student needs a projection (nn.Linear student dim -> teacher dim)")
@@ -160,7 +176,7 @@ def student_loss_fn(method: str, cfg: StudentsConfig, projection: nn.Module | No
             return w * pen + (1 - alpha) * hard
 
         return loss_fn
-    raise ValueError(f"method must be one of {ALL_METHODS}, got {method!r}")
+    raise ValueError(f"method must be one of {_KINDS}, got {method!r}")
 
 
 def binary_predictions(logits: torch.Tensor, n_classes: int, n_sub: int) -> torch.Tensor:
@@ -233,6 +249,8 @@ class StudentSpec(runner.Spec):
         train = {"x": data["x"], "y": data["y"]}
         if self.method in ("distillation", "subclass_distillation", "no_label"):
             train["teacher_logits"] = data["teacher_logits"]
+        if self.method == ORACLE:
+            train["digit_label"] = digit_labels(data["digit"], data["digit_order"])
         extra: list[nn.Module] = []
         if self.method == "penultimate":
             train["teacher_features"] = data["teacher_features"]
@@ -251,7 +269,8 @@ def student_spec(cfg: StudentsConfig, method: str) -> StudentSpec:
     if not isinstance(cfg, StudentsConfig):
         raise ValueError(f"cfg must be a StudentsConfig, got {type(cfg).__name__}")
     d = {f.name: getattr(cfg, f.name) for f in fields(StudentSpec) if f.name not in ("method", "teacher")}
-    drop = (["alpha"] * (method in ("hard_labels", "no_label")) + ["temperature"] * (method in ("hard_labels", "penultimate"))
+    drop = (["alpha"] * (method in ("hard_labels", "no_label", ORACLE))
+            + ["temperature"] * (method in ("hard_labels", "penultimate", ORACLE))
             + ["penultimate_weight"] * (method != "penultimate"))
     return StudentSpec(method=method, teacher=teacher_spec(cfg.teacher), **{**d, **dict.fromkeys(drop)})
 

@@ -12,7 +12,7 @@ from .base import Scaled
 from .subclass_config import SubclassConfig
 
 __all__ = [
-    "METHODS", "ALL_METHODS", "PAPER_ERROR", "PAPER_ERROR_STD", "OFFICIAL_NOTEBOOK_ACCURACY", "CHAPTER_TEACHER",
+    "METHODS", "ALL_METHODS", "ORACLE", "PAPER_ERROR", "PAPER_ERROR_STD", "OFFICIAL_NOTEBOOK_ACCURACY", "CHAPTER_TEACHER",
     "chapter_teacher", "LABELS", "StudentsConfig",
 ]
 
@@ -20,6 +20,9 @@ __all__ = [
 METHODS = ("hard_labels", "distillation", "subclass_distillation", "penultimate")
 #: ... and the student that never sees the binary label (paper section 4.4).
 ALL_METHODS = METHODS + ("no_label",)
+#: The reference student of the paper's Table 2 (first row) and Fig. 4 (dashed line): the same
+#: network and budget trained on the *true digit labels* (10-way), scored on the binary task.
+ORACLE = "oracle"
 
 #: Binary test error on MNIST-2x5, paper section 4.4 (mean and std over runs).
 PAPER_ERROR = {"teacher": 0.0073, "hard_labels": 0.0157, "distillation": 0.0123,
@@ -47,7 +50,7 @@ def chapter_teacher(**overrides) -> SubclassConfig:
 #: The students' names in tables and figures.
 LABELS = {"hard_labels": "hard labels", "distillation": "distillation",
           "subclass_distillation": "subclass distillation", "penultimate": "penultimate-layer distillation",
-          "no_label": "no binary label (intra-class)"}
+          "no_label": "no binary label (intra-class)", "oracle": "oracle (true digits, 10-way)"}
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,13 @@ import numpy as np
 
 from .common import panel_grid
 
-__all__ = ["student_errors", "training_speed", "students_sweep", "students_figure"]
+__all__ = ["student_errors", "training_speed", "students_sweep", "students_figure", "teacher_neighbours"]
 
 _NAMES = {"teacher": "teacher", "hard_labels": "hard labels", "distillation": "distillation",
           "subclass_distillation": "subclass\ndistillation", "penultimate": "penultimate",
-          "no_label": "no binary\nlabel"}
+          "no_label": "no binary\nlabel", "oracle": "oracle\n(10-way)"}
 _COLORS = {"hard_labels": "tab:blue", "distillation": "tab:green", "subclass_distillation": "tab:red",
-           "penultimate": "tab:purple", "no_label": "tab:gray", "teacher": "black"}
+           "penultimate": "tab:purple", "no_label": "tab:gray", "teacher": "black", "oracle": "lightsteelblue"}
 
 
 def student_errors(errors: Mapping[str, float], std: Mapping[str, float] | None = None,
@@ -58,10 +58,12 @@ def student_errors(errors: Mapping[str, float], std: Mapping[str, float] | None 
 
 def training_speed(curves: Mapping[str, Sequence], steps_per_epoch: int | None = None,
                    teacher_accuracy: float | None = None, title: str | None = None,
-                   ylim: tuple[float, float] | None = None, ax=None):
+                   ylim: tuple[float, float] | None = None, ax=None, oracle_accuracy: float | None = None):
     """Validation accuracy against training step for each student (the paper's Fig. 4).
 
-    ``curves`` maps a method to its ``[(step, accuracy), ...]`` points (``StudentRun.curve``).
+    ``curves`` maps a method to its ``[(step, accuracy), ...]`` points (``StudentRun.curve``);
+    ``oracle_accuracy``: the final binary validation accuracy of the student trained on the true
+    digits, drawn as the paper's dashed reference line.
     """
     own = ax is None
     fig, ax = plt.subplots(figsize=(6.2, 3.6)) if own else (ax.figure, ax)
@@ -73,6 +75,8 @@ def training_speed(curves: Mapping[str, Sequence], steps_per_epoch: int | None =
                 color=_COLORS.get(name))
     if teacher_accuracy is not None:
         ax.axhline(100 * teacher_accuracy, color="black", ls="--", lw=1, label="teacher")
+    if oracle_accuracy is not None:
+        ax.axhline(100 * oracle_accuracy, color="tab:blue", ls="--", lw=1.2, label="oracle (10-way labels), final")
     if steps_per_epoch:
         top = ax.secondary_xaxis("top", functions=(lambda s: s / steps_per_epoch, lambda e: e * steps_per_epoch))
         top.set_xlabel("epoch", fontsize=9)
@@ -134,3 +138,40 @@ def students_figure(res):
     title = (f"students {','.join(map(str, c['student_hidden']))}, T={c['temperature']:g}, alpha={c['alpha']:g}, "
              f"{100 * c['transfer_fraction']:g}% of the transfer set, {c['student_epochs']} epochs")
     return student_errors(errors, reference={m: res["paper_error"][m] for m in errors if m in res.get("paper_error", {})}, title=title)
+
+
+def teacher_neighbours(images, digits, neighbours: Mapping[str, Sequence], queries: Sequence[int],
+                       n_show: int = 6, title: str | None = None):
+    """The subclass paper's Fig. 2 on MNIST: for each query image (one row each, ``queries``: row
+    indices into ``images``), its ``n_show`` nearest neighbours in each space of ``neighbours``
+    (``{space: [N, k] indices}``, nearest first), one block of columns per space. A neighbour whose
+    digit (``digits``) differs from the query's is framed in red."""
+    images = np.asarray(images)
+    digits = np.asarray(digits)
+    names = list(neighbours)
+    if not names or not len(queries):
+        raise ValueError("need at least one space and one query")
+    n_cols = 1 + len(names) * (n_show + 1)
+    fig, axes = plt.subplots(len(queries), n_cols, figsize=(0.44 * n_cols + 0.3, 0.56 * len(queries) + 0.6),
+                             squeeze=False, gridspec_kw={"wspace": 0.06, "hspace": 0.08})
+    for r, q in enumerate(queries):
+        row = [(images[q], None)]
+        for name in names:
+            idx = np.asarray(neighbours[name][q])[:n_show]
+            row += [(None, None)] + [(images[i], bool(digits[i] == digits[q])) for i in idx]
+        for ax, (img, same) in zip(axes[r], row):
+            ax.set_xticks([]), ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(same is False)
+                spine.set_color("red"), spine.set_linewidth(2)
+            if img is not None:
+                ax.imshow(img.reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
+            else:
+                ax.axis("off")
+    axes[0, 0].set_title("query", fontsize=9)
+    for j, name in enumerate(names):
+        start = 1 + j * (n_show + 1) + 1
+        axes[0, start + n_show // 2].set_title(name, fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
