@@ -174,6 +174,24 @@ def test_students_in_worker_processes_equal_sequential(teacher):
         S.student_spec(TINY.teacher, "hard_labels")
 
 
+def test_the_students_panel_previews_subclass_distillation_halfway(teacher):
+    from subclass_lib.plots import students_figure
+    from subclass_lib.widgets.subclass_students import retrain_students
+
+    c = replace(TINY, seed=7, student_epochs=2)
+    partials = []
+    final = retrain_students(c, teacher, preview=partials.append)
+    assert len(partials) == 1 and partials[0]["epochs_done"] == 1  # halfway through its 2 epochs
+    assert [s["method"] for s in partials[0]["students"]] == ["subclass_distillation"]
+    assert "still training" in students_figure(partials[0]).axes[0].get_title()
+    assert [s["method"] for s in final["students"]] == list(S.METHODS)
+    plain = S.run_students(c, S.METHODS, teacher, no_label=False, verbose=False)  # cached now: the same numbers
+    assert [s["test_error"] for s in final["students"]] == [s["test_error"] for s in plain["students"]]
+    again = []
+    retrain_students(c, teacher, preview=again.append)
+    assert again == []  # every student cached: the final result only
+
+
 # ----------------------------------------------------------------------------- CLI
 
 def test_cli_writes_the_table(cache, tmp_path, capsys):

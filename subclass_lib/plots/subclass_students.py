@@ -137,6 +137,8 @@ def students_figure(res):
     c = res["config"]
     title = (f"students {','.join(map(str, c['student_hidden']))}, T={c['temperature']:g}, alpha={c['alpha']:g}, "
              f"{100 * c['transfer_fraction']:g}% of the transfer set, {c['student_epochs']} epochs")
+    if "epochs_done" in res:  # a preview: one student halfway through its training
+        title += f"\n(subclass distillation after {res['epochs_done']} of {c['student_epochs']} epochs; the rest still training)"
     return student_errors(errors, reference={m: res["paper_error"][m] for m in errors if m in res.get("paper_error", {})}, title=title)
 
 

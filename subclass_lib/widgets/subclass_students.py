@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import ipywidgets as W
 
+from dataclasses import asdict
+
 from .. import runner
-from ..experiments.subclass_students import METHODS, StudentsConfig, get_teacher, run_students, student_spec
+from ..experiments.subclass_students import (METHODS, PAPER_ERROR, StudentsConfig, binary_predictions, get_teacher,
+                                             run_students, student_spec, transfer_set)
+from ..models import predict
 from ..plots.subclass_students import students_figure
 from .common import retrain_panel
 
-__all__ = ["students_panel", "students_figure", "students_static_panels", "PANEL_T", "PANEL_ALPHA", "PANEL_HIDDEN",
+__all__ = ["retrain_students", "students_panel", "students_figure", "students_static_panels", "PANEL_T", "PANEL_ALPHA", "PANEL_HIDDEN",
            "PANEL_FRACTION"]
 
 # each slider's settings (its static twin trains every combination of T and the transfer set's fraction)
@@ -17,6 +21,29 @@ PANEL_T = (1.0, 4.0, 16.0)
 PANEL_ALPHA = (0.0, 0.5, 1.0)
 PANEL_HIDDEN = ("32,32", "128,128")
 PANEL_FRACTION = (0.05, 0.1, 0.2)
+
+
+def retrain_students(c: StudentsConfig, teacher, progress=None, preview=None) -> dict:
+    """A retrain of :func:`students_panel` at setting ``c`` (``teacher``: chapter 4's, a
+    ``TeacherResult``): the subclass-distillation student trains in this process and ``preview`` (if
+    given) gets a result holding it alone, halfway through its epochs, while the other three train
+    beside it; returns :func:`~subclass_lib.experiments.subclass_students.run_students`'s result (the
+    numbers are those of a run without the preview)."""
+    specs = {m: student_spec(c, m) for m in METHODS}
+    first = specs["subclass_distillation"]  # the student the chapter is about, shown first
+
+    def halfway(spec, model, epoch, epochs, hist):
+        if preview is not None and spec == first and epoch == epochs // 2:
+            data = transfer_set(c, teacher)
+            pred = binary_predictions(predict(model, data["x_test"]), data["n_classes"], data["n_sub"])
+            err = float((pred != data["y_test"]).double().mean())
+            cfg_d = {**asdict(c), "teacher": asdict(c.teacher)}
+            preview({"students": [{"method": "subclass_distillation", "test_error": err}], "paper_error": PAPER_ERROR,
+                     "config": cfg_d, "epochs_done": epoch})
+
+    runner.train_many([first, *(s for s in specs.values() if s != first)], device=c.device, progress=progress,
+                      on_epoch=halfway)
+    return run_students(c, METHODS, teacher, no_label=False, verbose=False)
 
 
 def students_panel(cfg: StudentsConfig | None = None, teacher=None, run_now: bool = True) -> W.VBox:
@@ -35,9 +62,9 @@ def students_panel(cfg: StudentsConfig | None = None, teacher=None, run_now: boo
                                       description="transfer set"),
     }
 
-    def run(progress, T, alpha, hidden, fraction):
+    def run(progress, T, alpha, hidden, fraction, preview=None):
         c = base.interactive(temperature=T, alpha=alpha, student_hidden=hidden, transfer_fraction=fraction)
-        return run_students(c, METHODS, teacher, progress, no_label=False, verbose=False)
+        return retrain_students(c, teacher, progress, preview)
 
     return retrain_panel(controls, run, students_figure, title="Try it: train the four students", run_now=run_now)
 
