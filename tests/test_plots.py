@@ -105,6 +105,8 @@ def test_subclass_images_rows_are_sub_logits_with_their_purity():
     assert [r["images"] for r in rows] == [18, 18, 18, 6]
     assert rows[0]["main digit"] == 0 and rows[0]["purity"] == 1.0
     assert rows[3]["purity"] == pytest.approx(2 / 6) and len(fig.axes) == 4 * 4
+    assert rows[3]["second digit"] == 1 and rows[3]["top two"] == pytest.approx(4 / 6)
+    assert rows[0]["top two"] == 1.0 and rows[0]["second digit"] != 0
     with pytest.raises(ValueError, match="multiple of n_sub"):
         plots.subclass_images(images, logits, digits, n_sub=3)
     with pytest.raises(ValueError, match="one row of logits"):

@@ -189,7 +189,8 @@ def subclass_images(images, logits, digits, n_sub: int = 5, per_row: int = 10,
     the first ``per_row`` images whose largest sub-logit it is, and beside each row the digit most of
     its images are and their share (the row's purity). ``images`` [N, 784], ``logits`` [N, c * n_sub],
     ``digits`` [N] (the true digits, which the teacher never saw). Returns ``(fig, rows)`` with
-    ``rows`` a list of ``{"sub-logit", "images", "main digit", "purity"}``."""
+    ``rows`` a list of ``{"sub-logit", "images", "main digit", "purity", "second digit", "top two"}``
+    ("second digit": the row's next most frequent digit; "top two": the two digits' share)."""
     images, logits, digits = _np(images), _np(logits), _np(digits).astype(int)
     if images.ndim != 2 or images.shape[1] != 784:
         raise ValueError(f"images must be [N, 784], got {images.shape}")
@@ -208,7 +209,10 @@ def subclass_images(images, logits, digits, n_sub: int = 5, per_row: int = 10,
         counts = np.bincount(digits[idx], minlength=10) if len(idx) else np.zeros(10, dtype=int)
         main = int(counts.argmax())
         purity = float(counts[main] / len(idx)) if len(idx) else 0.0
-        rows.append({"sub-logit": names[r], "images": int(len(idx)), "main digit": main, "purity": purity})
+        second = int(np.where(np.arange(10) == main, -1, counts).argmax())
+        top_two = float((counts[main] + counts[second]) / len(idx)) if len(idx) else 0.0
+        rows.append({"sub-logit": names[r], "images": int(len(idx)), "main digit": main, "purity": purity,
+                     "second digit": second, "top two": top_two})
         image_row(axes[r], images[idx[:per_row]])
         label = f"{names[r]}: {purity:.0%} {main}s" if len(idx) else f"{names[r]}: empty"
         axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", labelpad=6)

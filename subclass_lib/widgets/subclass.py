@@ -62,7 +62,7 @@ def teacher_panel(base: SubclassConfig = TEACHER_INTERACTIVE, run_now: bool = Tr
         "consistency": W.FloatSlider(value=base.consistency, min=0.0, max=3.0, step=0.25,
                                      description="view consistency", style=style, layout=layout),
         "aux_temperature": W.FloatLogSlider(value=base.aux_temperature, base=10, min=-1, max=0.5, step=0.1,
-                                            description="aux T (contrastive)", style=style, layout=layout),
+                                            description="aux τ (contrastive)", style=style, layout=layout),
         "n_sub": W.IntSlider(value=base.n_sub, min=2, max=8, description="n_sub", style=style, layout=layout),
         "split": W.Dropdown(options=TEACHER_SPLITS, value=base.split, description="split", style=style, layout=layout),
     }
@@ -77,7 +77,7 @@ def teacher_panel(base: SubclassConfig = TEACHER_INTERACTIVE, run_now: bool = Tr
 
 #: The grid of the static twins: the sweep chapter 4 trains for its panel (at the panel's scale).
 STATIC_BETAS = (0.0, 0.5, 1.0, 2.0, 3.0)
-STATIC_AUX = (("diversity", None), ("contrastive T=0.3", 0.3), ("contrastive T=1", 1.0), ("contrastive T=3", 3.0))
+STATIC_AUX = (("diversity", None), ("contrastive τ=0.3", 0.3), ("contrastive τ=1", 1.0), ("contrastive τ=3", 3.0))
 STATIC_SHARPEN = (0.0, 0.25, 0.5, 1.0, 2.0)
 STATIC_CONSISTENCY = (0.0, 0.5, 1.0, 2.0, 3.0)
 
