@@ -165,6 +165,36 @@ def test_entropy_helpers():
         G.equal_entropy_temperature(logits[:1], 3.0)  # above log2(4)
 
 
+def test_wrong_class_profile_by_hand():
+    # three classes; class 0's examples put their second logit on class 2, class 1's on class 0,
+    # class 2's on class 1 (runner-ups 2, 0, 1)
+    z = torch.tensor([[4.0, 0.0, 2.0], [4.0, 0.0, 2.0],
+                      [2.0, 4.0, 0.0],
+                      [0.0, 2.0, 4.0], [0.0, 2.0, 4.0], [0.0, 2.0, 4.0]])
+    y = torch.tensor([0, 0, 1, 2, 2, 2])
+    prof = G.wrong_class_profile(z, y, [1.0, 2.0])
+    assert prof["T"] == [1.0, 2.0]
+    assert prof["wrong_classes"].tolist() == [[2, 1], [0, 2], [1, 0]]
+    for t, T in enumerate((1.0, 2.0)):
+        p = F.softmax(torch.tensor([4.0, 0.0, 2.0], dtype=torch.float64) / T, dim=0).numpy()
+        # every example is the same rotation of one logit vector: own = p[0], runner-up p[2], floor p[1]
+        assert np.allclose(prof["own"][t], p[0])
+        assert np.allclose(prof["wrong"][t][:, 0], p[2]) and np.allclose(prof["wrong"][t][:, 1], p[1])
+    rows = G.wrong_class_summary(prof)
+    p1 = F.softmax(torch.tensor([4.0, 0.0, 2.0], dtype=torch.float64), dim=0).numpy()
+    p2 = F.softmax(torch.tensor([2.0, 0.0, 1.0], dtype=torch.float64), dim=0).numpy()
+    assert rows[0]["runner_up_over_floor"] == pytest.approx(math.exp(2.0))
+    assert rows[1]["runner_up_over_own"] == pytest.approx(math.exp(-1.0))
+    assert rows[0]["gain_ratio"] is None
+    assert rows[1]["gain_ratio"] == pytest.approx((p2[2] - p1[2]) / (p2[1] - p1[1]))
+    with pytest.raises(ValueError):
+        G.wrong_class_profile(z, y[:-1], [1.0])
+    with pytest.raises(ValueError):
+        G.wrong_class_profile(z, torch.tensor([0, 0, 0, 2, 2, 2]), [1.0])  # class 1 has no examples
+    with pytest.raises(ValueError):
+        G.wrong_class_profile(z, y, [0.0])
+
+
 def test_cluster_geometry_tightness():
     rng = np.random.default_rng(1)
     centers = rng.normal(size=(10, 4)) * 10
@@ -297,7 +327,9 @@ def test_plots_return_figures():
             plots.accuracy_vs_temperature([{"eps": 0.0, "T": 1.0, "test_accuracy": 0.9},
                                            {"eps": 0.0, "T": 4.0, "test_accuracy": 0.91}],
                                           reference={"R": {"T": [1, 2], "eps=0": [0.7, 0.71], "eps=0.1": [0.72, 0.69]}}),
-            plots.diffusion_bars([{"eps": 0.1, "T_to": 4.0, "similar": -1.0, "dissimilar": 0.5}])]
+            plots.diffusion_bars([{"eps": 0.1, "T_to": 4.0, "similar": -1.0, "dissimilar": 0.5}]),
+            plots.wrong_class_profiles({eps: G.wrong_class_profile(torch.randn(40, 10), torch.arange(40) % 10,
+                                                                   [1.0, 64.0]) for eps in (0.0, 0.1)})]
     for f in figs:
         assert isinstance(f, plt.Figure)
         plt.close(f)

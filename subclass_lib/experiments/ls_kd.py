@@ -33,12 +33,14 @@ from ..data import load_mnist, subset
 from ..metrics import entropy_curve
 from ..models import MLP, predict
 from ..train import FitConfig, fit, run_seed, seed_everything
-from .ls_kd_geometry import cluster_geometry, diffusion_rows, digit_sets, penultimate_projection
+from .ls_kd_geometry import (cluster_geometry, diffusion_rows, digit_sets, penultimate_projection,
+                             wrong_class_profile)
 
 __all__ = [
     "LSKDConfig", "LSKDResult", "DEFAULT_TEMPERATURES", "ENTROPY_TEMPERATURES",
     "TeacherSpec", "StudentSpec", "teacher_spec", "student_spec",
-    "make_teacher", "make_student", "train_teacher", "train_student", "teacher_logits_on_transfer_set", "penultimate_features", "mnist_test_accuracy", "run_ls_kd", "run_interactive",
+    "make_teacher", "make_student", "train_teacher", "train_student", "teacher_logits_on_transfer_set", "transfer_set_labels",
+    "teacher_wrong_class_profiles", "penultimate_features", "mnist_test_accuracy", "run_ls_kd", "run_interactive",
 ]
 
 DEFAULT_TEMPERATURES: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0, 8.0, 64.0)
@@ -239,6 +241,20 @@ def teacher_logits_on_transfer_set(cfg: LSKDConfig, eps: float, use_cache: bool 
     if not use_cache:
         return predict(teacher, _subset(cfg.transfer_fraction, cfg.seed)[0])
     return _transfer_logits(teacher_spec(cfg, eps), teacher, cfg.transfer_fraction, cfg.seed)
+
+
+def transfer_set_labels(cfg: LSKDConfig) -> torch.Tensor:
+    """The true labels of the transfer set, in the order of :func:`teacher_logits_on_transfer_set`."""
+    return _subset(cfg.transfer_fraction, cfg.seed)[1]
+
+
+def teacher_wrong_class_profiles(cfg: LSKDConfig, temperatures: Sequence[float],
+                                 use_cache: bool = True) -> dict[float, dict]:
+    """Both teachers' mean soft targets on the transfer set, own class against the wrong classes
+    (:func:`~subclass_lib.experiments.ls_kd_geometry.wrong_class_profile`), keyed by ``eps``."""
+    y = transfer_set_labels(cfg)
+    return {eps: wrong_class_profile(teacher_logits_on_transfer_set(cfg, eps, use_cache), y, temperatures)
+            for eps in (0.0, cfg.eps)}
 
 
 def train_student(cfg: LSKDConfig, eps: float, T: float, progress: Callable[[float, str], None] | None = None, *,

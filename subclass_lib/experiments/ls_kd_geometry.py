@@ -8,7 +8,10 @@
 * how tight the class clusters are and how far apart similar digits sit (:func:`cluster_geometry`);
 * the diffusion index of Chandrasegaran et al. (2022, Eq. 1) on the students' features, with
   similar / dissimilar digits from the hard-label teacher's centroids (:func:`digit_sets`,
-  :func:`diffusion_rows`).
+  :func:`diffusion_rows`);
+* the mechanism behind it (their Section 4 and Supplementary E): a teacher's mean probabilities
+  of each class's wrong classes, runner-up against the rest, at several temperatures
+  (:func:`wrong_class_profile`, :func:`wrong_class_summary`).
 
 The models come from :mod:`subclass_lib.experiments.ls_kd`.
 """
@@ -34,6 +37,8 @@ __all__ = [
     "cluster_geometry",
     "digit_sets",
     "diffusion_rows",
+    "wrong_class_profile",
+    "wrong_class_summary",
 ]
 
 N_CLASSES = 10
@@ -166,4 +171,59 @@ def diffusion_rows(eps: float, features_by_T: dict, labels, similar, dissimilar)
                      "similar": d["similar"], "dissimilar": d["dissimilar"],
                      "similar_per_class": d["per_class"]["similar"].tolist(),
                      "dissimilar_per_class": d["per_class"]["dissimilar"].tolist()})
+    return rows
+
+
+# ----------------------------------------------------------------------------- the mechanism
+
+def wrong_class_profile(logits, labels, temperatures: Sequence[float]) -> dict:
+    r"""A teacher's mean soft targets for each class, split into the own class and the wrong ones
+    (Chandrasegaran et al. 2022, Section 4 and Supplementary E).
+
+    For each class :math:`k` and temperature :math:`T`, the mean of
+    :math:`\mathrm{softmax}(z / T)` over the examples labelled :math:`k`: its own entry ``own[t, k]``
+    and its :math:`K - 1` wrong entries ``wrong[t, k, :]``, in the order of their mean at the
+    *first* temperature, largest first (the same classes in every temperature's row: rank 1 is
+    the class's runner-up at ``temperatures[0]``, its look-alike; the rest are the noise floor).
+    Returns ``{"T": [...], "own": [nT, K], "wrong": [nT, K, K-1], "wrong_classes": [K, K-1]}``.
+    """
+    z = torch.as_tensor(logits, dtype=torch.float64)
+    y = torch.as_tensor(labels, dtype=torch.int64)
+    if z.ndim != 2 or y.shape != (z.shape[0],):
+        raise ValueError(f"logits must be [N, K] and labels [N], got {tuple(z.shape)} and {tuple(y.shape)}")
+    K = z.shape[1]
+    Ts = [float(T) for T in temperatures]
+    if not Ts or min(Ts) <= 0:
+        raise ValueError(f"temperatures must be a non-empty list of positive numbers, got {temperatures!r}")
+    counts = torch.bincount(y, minlength=K)
+    if len(counts) > K or (counts == 0).any():
+        raise ValueError(f"every class 0..{K - 1} needs examples, and only those: counts {counts.tolist()}")
+    onehot = torch.nn.functional.one_hot(y, K).to(torch.float64)
+    # mean[t, k, j]: mean probability of class j over the examples of class k at temperature t
+    mean = np.stack([((onehot.T @ torch.softmax(z / T, dim=1)) / counts[:, None]).numpy() for T in Ts])
+    own = mean[:, np.arange(K), np.arange(K)]
+    others = np.array([[j for j in range(K) if j != k] for k in range(K)])
+    order = np.argsort(-mean[0][np.arange(K)[:, None], others], axis=1, kind="stable")
+    wrong_classes = np.take_along_axis(others, order, axis=1)
+    wrong = mean[:, np.arange(K)[:, None], wrong_classes]
+    return {"T": Ts, "own": own, "wrong": wrong, "wrong_classes": wrong_classes}
+
+
+def wrong_class_summary(profile: dict) -> list[dict]:
+    """One row per temperature of a :func:`wrong_class_profile`: the medians over the classes of
+    the own class's mean probability (``own``), the runner-up's (``runner_up``), the noise floor's
+    (``floor``: the median of the other wrong classes), and of the per-class ratios
+    ``runner_up / own`` and ``runner_up / floor``; from the second temperature on, ``gain_ratio``:
+    the median over the classes of how much probability the runner-up gained since the first
+    temperature over how much the floor gained (``None`` in the first row). A ``gain_ratio`` near 1
+    means the temperature lifts every wrong class alike; well above 1, mostly the look-alike."""
+    wrong = np.asarray(profile["wrong"], dtype=np.float64)
+    own = np.asarray(profile["own"], dtype=np.float64)
+    ru, floor = wrong[:, :, 0], np.median(wrong[:, :, 1:], axis=2)  # [nT, K]
+    rows = []
+    for t, T in enumerate(profile["T"]):
+        gain = None if t == 0 else float(np.median((ru[t] - ru[0]) / (floor[t] - floor[0])))
+        rows.append({"T": T, "own": float(np.median(own[t])), "runner_up": float(np.median(ru[t])),
+                     "floor": float(np.median(floor[t])), "runner_up_over_own": float(np.median(ru[t] / own[t])),
+                     "runner_up_over_floor": float(np.median(ru[t] / floor[t])), "gain_ratio": gain})
     return rows

@@ -15,7 +15,7 @@ import numpy as np
 from .common import finish
 
 __all__ = ["ls_kd_figure", "projection_scatter", "projection_grid", "entropy_vs_temperature", "accuracy_vs_temperature",
-           "diffusion_bars"]
+           "diffusion_bars", "wrong_class_profiles"]
 
 _COLORS = ("tab:blue", "tab:orange", "tab:green")
 
@@ -171,4 +171,44 @@ def ls_kd_figure(r) -> plt.Figure:
                        title=f"student, T={r['T']:g}: test acc {r['student_accuracy']:.4f}")
     axes[0].legend(fontsize=9, markerscale=2, loc="best")
     fig.tight_layout()
+    return fig
+
+
+def wrong_class_profiles(profiles: Mapping[float, Mapping], n_classes: int = 10, title: str | None = None):
+    """The mechanism of systematic diffusion (Chandrasegaran et al. 2022, Figure 2 and Supplementary E):
+    one row per teacher (``profiles``: ``{eps: wrong_class_profile}``), one panel per temperature.
+    In each panel, one line per class: its own mean probability (x = 0), then its wrong classes by
+    rank at the first temperature (1 = the runner-up, the look-alike; the rest, the noise floor);
+    the black line is the median over the classes, the dotted one the uniform 1/K."""
+    if not profiles:
+        raise ValueError("wrong_class_profiles needs at least one teacher's profile")
+    rows = sorted(profiles.items())
+    Ts = list(rows[0][1]["T"])
+    n_cols = len(Ts)
+    w = min(3.3, 10.0 / n_cols)
+    fig, axes = plt.subplots(len(rows), n_cols, figsize=(w * n_cols, 2.7 * len(rows) + 0.5), squeeze=False,
+                             sharey=True)
+    x = np.arange(n_classes)
+    for i, (eps, prof) in enumerate(rows):
+        name = "hard-label teacher" if eps == 0 else f"LS teacher (eps = {eps:g})"
+        for t, T in enumerate(Ts):
+            ax = axes[i][t]
+            curves = np.concatenate([np.asarray(prof["own"][t])[:, None], np.asarray(prof["wrong"][t])], axis=1)
+            for k, c in enumerate(curves):
+                ax.plot(x, c, color=plt.cm.tab10(k % 10), lw=0.9, alpha=0.75, marker="o", ms=2,
+                        label=f"digit {k}")
+            ax.plot(x, np.median(curves, axis=0), color="black", lw=2.2, label="median")
+            ax.axhline(1.0 / n_classes, color="gray", ls=":", lw=1)
+            ax.set_yscale("log")
+            ax.set_xticks(x, ["own"] + [str(r) for r in range(1, n_classes)], fontsize=9)
+            ax.set_title(f"{name}, T = {T:g}", fontsize=10)
+            ax.grid(alpha=0.3)
+            if i == len(rows) - 1:
+                ax.set_xlabel("wrong classes by rank at T = %g" % Ts[0], fontsize=10)
+        axes[i][0].set_ylabel("mean probability", fontsize=10)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=9, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
