@@ -87,3 +87,28 @@ def result_table(rows: Sequence[Mapping], columns: Sequence[str] | None = None, 
         mask = [v == target for v in values]
         style = style.apply(lambda s, m=mask: ["font-weight: bold" if k else "" for k in m], subset=[str(col)], axis=0)
     return style
+
+
+def show_answer(key: str, obj) -> None:
+    """Show ``obj`` (a result table, a figure) as part of an exercise's worked answer.
+
+    In the book it appears inside the answer's dropdown, where the chapter's markdown pastes it
+    with ``{glue} key`` (myst-nb's glue; the computing cell is tagged ``remove-output``, so the
+    numbers are not shown above the answer); in a notebook it is shown below the cell as usual.
+    Without myst-nb installed (Colab) it is simply displayed. A figure is closed afterwards, so
+    the inline backend does not show it a second time.
+    """
+    if not isinstance(key, str) or not key:
+        raise ValueError(f"show_answer: key must be a non-empty string, got {key!r}")
+    try:
+        from myst_nb import glue
+    except ImportError:
+        from IPython.display import display
+
+        display(obj)
+    else:
+        glue(key, obj, display=True)
+    if type(obj).__module__.startswith("matplotlib"):
+        import matplotlib.pyplot as plt
+
+        plt.close(obj)
