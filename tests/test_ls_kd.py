@@ -330,6 +330,8 @@ def test_plots_return_figures():
             plots.diffusion_bars([{"eps": 0.1, "T_to": 4.0, "similar": -1.0, "dissimilar": 0.5}]),
             plots.wrong_class_profiles({eps: G.wrong_class_profile(torch.randn(40, 10), torch.arange(40) % 10,
                                                                    [1.0, 64.0]) for eps in (0.0, 0.1)})]
+    legend = [t.get_text() for t in figs[-1].legends[0].get_texts()]
+    assert legend[-2:] == ["median", "uniform: 1/10"] and len(legend) == 12  # ten digits, median, uniform
     for f in figs:
         assert isinstance(f, plt.Figure)
         plt.close(f)

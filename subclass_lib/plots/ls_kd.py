@@ -179,7 +179,7 @@ def wrong_class_profiles(profiles: Mapping[float, Mapping], n_classes: int = 10,
     one row per teacher (``profiles``: ``{eps: wrong_class_profile}``), one panel per temperature.
     In each panel, one line per class: its own mean probability (x = 0), then its wrong classes by
     rank at the first temperature (1 = the runner-up, the look-alike; the rest, the noise floor);
-    the black line is the median over the classes, the dotted one the uniform 1/K."""
+    the black line is the median over the classes, the dotted one the uniform 1/K (all three in the legend)."""
     if not profiles:
         raise ValueError("wrong_class_profiles needs at least one teacher's profile")
     rows = sorted(profiles.items())
@@ -198,7 +198,7 @@ def wrong_class_profiles(profiles: Mapping[float, Mapping], n_classes: int = 10,
                 ax.plot(x, c, color=plt.cm.tab10(k % 10), lw=0.9, alpha=0.75, marker="o", ms=2,
                         label=f"digit {k}")
             ax.plot(x, np.median(curves, axis=0), color="black", lw=2.2, label="median")
-            ax.axhline(1.0 / n_classes, color="gray", ls=":", lw=1)
+            ax.axhline(1.0 / n_classes, color="gray", ls=":", lw=1, label=f"uniform: 1/{n_classes}")
             ax.set_yscale("log")
             ax.set_xticks(x, ["own"] + [str(r) for r in range(1, n_classes)], fontsize=9)
             ax.set_title(f"{name}, T = {T:g}", fontsize=10)
