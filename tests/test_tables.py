@@ -32,3 +32,8 @@ def test_columns_and_missing_keys():
     t = result_table(ROWS, ["model", "paper"])
     assert "0.0123" not in t.to_html() and "0.0073" in t.to_html()
     assert repr(result_table([])) == "(no rows)"
+
+
+def test_a_column_of_prose_wraps_and_a_column_of_numbers_does_not():
+    html = result_table([{"comparison": "2x800 student: hard labels -> distilled (accuracy %)", "error": 0.01}]).to_html()
+    assert "white-space: normal" in html and html.count("white-space") == 1  # the prose column only

@@ -78,6 +78,10 @@ def result_table(rows: Sequence[Mapping], columns: Sequence[str] | None = None, 
     style = style.hide(axis="index")
     if caption:
         style = style.set_caption(caption)
+    for col in frame.columns:  # a column of prose wraps inside the column instead of scrolling the table
+        if any(isinstance(v, str) and len(v) > 24 for v in frame[col]):
+            style = style.set_properties(subset=[col], **{"white-space": "normal", "text-align": "left",
+                                                          "min-width": "9em"})
     for col, how in (best or {}).items():
         values = [r.get(col) for r in rows]
         nums = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
