@@ -78,6 +78,15 @@ def train(spec: Spec, *, device: str = "auto", use_cache: bool = True, needs: li
     return Trained(model.eval(), hist, False)
 
 
+def _check_specs(specs) -> list:
+    """``specs`` as a list, or a clear error if one of them is not a :class:`Spec`."""
+    specs = list(specs)
+    for s in specs:
+        if not isinstance(s, Spec):
+            raise ValueError(f"expected model specs (runner.Spec), got {type(s).__name__}")
+    return specs
+
+
 class NotCached(LookupError):
     """A model that :func:`from_cache` was asked for is not in the model cache."""
 
@@ -86,10 +95,7 @@ def from_cache(specs, *, hint: str = "train them first") -> list[Trained]:
     """The trained models of ``specs``, in order, read from the model cache only: nothing is trained.
     Raises :class:`NotCached`, whose message starts with ``hint`` (e.g. "run chapters 1-5 first") and
     names what the cache lacks, when any of them is missing or unreadable."""
-    specs = list(specs)
-    for s in specs:
-        if not isinstance(s, Spec):
-            raise ValueError(f"expected model specs (runner.Spec), got {type(s).__name__}")
+    specs = _check_specs(specs)
 
     def missing(which):
         names = sorted({s.name for s in which})
@@ -184,10 +190,7 @@ def train_many(specs, *, device: str = "auto", workers: int | None = None, use_c
     :func:`~subclass_lib.threads.cpu_threads` block of another count). With ``on_epoch`` the first
     missing spec trains in this process, followed epoch by epoch, while the others train beside it.
     ``use_cache=False`` trains every spec (and need) once, here."""
-    specs = list(specs)
-    for s in specs:
-        if not isinstance(s, Spec):
-            raise ValueError(f"expected model specs (runner.Spec), got {type(s).__name__}")
+    specs = _check_specs(specs)
     workers = check_threads(default_workers() if workers is None else workers, "workers")
     if use_cache:
         _fill(specs, device, workers, progress, on_epoch)
