@@ -1,12 +1,15 @@
 """The recorded runs behind the chapters' costlier worked answers (more than about 10 s each).
 
     python tools/exercise_answers.py --chapter 1    # writes book/data/exercise_answers_ch1.json
+    python tools/exercise_answers.py --chapter 3 --exercises 6
     python tools/exercise_answers.py --chapter 1 --seeds 0-4 --json out.json
 
 An exercise whose answer costs seconds is answered by a hidden cell of its chapter; the answers that
-train for minutes come from here. Each is a sweep of the chapter's own recipe (the same specs, the
-same cache), at the default scale, over a few student seeds; the chapter's answer cell reads the
-JSON, shows the numbers, and names this command. Chapter 1:
+train for minutes (or, on a laptop CPU, an hour) come from here. Each is the chapter's own recipe
+(the same specs, the same model cache); the chapter's answer cell reads the JSON, shows the numbers,
+and names the command that recorded them (``commands`` holds each exercise's own).
+``--exercises`` records some of a chapter's exercises and keeps the others already in the file.
+Chapter 1 (student seeds ``--seeds``, default 0-2):
 
 * exercise 4: the 2x800 student at T = 4, hard labels vs distilled, on the 10,000-image transfer
   set and on all 55,000 training images;
@@ -15,11 +18,16 @@ JSON, shows the numbers, and names this command. Chapter 1:
 
 Every sweep keeps its per-seed runs, so the chapter shows paired gains (distilled minus the
 hard-label student of the same seed). Re-running costs nothing once the models are cached.
+
+The paper-size runs (chapter 3's exercise 6, chapter 4's exercise 3, chapter 5's exercise 5) are
+meant for a GPU; on a 2-core laptop CPU they take from a quarter of an hour to an hour each, so they
+record fewer seeds or temperatures than the chapter, and say so in their entries.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -32,6 +40,16 @@ from subclass_lib.files import write_json  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent / "book" / "data"
 
+EXERCISES: dict[int, dict[int, callable]] = {}  # chapter -> exercise -> fn(seeds) -> dict
+
+
+def exercise(chapter: int, number: int):
+    """Register ``fn(seeds) -> dict`` as the recorded run of an exercise."""
+    def register(fn):
+        EXERCISES.setdefault(chapter, {})[number] = fn
+        return fn
+    return register
+
 
 def parse_seeds(text: str) -> list[int]:
     """'0-2' or '0,2,5' -> list of seeds."""
@@ -41,50 +59,139 @@ def parse_seeds(text: str) -> list[int]:
     return [int(v) for v in text.split(",")]
 
 
+# ----------------------------------------------------------------------------- chapter 1
+
 def _grid(sweep: dict, hidden: str, xs_key: str) -> dict:
     """The part of a sweep an answer needs: the settings and the per-seed accuracies."""
     return {xs_key: list(sweep[xs_key]), "hard_runs": list(sweep["hard_runs"][hidden]),
             "distilled_runs": [list(r) for r in sweep["distilled_runs"][hidden]]}
 
 
-def chapter1(seeds: list[int]) -> dict:
+@exercise(1, 4)
+def chapter1_exercise4(seeds: list[int]) -> dict:
     cfg = H.HintonConfig()
     full = replace(cfg, transfer_size=None)
-    big, tiny = ((800, 800),), ((30, 30),)
-    T_sweep = dict(seeds=seeds, verbose=False)
+    big = ((800, 800),)
+    kw = dict(seeds=seeds, verbose=False)
     return {
-        "exercise 4": {
-            "10,000 images": _grid(HS.temperature_sweep(cfg, temperatures=(4,), hiddens=big, **T_sweep), "2x800", "T"),
-            "55,000 images": _grid(HS.temperature_sweep(full, temperatures=(4,), hiddens=big, **T_sweep), "2x800", "T"),
-        },
-        "exercise 5": {
-            "chapter's setting": _grid(HS.temperature_sweep(cfg, temperatures=(1, 4), hiddens=tiny, **T_sweep),
-                                       "2x30", "T"),
-            "alpha = 0.1": _grid(HS.alpha_sweep(cfg, alphas=(0.1,), hiddens=tiny, **T_sweep), "2x30", "alpha"),
-            "30 epochs": _grid(HS.temperature_sweep(replace(cfg, student_epochs=30), temperatures=(1, 4),
-                                                    hiddens=tiny, **T_sweep), "2x30", "T"),
-            "55,000 images": _grid(HS.temperature_sweep(full, temperatures=(1, 4), hiddens=tiny, **T_sweep),
-                                   "2x30", "T"),
-        },
+        "10,000 images": _grid(HS.temperature_sweep(cfg, temperatures=(4,), hiddens=big, **kw), "2x800", "T"),
+        "55,000 images": _grid(HS.temperature_sweep(full, temperatures=(4,), hiddens=big, **kw), "2x800", "T"),
     }
 
 
-CHAPTERS = {1: chapter1}
+@exercise(1, 5)
+def chapter1_exercise5(seeds: list[int]) -> dict:
+    cfg = H.HintonConfig()
+    full = replace(cfg, transfer_size=None)
+    tiny = ((30, 30),)
+    kw = dict(seeds=seeds, verbose=False)
+    return {
+        "chapter's setting": _grid(HS.temperature_sweep(cfg, temperatures=(1, 4), hiddens=tiny, **kw), "2x30", "T"),
+        "alpha = 0.1": _grid(HS.alpha_sweep(cfg, alphas=(0.1,), hiddens=tiny, **kw), "2x30", "alpha"),
+        "30 epochs": _grid(HS.temperature_sweep(replace(cfg, student_epochs=30), temperatures=(1, 4),
+                                                hiddens=tiny, **kw), "2x30", "T"),
+        "55,000 images": _grid(HS.temperature_sweep(full, temperatures=(1, 4), hiddens=tiny, **kw), "2x30", "T"),
+    }
 
+
+# ----------------------------------------------------------------------------- chapter 3
+
+FULL_LS_KD_TEMPERATURES = (1.0, 4.0, 64.0)  # the paper-size run: three temperatures, not the chapter's six
+FULL_LS_KD_STUDENT_SEEDS = 2
+
+
+@exercise(3, 6)
+def chapter3_exercise6(seeds: list[int]) -> dict:
+    """The experiment at Hinton et al.'s sizes (2x1200 teachers with dropout, 2x800 students, all the
+    data, 30 epochs), at three temperatures and two student seeds (the chapter: six and three)."""
+    from subclass_lib.experiments import ls_kd as L
+
+    cfg = L.LSKDConfig.for_scale("full", temperatures=FULL_LS_KD_TEMPERATURES,
+                                 student_seeds=FULL_LS_KD_STUDENT_SEEDS)
+    res = L.run_ls_kd(cfg, verbose=False)
+    return {
+        "note": "paper-size models at 3 temperatures and 2 student seeds (the chapter: 6 and 3)",
+        "eps": cfg.eps,
+        "temperatures": list(cfg.temperatures),
+        "teachers": res.teachers,
+        "students": [{k: r[k] for k in ("eps", "T", "seed_test_accuracy", "mean_test_accuracy", "std_test_accuracy")
+                      if k in r} for r in res.students],
+        "diffusion_index": [{k: r[k] for k in ("eps", "T_from", "T_to", "similar", "dissimilar")}
+                            for r in res.diffusion_index],
+    }
+
+
+# ----------------------------------------------------------------------------- chapter 4
+
+FULL_CONV_SEEDS = (0, 1)  # the paper-size conv teacher: about 20 minutes a seed on one laptop core
+
+
+@exercise(4, 3)
+def chapter4_exercise3(seeds: list[int]) -> dict:
+    """The paper's conv net without dropout, all the training images, 12 epochs (the full scale's
+    teacher), against the chapter's default MLP teacher, over the same seeds."""
+    from subclass_lib.experiments.subclass_config import SubclassConfig
+    from subclass_lib.experiments.subclass_seeds import recovery_over_seeds
+
+    def summary(cfg):
+        r = recovery_over_seeds(cfg, FULL_CONV_SEEDS)
+        return {k: list(v) for k, v in r["teacher"].items()}
+
+    return {
+        "note": f"seeds {list(FULL_CONV_SEEDS)}: a conv teacher takes about 20 minutes a seed on one laptop core",
+        "seeds": list(FULL_CONV_SEEDS),
+        "conv, no dropout, all images, 12 epochs": summary(SubclassConfig.for_scale("full")),
+        "MLP 784-256-10, default (16 epochs)": summary(SubclassConfig()),
+    }
+
+
+# ----------------------------------------------------------------------------- chapter 5
+
+@exercise(5, 5)
+def chapter5_exercise5(seeds: list[int]) -> dict:
+    """The paper-size students (2 x 784, 12 epochs on all the training images) from the conv teacher of
+    ``StudentsConfig.for_scale("full")``, over ``seeds``; the oracle beside the four methods."""
+    from subclass_lib.experiments import subclass_students as S
+    from subclass_lib.experiments.subclass_students_config import METHODS, ORACLE
+    from subclass_lib.experiments.subclass_students_sweeps import students_over_seeds
+
+    cfg = S.StudentsConfig.for_scale("full")
+    teacher = S.get_teacher(cfg, verbose=False)
+    over = students_over_seeds(cfg, seeds, METHODS + (ORACLE,), teacher=teacher)
+    return {
+        "seeds": list(seeds),
+        "teacher": {"binary_test_error": 1 - teacher.super_accuracy, "recovery_any": teacher.recovery_any},
+        "errors": {m: list(v) for m, v in over["errors"].items()},
+    }
+
+
+# ----------------------------------------------------------------------------- the command
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--chapter", type=int, required=True, choices=sorted(CHAPTERS))
+    p.add_argument("--chapter", type=int, required=True, choices=sorted(EXERCISES))
+    p.add_argument("--exercises", default=None,
+                   help="which of the chapter's exercises, e.g. 3,5 (default: all; the others in the file are kept)")
     p.add_argument("--seeds", default="0-2", help="student seeds, e.g. 0-2 or 0,1,2 (default 0-2)")
     p.add_argument("--json", type=Path, default=None, help="output (default book/data/exercise_answers_chN.json)")
     args = p.parse_args(argv)
     seeds = parse_seeds(args.seeds)
+    known = EXERCISES[args.chapter]
+    numbers = sorted(known) if args.exercises is None else [int(v) for v in args.exercises.split(",")]
+    unknown = [n for n in numbers if n not in known]
+    if unknown:
+        p.error(f"chapter {args.chapter} has no recorded exercise {unknown}; it has {sorted(known)}")
     out = args.json or DATA / f"exercise_answers_ch{args.chapter}.json"
     command = f"python tools/exercise_answers.py --chapter {args.chapter}"
     if args.seeds != "0-2":
         command += f" --seeds {args.seeds}"
-    result = {"command": command, "scale": "default", "seeds": seeds, **CHAPTERS[args.chapter](seeds)}
-    write_json(result, out)
+    result = json.loads(out.read_text()) if out.exists() and args.exercises is not None else {}
+    result.update({"command": command, "scale": "default", "seeds": seeds})
+    for n in numbers:
+        print(f"chapter {args.chapter}, exercise {n} ...", flush=True)
+        result[f"exercise {n}"] = known[n](seeds)
+        result.setdefault("commands", {})[f"exercise {n}"] = f"{command} --exercises {n}"
+    write_json(dict(sorted(result.items())), out)
     print(f"wrote {out}")
     return 0
 
