@@ -82,7 +82,8 @@ def _headlines() -> dict:
         "ch4": {"seeds": [0, 1], "recovery": [0.8, 0.9], "super_accuracy": [0.98, 0.99]},
         "ch5": {"seeds": [0, 1], **{k: {"hard_labels": [0.02, 0.03], "distillation": [0.015, 0.025],
                                         "subclass_distillation": [0.01, 0.02], "penultimate": [0.03, 0.03]}
-                                    for k in ("full", "10%")}},
+                                    for k in ("full", "10%")},
+                "oracle": {"full": [0.02, 0.02], "10%": [0.03, 0.05]}},
     }
 
 
@@ -99,7 +100,9 @@ def test_gains_are_seed_by_seed_points_over_each_baseline():
 
 def test_headline_rows_give_mean_and_spread_per_chapter():
     rows = U.headline_rows(_headlines())
-    assert [r["chapter"] for r in rows] == [1, 1, 2, 3, 4] + [5] * 8
+    assert [r["chapter"] for r in rows] == [1, 1, 2, 3, 4] + [5] * 10
+    oracle = [r for r in rows if "oracle" in r["passes"]]
+    assert [r["this book"] for r in oracle] == ["2.00 ± 0.00", "4.00 ± 1.41"]  # one a setting, after its four
     assert rows[0]["this book"] == "96.50 ± 0.71 -> 97.75 ± 0.35" and rows[0]["seeds"] == 2
     assert rows[2]["this book"] == "0.0 -> 80.0 -> 90.0" and rows[2]["seeds"] == 1
     assert rows[4]["this book"] == "85.00 ± 5.00, 98.50 ± 0.50"  # population std, as chapter 4 prints it

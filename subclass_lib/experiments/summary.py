@@ -109,7 +109,8 @@ def chapter4(cfg: S.SubclassConfig | None = None, seeds=CH4_SEEDS) -> dict:
 
 def chapter5(cfg: SS.StudentsConfig | None = None, seeds=CH5_SEEDS) -> dict:
     """Chapter 5: the binary test error of the teacher and, per seed, of each student on the full
-    transfer set and on the chapter's 10 % of it (24 passes); the no-binary-label student (first seed);
+    transfer set and on the chapter's 10 % of it (24 passes), and (``"oracle"``, per setting) of the student
+    trained on the true digits; the no-binary-label student (first seed);
     the mean validation accuracy over the first epoch of each student on the full transfer set; and
     (``"weak"``) the chapter's weaker teacher (:data:`WEAK_TEACHER`) with its two distilled students."""
     cfg = cfg or SS.StudentsConfig()
@@ -129,6 +130,8 @@ def chapter5(cfg: SS.StudentsConfig | None = None, seeds=CH5_SEEDS) -> dict:
             out[key][m] = [error(t.model) for t in runs]
             if key == "full":  # the training-speed curves: mean validation accuracy over the first epoch
                 out["first_epoch"][m] = [first_epoch_accuracy(t.history, base.student_epochs) for t in runs]
+        oracle = runner.from_cache([SS.student_spec(replace(base, seed=k), SS.ORACLE) for k in seeds], hint=HINT)
+        out.setdefault("oracle", {})[key] = [error(t.model) for t in oracle]
     out["no_label"] = error(_load([SS.student_spec(cfg, "no_label")])[0])
     # the chapter's weaker teacher (chapter 4's demo losses alone, 8 epochs) and its students
     weak = replace(cfg, teacher=WEAK_TEACHER)
@@ -213,6 +216,9 @@ def headline_rows(h: dict) -> list[dict]:
                          "this book": mean_pm(c5[key][m], **pct), "seeds": n5,
                          "sources": f"paper {100 * SS.PAPER_ERROR[m]:.2f}" if key == "full" and m in SS.PAPER_ERROR
                          else ""})
+        rows.append({"chapter": 5, "passes": "the true digits (oracle, no teacher)",
+                     "comparison": f"binary test error (%), {what}", "this book": mean_pm(c5["oracle"][key], **pct),
+                     "seeds": n5, "sources": ""})
     return rows
 
 
