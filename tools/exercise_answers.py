@@ -145,6 +145,124 @@ def chapter4_exercise3(seeds: list[int]) -> dict:
     }
 
 
+#: Chapter 4's teacher seeds (exercises 5 and 6 compare teachers over these, as the chapter does).
+TEACHER_SEEDS = (0, 1, 2, 3, 4)
+
+
+def _quick():
+    """The chapter's 8-epoch default (``quick`` in "Another split", ``base8`` in exercise 6)."""
+    from subclass_lib.experiments.subclass_config import SubclassConfig
+
+    return replace(SubclassConfig(), teacher_epochs=8)
+
+
+def _purity(contingency) -> dict[str, float]:
+    """Each digit's share of its test images in its most frequent sub-logit, in the order of the
+    table's columns (the split's digit order)."""
+    import numpy as np
+
+    c = np.asarray(contingency)
+    return c.max(axis=0) / c.sum(axis=0)
+
+
+def _teacher_numbers(runs, digit_order) -> dict:
+    """Per-seed recovery, super-class accuracy and each digit's purity of teachers ``runs``."""
+    return {
+        "recovery_any": [r.recovery_any for r in runs],
+        "recovery_one_to_one": [r.recovery_one_to_one for r in runs],
+        "super_accuracy": [r.super_accuracy for r in runs],
+        "purity": [{str(d): round(float(p), 4) for d, p in sorted(zip(digit_order, _purity(r.contingency)))}
+                   for r in runs],
+    }
+
+
+@exercise(4, 2)
+def chapter4_exercise2(seeds: list[int]) -> dict:
+    """Chapter 5's students (its default: 2 x 128, 8 epochs on all the training images, T = 4,
+    alpha = 0.5) from the 8-epoch teachers with n_sub = 5 and n_sub = 8 of "When the invented count
+    is wrong" (teacher seed 0), over the student ``seeds``. The hard-label student does not depend on
+    the teacher (same images, same labels, same seed): it is trained once, beside the n_sub = 5 one."""
+    from subclass_lib import runner
+    from subclass_lib.experiments import subclass_students as SS
+    from subclass_lib.experiments.subclass_students_sweeps import students_over_seeds
+
+    methods = {5: ("hard_labels", "distillation", "subclass_distillation"),
+               8: ("distillation", "subclass_distillation")}
+    scfgs = {s: SS.StudentsConfig(teacher=replace(_quick(), n_sub=s)) for s in methods}
+    runner.train_many([SS.student_spec(replace(scfgs[s], seed=k), m)  # all at once
+                       for s in methods for k in seeds for m in methods[s]])
+    out = {"seeds": list(seeds), "teacher_seed": 0, "teachers": {}}
+    for s, ms in methods.items():
+        teacher = SS.get_teacher(scfgs[s], verbose=False)
+        over = students_over_seeds(scfgs[s], seeds, ms, teacher=teacher)
+        out["teachers"][f"n_sub = {s}"] = {
+            "n_sub": s, "recovery_any": teacher.recovery_any,
+            "recovery_one_to_one": teacher.recovery_one_to_one,
+            "super_accuracy": teacher.super_accuracy,
+            "test_error": {m: list(v) for m, v in over["errors"].items()},
+        }
+    return out
+
+
+#: Exercise 5's candidate splits (super-class A): the demo's question, the panel's two other
+#: splits, one that keeps 4, 7 and 9 together, and two that part the pairs this teacher mixes on
+#: 0-4 / 5-9 (5/8, 7/9) and on the demo's split (8/9).
+SPLIT_CANDIDATES = ("01389", "02468", "06892", "01479", "12359", "12569")
+
+
+@exercise(4, 5)
+def chapter4_exercise5(seeds: list[int]) -> dict:
+    """The 8-epoch teacher of "Another split" on 0-4 / 5-9 and on each of ``SPLIT_CANDIDATES``,
+    over the teacher seeds ``TEACHER_SEEDS`` (``seeds``, the student seeds, are not used: there is
+    no student). Per split and seed: recovery, super-class accuracy, each digit's purity."""
+    from subclass_lib.experiments.subclass_seeds import train_many
+
+    cfgs = {sp: replace(_quick(), split=sp) for sp in ("01234",) + SPLIT_CANDIDATES}
+    runs = train_many([replace(c, seed=s) for c in cfgs.values() for s in TEACHER_SEEDS])
+    n = len(TEACHER_SEEDS)
+    return {
+        "teacher_seeds": list(TEACHER_SEEDS),
+        "splits": {sp: {"groups": [list(g) for g in c.groups],
+                        **_teacher_numbers(runs[i * n:(i + 1) * n], c.digit_order)}
+                   for i, (sp, c) in enumerate(cfgs.items())},
+    }
+
+
+@exercise(4, 6)
+def chapter4_exercise6(seeds: list[int]) -> dict:
+    """What in "What each change adds" does the work: the 8-epoch teacher with view consistency
+    (``base8``) with shifts only, noise only and neither (the copy is the image itself); plain
+    augmentation (jitter 1 px) without consistency, beside the same teacher without consistency
+    and without jitter; the demo's losses (``plain``) at 8 and 16 epochs; the default (16
+    epochs). Over the teacher seeds ``TEACHER_SEEDS`` (``seeds`` are not used)."""
+    from subclass_lib.experiments.subclass_config import SubclassConfig
+    from subclass_lib.experiments.subclass_seeds import train_many
+
+    cfg = SubclassConfig()
+    base8 = _quick()
+    plain = replace(cfg, consistency=0.0, sharpen=0.5, teacher_epochs=8)
+    variants = {
+        "shift and noise (8 epochs)": base8,
+        "(a) shifts only": replace(base8, view_noise=0.0),
+        "(a) noise only": replace(base8, view_shift=0),
+        "(a) neither (the copy is the image)": replace(base8, view_shift=0, view_noise=0.0),
+        "(b) no consistency, sharpen 0.4": replace(base8, consistency=0.0),
+        "(b) jitter 1 px, no consistency": replace(base8, jitter=1, consistency=0.0),
+        "demo losses, 8 epochs": plain,
+        "(c) demo losses, 16 epochs": replace(plain, teacher_epochs=16),
+        "default (16 epochs)": cfg,
+    }
+    runs = train_many([replace(c, seed=s) for c in variants.values() for s in TEACHER_SEEDS])
+    n = len(TEACHER_SEEDS)
+    return {
+        "teacher_seeds": list(TEACHER_SEEDS),
+        "variants": {k: {key: v for key, v in _teacher_numbers(runs[i * n:(i + 1) * n],
+                                                               c.digit_order).items()
+                         if key != "purity"}
+                     for i, (k, c) in enumerate(variants.items())},
+    }
+
+
 # ----------------------------------------------------------------------------- chapter 5
 
 @exercise(5, 5)
