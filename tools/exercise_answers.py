@@ -1,7 +1,8 @@
 """The recorded runs behind the chapters' costlier worked answers (more than about 10 s each).
 
     python tools/exercise_answers.py --chapter 1    # writes book/data/exercise_answers_ch1.json
-    python tools/exercise_answers.py --chapter 3 --exercises 6
+    python tools/exercise_answers.py --chapter 3 --exercises 3,5
+    python tools/exercise_answers.py --chapter 5 --exercises 2
     python tools/exercise_answers.py --chapter 1 --seeds 0-4 --json out.json
 
 An exercise whose answer costs seconds is answered by a hidden cell of its chapter; the answers that
@@ -15,6 +16,10 @@ Chapter 1 (student seeds ``--seeds``, default 0-2):
   set and on all 55,000 training images;
 * exercise 5: the 2x30 student, hard labels vs distilled, at the chapter's setting (alpha = 0.5,
   T = 1 and 4), with alpha = 0.1, with 30 epochs instead of 10, and on all 55,000 images.
+
+Chapter 3: exercise 3, the chapter's experiment at ``LSKDConfig(seed=s)`` for each seed (0: the chapter's
+own run); exercise 5, alpha = 0.5 against alpha = 1 at T = 1 and 64. Chapter 5: exercise 2, the students of
+chapter 4's collapsed teacher (``aux="none"``) beside the default teacher's.
 
 Every sweep keeps its per-seed runs, so the chapter shows paired gains (distilled minus the
 hard-label student of the same seed). Re-running costs nothing once the models are cached.
@@ -31,6 +36,8 @@ import json
 import sys
 from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -95,6 +102,56 @@ def chapter1_exercise5(seeds: list[int]) -> dict:
 
 
 # ----------------------------------------------------------------------------- chapter 3
+
+LS_KD_STUDENT_KEYS = ("eps", "T", "seed_test_accuracy", "mean_test_accuracy", "std_test_accuracy")
+
+
+def _ls_kd_students(res) -> list[dict]:
+    """The per-seed, mean and std test accuracies of every (teacher, T) student of an ``LSKDResult``."""
+    return [{k: r[k] for k in LS_KD_STUDENT_KEYS} for r in res.students]
+
+
+@exercise(3, 3)
+def chapter3_exercise3(seeds: list[int]) -> dict:
+    """The chapter's experiment at ``LSKDConfig(seed=s)`` for each s in ``seeds`` (new teachers, a new
+    transfer set, new student seeds s + 1 ... s + 3); seed 0 is the chapter's own run (cached)."""
+    from subclass_lib.experiments import ls_kd as L
+
+    runs, cfg = {}, L.LSKDConfig()
+    for s in seeds:
+        cfg = L.LSKDConfig(seed=s)
+        res = L.run_ls_kd(cfg, verbose=False)
+        runs[str(s)] = {
+            "student_seeds": cfg.student_seed_list(),
+            "teachers": res.teachers,
+            "teacher_geometry": [{k: g[k] for k in ("eps", "tightness", "similar_relative_distance")}
+                                 for g in res.geometry],
+            "students": _ls_kd_students(res),
+            "diffusion_index_first_student": [
+                {k: r[k] for k in ("eps", "T_from", "T_to", "similar", "dissimilar")}
+                for r in res.diffusion_index],
+        }
+    return {"note": "LSKDConfig(seed=s): seed 0 is the chapter's run; each seed has its own teachers, "
+                    "transfer set and three student seeds",
+            "eps": cfg.eps, "temperatures": list(cfg.temperatures), "runs": runs}
+
+
+@exercise(3, 5)
+def chapter3_exercise5(seeds: list[int]) -> dict:
+    """alpha = 0.5 (half the loss on the hard labels) against the chapter's alpha = 1, at T = 1 and 64:
+    the chapter's teachers (seed 0) and its three student seeds, so ``seeds`` is not used; the alpha = 1
+    students are the chapter's (cached)."""
+    from subclass_lib.experiments import ls_kd as L
+
+    out = {"note": "the chapter's teachers (seed 0) and student seeds; --seeds does not change it"}
+    for alpha in (1.0, 0.5):
+        cfg = L.LSKDConfig(alpha=alpha, temperatures=(1.0, 64.0))
+        res = L.run_ls_kd(cfg, verbose=False)
+        out[f"alpha = {alpha:g}"] = _ls_kd_students(res)
+    out.update({"eps": cfg.eps, "temperatures": list(cfg.temperatures),
+                "student_seeds": cfg.student_seed_list(), "teachers": res.teachers})
+    return out
+
 
 FULL_LS_KD_TEMPERATURES = (1.0, 4.0, 64.0)  # the paper-size run: three temperatures, not the chapter's six
 FULL_LS_KD_STUDENT_SEEDS = 2
@@ -264,6 +321,32 @@ def chapter4_exercise6(seeds: list[int]) -> dict:
 
 
 # ----------------------------------------------------------------------------- chapter 5
+
+@exercise(5, 2)
+def chapter5_exercise2(seeds: list[int]) -> dict:
+    """Chapter 4's teacher without an auxiliary loss (``aux="none"``: its subclasses collapse), and its
+    distillation and subclass-distillation students over ``seeds``, beside the chapter's default
+    teacher and its students (hard labels, distillation, subclass distillation; cached)."""
+    from subclass_lib.experiments import subclass_students as S
+    from subclass_lib.experiments.subclass_students_sweeps import students_over_seeds
+
+    def teacher_summary(t):
+        rows = np.asarray(t.contingency).sum(axis=1)  # test images per sub-logit (its argmax)
+        return {"binary_test_error": 1 - t.super_accuracy, "recovery_any": t.recovery_any,
+                "test_images_per_sub_logit": rows.astype(int).tolist()}
+
+    cfg = S.StudentsConfig()
+    none_cfg = replace(cfg, teacher=S.chapter_teacher(aux="none", consistency=0.0, teacher_epochs=8))
+    methods = ("distillation", "subclass_distillation")
+    out = {"seeds": list(seeds), "teachers": {}, "errors": {}}
+    for name, c, ms in (("default (chapter 4)", cfg, ("hard_labels",) + methods),
+                        ("aux none, 8 epochs", none_cfg, methods)):
+        teacher = S.get_teacher(c, verbose=False)
+        over = students_over_seeds(c, seeds, ms, teacher=teacher)
+        out["teachers"][name] = teacher_summary(teacher)
+        out["errors"][name] = {m: list(v) for m, v in over["errors"].items()}
+    return out
+
 
 @exercise(5, 5)
 def chapter5_exercise5(seeds: list[int]) -> dict:
