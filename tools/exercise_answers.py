@@ -24,6 +24,13 @@ chapter 4's collapsed teacher (``aux="none"``) beside the default teacher's.
 Every sweep keeps its per-seed runs, so the chapter shows paired gains (distilled minus the
 hard-label student of the same seed). Re-running costs nothing once the models are cached.
 
+Chapter 3: exercise 3 (the chapter's experiment at LSKDConfig(seed=0, 1, 2)), exercise 5 (alpha = 0.5
+against alpha = 1 at T = 1 and 64), exercise 6 (the paper-size models). Chapter 4: exercise 2 (chapter
+5's students from the n_sub = 5 and 8 teachers), exercise 3 (the paper's conv teacher on all the
+images), exercise 5 (candidate splits over teacher seeds 0-4), exercise 6 (the halves of the
+perturbation, jitter, and longer training, over teacher seeds 0-4). Chapter 5: exercise 2 (the
+students of a collapsed teacher), exercise 5 (the paper-size teacher and students).
+
 The paper-size runs (chapter 3's exercise 6, chapter 4's exercise 3, chapter 5's exercise 5) are
 meant for a GPU; on a 2-core laptop CPU they take from a quarter of an hour to an hour each, so they
 record fewer seeds or temperatures than the chapter, and say so in their entries.
@@ -180,7 +187,7 @@ def chapter3_exercise6(seeds: list[int]) -> dict:
 
 # ----------------------------------------------------------------------------- chapter 4
 
-FULL_CONV_SEEDS = (0, 1)  # the paper-size conv teacher: about 20 minutes a seed on one laptop core
+FULL_CONV_SEEDS = (0, 1)  # the paper-size conv teacher: a quarter to half an hour a seed on one laptop core
 
 
 @exercise(4, 3)
@@ -195,7 +202,7 @@ def chapter4_exercise3(seeds: list[int]) -> dict:
         return {k: list(v) for k, v in r["teacher"].items()}
 
     return {
-        "note": f"seeds {list(FULL_CONV_SEEDS)}: a conv teacher takes about 20 minutes a seed on one laptop core",
+        "note": f"seeds {list(FULL_CONV_SEEDS)}: a conv teacher takes a quarter to half an hour a seed on one laptop core",
         "seeds": list(FULL_CONV_SEEDS),
         "conv, no dropout, all images, 12 epochs": summary(SubclassConfig.for_scale("full")),
         "MLP 784-256-10, default (16 epochs)": summary(SubclassConfig()),
