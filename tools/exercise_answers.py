@@ -17,10 +17,6 @@ Chapter 1 (student seeds ``--seeds``, default 0-2):
 * exercise 5: the 2x30 student, hard labels vs distilled, at the chapter's setting (alpha = 0.5,
   T = 1 and 4), with alpha = 0.1, with 30 epochs instead of 10, and on all 55,000 images.
 
-Chapter 3: exercise 3, the chapter's experiment at ``LSKDConfig(seed=s)`` for each seed (0: the chapter's
-own run); exercise 5, alpha = 0.5 against alpha = 1 at T = 1 and 64. Chapter 5: exercise 2, the students of
-chapter 4's collapsed teacher (``aux="none"``) beside the default teacher's.
-
 Every sweep keeps its per-seed runs, so the chapter shows paired gains (distilled minus the
 hard-label student of the same seed). Re-running costs nothing once the models are cached.
 
