@@ -130,9 +130,7 @@ def chapter3_exercise3(seeds: list[int]) -> dict:
             "teacher_geometry": [{k: g[k] for k in ("eps", "tightness", "similar_relative_distance")}
                                  for g in res.geometry],
             "students": _ls_kd_students(res),
-            "diffusion_index_first_student": [
-                {k: r[k] for k in ("eps", "T_from", "T_to", "similar", "dissimilar")}
-                for r in res.diffusion_index],
+            "diffusion_index_first_student": res.to_json()["diffusion_index"],
         }
     return {"note": "LSKDConfig(seed=s): seed 0 is the chapter's run; each seed has its own teachers, "
                     "transfer set and three student seeds",
@@ -174,10 +172,8 @@ def chapter3_exercise6(seeds: list[int]) -> dict:
         "eps": cfg.eps,
         "temperatures": list(cfg.temperatures),
         "teachers": res.teachers,
-        "students": [{k: r[k] for k in ("eps", "T", "seed_test_accuracy", "mean_test_accuracy", "std_test_accuracy")
-                      if k in r} for r in res.students],
-        "diffusion_index": [{k: r[k] for k in ("eps", "T_from", "T_to", "similar", "dissimilar")}
-                            for r in res.diffusion_index],
+        "students": _ls_kd_students(res),
+        "diffusion_index": res.to_json()["diffusion_index"],
     }
 
 

@@ -57,7 +57,7 @@ class _Client(NotebookClient):
 def execute(path: Path, timeout: int = 1800) -> float:
     nb = nbformat.read(path, as_version=4)
     client = _Client(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
-                            resources={"metadata": {"path": str(path.parent)}})
+                     resources={"metadata": {"path": str(path.parent)}})
     t0 = time.perf_counter()
     client.execute()
     took = time.perf_counter() - t0
