@@ -236,3 +236,53 @@ def test_chapter_teacher_is_chapter_4s_default():
     from subclass_lib.experiments.subclass import teacher_spec
 
     assert teacher_spec(S.chapter_teacher()) == teacher_spec(SubclassConfig())
+
+
+class _Listed(Exception):
+    """Raised by a stand-in for ``runner.train_many`` once it has the specs it was given."""
+
+
+def _specs_trained(monkeypatch, module, call) -> list[str]:
+    """The cache keys of the specs ``call()`` hands to ``module.runner.train_many`` first."""
+    from subclass_lib.cache import cache_key
+
+    def listed(specs, **_):
+        raise _Listed([cache_key(s) for s in specs])
+
+    monkeypatch.setattr(module.runner, "train_many", listed)
+    with pytest.raises(_Listed) as got:
+        call()
+    return got.value.args[0]
+
+
+def test_spec_lists_name_the_students_the_sweeps_train(monkeypatch):
+    """A chapter trains all its students at once from these lists; each must list exactly what its
+    function trains, or the chapter would train the rest one sweep at a time."""
+    from subclass_lib.cache import cache_key
+    from subclass_lib.experiments import subclass_students_sweeps as SW
+    from subclass_lib.widgets import subclass_students as WS
+
+    cfg = S.StudentsConfig()
+    monkeypatch.setattr(SW.cache, "is_cached", lambda spec: True)  # the teacher "is cached"
+    keys = lambda specs: [cache_key(s) for s in specs]  # noqa: E731
+    seeds, methods = (3, 5), ("distillation", S.ORACLE)
+    assert _specs_trained(monkeypatch, SW, lambda: SW.students_over_seeds(cfg, seeds, methods)) == keys(
+        SW.over_seeds_specs(cfg, seeds, methods))
+    assert _specs_trained(monkeypatch, SW, lambda: SW.sweep(cfg, "alpha", [0.2, 0.9], teacher=object())) == keys(
+        SW.sweep_specs(cfg, "alpha", [0.2, 0.9]))
+    assert _specs_trained(monkeypatch, WS, lambda: WS.students_static_panels(cfg, teacher=object())) == keys(
+        WS.students_static_specs(cfg))
+
+
+def test_hinton_sweep_spec_lists_name_the_students_the_sweeps_train(monkeypatch):
+    from subclass_lib.cache import cache_key
+    from subclass_lib.experiments import hinton as H
+    from subclass_lib.experiments import hinton_sweeps as HS
+
+    cfg = H.HintonConfig()
+    monkeypatch.setattr(HS, "load_splits", lambda: (None, None, (None, None)))
+    keys = lambda specs: [cache_key(s) for s in specs]  # noqa: E731
+    assert _specs_trained(monkeypatch, HS, lambda: HS.temperature_sweep(cfg, (2, 8), seeds=(0, 4))) == keys(
+        HS.temperature_sweep_specs(cfg, (2, 8), seeds=(0, 4)))
+    assert _specs_trained(monkeypatch, HS, lambda: HS.alpha_sweep(cfg, seeds=(1,))) == keys(
+        HS.alpha_sweep_specs(cfg, seeds=(1,)))

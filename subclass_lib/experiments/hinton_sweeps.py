@@ -15,7 +15,7 @@ from ..models import hidden_label, predict
 from .. import runner
 from .hinton import HintonConfig, load_splits, student_spec
 
-__all__ = ["temperature_sweep", "alpha_sweep"]
+__all__ = ["temperature_sweep", "alpha_sweep", "temperature_sweep_specs", "alpha_sweep_specs"]
 
 
 def _check_seeds(seeds, cfg: HintonConfig) -> list[int]:
@@ -23,6 +23,32 @@ def _check_seeds(seeds, cfg: HintonConfig) -> list[int]:
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct non-negative integers, got {seeds!r}")
     return seeds
+
+
+def _grid_specs(cfg: HintonConfig, settings: Sequence[dict], hiddens, seeds) -> dict:
+    """Every student of a grid, listed once (trained side by side where the cache lacks them):
+    ``{(size label, seed, setting index or None for the hard-label student): spec}``."""
+    hiddens = [check_hidden(h, "hidden", allow_int=False) for h in hiddens]
+    seeds = _check_seeds(seeds, cfg)
+    grid = {(hidden_label(h), s, None): student_spec(cfg, "hard", hidden=h, seed=s) for h in hiddens for s in seeds}
+    grid.update({(hidden_label(h), s, i): student_spec(cfg, "distilled", hidden=h, seed=s, **kw)
+                 for h in hiddens for s in seeds for i, kw in enumerate(settings)})
+    return grid
+
+
+def temperature_sweep_specs(cfg: HintonConfig, temperatures: Sequence[float] = (1, 2, 4, 8, 20),
+                            hiddens: Sequence[tuple[int, ...]] = ((800, 800), (30, 30)),
+                            seeds: Sequence[int] | None = None) -> list:
+    """The specs of the students :func:`temperature_sweep` trains with these arguments (for one
+    ``runner.train_many`` over a whole chapter)."""
+    return list(_grid_specs(cfg, [{"T": check_temperature(T)} for T in temperatures], hiddens, seeds).values())
+
+
+def alpha_sweep_specs(cfg: HintonConfig, alphas: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
+                      hiddens: Sequence[tuple[int, ...]] = ((800, 800), (30, 30)),
+                      seeds: Sequence[int] | None = None) -> list:
+    """The specs of the students :func:`alpha_sweep` trains with these arguments."""
+    return list(_grid_specs(cfg, [{"alpha": check_fraction(a, "alpha")} for a in alphas], hiddens, seeds).values())
 
 
 def _student_grid(cfg: HintonConfig, settings: Sequence[dict], hiddens: Sequence[tuple[int, ...]], seeds,
@@ -33,10 +59,7 @@ def _student_grid(cfg: HintonConfig, settings: Sequence[dict], hiddens: Sequence
     hiddens = [check_hidden(h, "hidden", allow_int=False) for h in hiddens]
     seeds = _check_seeds(seeds, cfg)
     _, _, (xs, ys) = load_splits()
-    # every student of the grid, listed once: trained side by side where the cache lacks them
-    grid = {(hidden_label(h), s, None): student_spec(cfg, "hard", hidden=h, seed=s) for h in hiddens for s in seeds}
-    grid.update({(hidden_label(h), s, i): student_spec(cfg, "distilled", hidden=h, seed=s, **kw)
-                 for h in hiddens for s in seeds for i, kw in enumerate(settings)})
+    grid = _grid_specs(cfg, settings, hiddens, seeds)
     trained = runner.train_many(list(grid.values()), device=cfg.device, use_cache=use_cache)
     accs = {k: accuracy(predict(t.model, xs), ys) for k, t in zip(grid, trained)}
     out = {"hidden": [hidden_label(h) for h in hiddens], "hidden_sizes": [list(h) for h in hiddens], "seeds": seeds, "distilled": {}, "distilled_std": {}, "distilled_runs": {},

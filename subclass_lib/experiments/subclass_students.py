@@ -50,7 +50,8 @@ from ..cache import memo
 from ..models import MLP, predict
 from ..train import FitConfig, History, fit, run_seed, seed_everything
 from ..checks import check_hidden
-from .subclass import TeacherResult, TeacherSpec, load_data, teacher_spec, train_label_free_student, train_teacher
+from .subclass import (SubclassConfig, TeacherResult, TeacherSpec, label_free_spec, load_data, teacher_spec,
+                       train_label_free_student, train_teacher)
 from .subclass_students_config import (ALL_METHODS, CHAPTER_TEACHER, LABELS, METHODS, OFFICIAL_NOTEBOOK_ACCURACY,
                                        ORACLE, PAPER_ERROR, PAPER_ERROR_STD, StudentsConfig, chapter_teacher)
 
@@ -60,7 +61,7 @@ __all__ = [
     "OFFICIAL_NOTEBOOK_ACCURACY", "LABELS", "StudentsConfig",
     # the recipes
     "StudentRun", "get_teacher", "transfer_set", "make_student", "student_loss_fn", "train_student",
-    "StudentSpec", "student_spec", "run_students", "results_table", "check_hidden", "digit_labels",
+    "StudentSpec", "student_spec", "run_students", "run_students_specs", "results_table", "check_hidden", "digit_labels",
 ]
 
 # ---------------------------------------------------------------------------- teacher and data
@@ -319,6 +320,19 @@ def initial_students(cfg: StudentsConfig, methods: Sequence[str] = ALL_METHODS) 
     return {m: make_student(cfg, m) for m in methods}
 
 
+def _label_free_config(cfg: StudentsConfig) -> SubclassConfig:
+    """Chapter 4's label-free student of ``cfg``'s teacher at ``cfg``'s temperature and epochs."""
+    return replace(cfg.teacher, temperature=cfg.temperature, student_epochs=cfg.student_epochs)
+
+
+def run_students_specs(cfg: StudentsConfig = StudentsConfig(), methods: Sequence[str] = METHODS, *,
+                       no_label: bool = True, label_free: bool = False) -> list:
+    """The specs of the students :func:`run_students` trains with these arguments (for one
+    ``runner.train_many`` over a whole chapter)."""
+    specs = [student_spec(cfg, m) for m in list(methods) + (["no_label"] if no_label else [])]
+    return specs + ([label_free_spec(_label_free_config(cfg))] if label_free else [])
+
+
 def run_students(cfg: StudentsConfig = StudentsConfig(), methods: Sequence[str] = METHODS,
                  teacher: TeacherResult | None = None, progress: Callable | None = None, *,
                  no_label: bool = True, label_free: bool = False, verbose: bool = True,
@@ -338,7 +352,7 @@ def run_students(cfg: StudentsConfig = StudentsConfig(), methods: Sequence[str] 
     _check_teacher(cfg, teacher)
     t1 = time.perf_counter()
     if use_cache and cache.is_cached(teacher_spec(cfg.teacher)):  # the students read it from the cache
-        runner.train_many([student_spec(cfg, m) for m in methods + (["no_label"] if no_label else [])],
+        runner.train_many(run_students_specs(cfg, methods, no_label=no_label, label_free=label_free),
                           device=cfg.device)
     data = transfer_set(cfg, teacher)
     runs = {}
@@ -358,8 +372,7 @@ def run_students(cfg: StudentsConfig = StudentsConfig(), methods: Sequence[str] 
         timing["no_label_student"] = time.perf_counter() - t2
     if label_free:
         t3 = time.perf_counter()
-        lf_cfg = replace(cfg.teacher, temperature=cfg.temperature, student_epochs=cfg.student_epochs)
-        lf = train_label_free_student(lf_cfg, teacher, part(n_jobs - 1), verbose=verbose, use_cache=use_cache)
+        lf = train_label_free_student(_label_free_config(cfg), teacher, part(n_jobs - 1), verbose=verbose, use_cache=use_cache)
         out["label_free_student"] = lf.summary()
         runs["label_free"] = lf
         timing["label_free_student"] = time.perf_counter() - t3

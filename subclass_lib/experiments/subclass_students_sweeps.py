@@ -12,7 +12,7 @@ from .subclass import TeacherResult, teacher_spec
 from .subclass_students import get_teacher, student_spec, train_student, transfer_set
 from .subclass_students_config import METHODS, StudentsConfig
 
-__all__ = ["students_over_seeds", "sweep", "SWEEPABLE"]
+__all__ = ["students_over_seeds", "sweep", "SWEEPABLE", "over_seeds_specs", "sweep_specs"]
 
 
 def _test_errors(cfgs: Sequence[StudentsConfig], methods: Sequence[str], teacher: TeacherResult | None,
@@ -34,6 +34,35 @@ def _test_errors(cfgs: Sequence[StudentsConfig], methods: Sequence[str], teacher
     return errors
 
 
+def _seed_configs(cfg: StudentsConfig, seeds: Sequence[int], vary_teacher: bool) -> list[StudentsConfig]:
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+    return [replace(cfg, seed=s, teacher=replace(cfg.teacher, seed=s) if vary_teacher else cfg.teacher)
+            for s in seeds]
+
+
+def over_seeds_specs(cfg: StudentsConfig, seeds: Sequence[int] = (0, 1, 2), methods: Sequence[str] = METHODS,
+                     *, vary_teacher: bool = False) -> list:
+    """The specs of the students :func:`students_over_seeds` trains with these arguments (for one
+    ``runner.train_many`` over a whole chapter)."""
+    return [student_spec(c, m) for c in _seed_configs(cfg, seeds, vary_teacher) for m in methods]
+
+
+def sweep_specs(cfg: StudentsConfig, param: str, values: Sequence, methods: Sequence[str] = METHODS) -> list:
+    """The specs of the students :func:`sweep` trains with these arguments."""
+    return [student_spec(c, m) for c in _sweep_configs(cfg, param, values) for m in methods]
+
+
+def _sweep_configs(cfg: StudentsConfig, param: str, values: Sequence) -> list[StudentsConfig]:
+    if param not in SWEEPABLE:
+        raise ValueError(f"param must be one of {SWEEPABLE}, got {param!r}")
+    values = list(values)
+    if not values:
+        raise ValueError("values must not be empty")
+    return [replace(cfg, **{param: v}) for v in values]
+
+
 def students_over_seeds(cfg: StudentsConfig, seeds: Sequence[int] = (0, 1, 2),
                         methods: Sequence[str] = METHODS, *, vary_teacher: bool = False,
                         teacher: TeacherResult | None = None, verbose: bool = False, use_cache: bool = True, progress: Callable | None = None) -> dict:
@@ -45,11 +74,8 @@ def students_over_seeds(cfg: StudentsConfig, seeds: Sequence[int] = (0, 1, 2),
     The teacher is fixed (``teacher`` or ``cfg.teacher``) unless ``vary_teacher``, which
     also retrains the teacher with each seed.
     """
-    seeds = [int(s) for s in seeds]
-    if not seeds:
-        raise ValueError("seeds must name at least one seed")
-    cfgs = [replace(cfg, seed=s, teacher=replace(cfg.teacher, seed=s) if vary_teacher else cfg.teacher)
-            for s in seeds]
+    cfgs = _seed_configs(cfg, seeds, vary_teacher)
+    seeds = [c.seed for c in cfgs]
     prefetch = use_cache and (vary_teacher or teacher is None or cache.is_cached(teacher_spec(cfg.teacher)))
     fixed = None if vary_teacher else teacher
     errors = _test_errors(cfgs, methods, fixed, [f"seed {s} done" for s in seeds], prefetch, verbose=verbose,
@@ -73,13 +99,9 @@ def sweep(cfg: StudentsConfig, param: str, values: Sequence, methods: Sequence[s
           teacher: TeacherResult | None = None, *, verbose: bool = False, use_cache: bool = True, progress: Callable | None = None) -> dict:
     """Binary test error of ``methods`` over ``values`` of one config field (the static twin
     of a slider): ``{"param", "values", "errors": {method: [..]}}``."""
-    if param not in SWEEPABLE:
-        raise ValueError(f"param must be one of {SWEEPABLE}, got {param!r}")
-    values = list(values)
-    if not values:
-        raise ValueError("values must not be empty")
+    cfgs, values = _sweep_configs(cfg, param, values), list(values)
     teacher = teacher if teacher is not None else get_teacher(cfg, verbose=verbose, use_cache=use_cache)
     prefetch = use_cache and cache.is_cached(teacher_spec(cfg.teacher))  # the students read it
-    errors = _test_errors([replace(cfg, **{param: v}) for v in values], methods, teacher,
+    errors = _test_errors(cfgs, methods, teacher,
                           [f"{param} = {v}" for v in values], prefetch, verbose=verbose, use_cache=use_cache, progress=progress)
     return {"param": param, "values": [list(v) if isinstance(v, tuple) else v for v in values], "errors": errors}

@@ -38,7 +38,8 @@ STATIC_NOTE = "<small><i>precomputed: moves without a kernel</i></small>"
 #: inch figure is stored as about 1180 x 680 pixels and shown across the text column), so the panels stay
 #: sharp on high-density screens, as the inline figures (``retina`` PNGs) do. Figures are stored as
 #: 256-colour palette PNGs (``palette=True``), about a third of matplotlib's RGBA PNGs for plots: the
-#: book's panels at this resolution measured 3.5 MB of PNG in all (1.5 MB at 100 dpi).
+#: book's panels at this resolution measured 3.5 MB of PNG in all (1.5 MB at 100 dpi). They are written without
+#: PNG's ``optimize`` pass, which saved 4% of the bytes at 0.2 s a figure (20 s of the book's run).
 STATIC_PANEL_DPI = 200
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -121,7 +122,7 @@ def _palette_png(data: bytes) -> bytes:
     flat.alpha_composite(rgba)
     pal = flat.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     out = io.BytesIO()
-    pal.save(out, format="PNG", optimize=True)
+    pal.save(out, format="PNG")  # optimize=True: 4% smaller, 7 times slower (0.22 s a figure)
     return out.getvalue()
 
 

@@ -13,7 +13,7 @@ from ..models import predict
 from ..plots.subclass_students import students_figure
 from .common import retrain_panel
 
-__all__ = ["retrain_students", "students_panel", "students_figure", "students_static_panels", "PANEL_T", "PANEL_ALPHA", "PANEL_HIDDEN",
+__all__ = ["retrain_students", "students_panel", "students_figure", "students_static_panels", "students_static_specs", "PANEL_T", "PANEL_ALPHA", "PANEL_HIDDEN",
            "PANEL_FRACTION"]
 
 # each slider's settings (its static twin trains every combination of T and the transfer set's fraction)
@@ -69,6 +69,17 @@ def students_panel(cfg: StudentsConfig | None = None, teacher=None, run_now: boo
     return retrain_panel(controls, run, students_figure, title="Try it: train the four students", run_now=run_now)
 
 
+def students_static_specs(cfg: StudentsConfig | None = None, temperatures=PANEL_T, fractions=PANEL_FRACTION,
+                          alphas=PANEL_ALPHA, hiddens=PANEL_HIDDEN) -> list:
+    """The specs of the students :func:`students_static_panels` shows (for one ``runner.train_many`` over a
+    whole chapter)."""
+    base = (cfg or StudentsConfig()).interactive()
+    settings = ([dict(temperature=T, transfer_fraction=f) for T in temperatures for f in fractions]
+                + [dict(alpha=a) for a in alphas]
+                + [dict(student_hidden=tuple(int(u) for u in h.split(","))) for h in hiddens])
+    return [student_spec(base.interactive(**v), m) for v in settings for m in METHODS]
+
+
 def students_static_panels(cfg: StudentsConfig | None = None, teacher=None, temperatures=PANEL_T,
                            fractions=PANEL_FRACTION, alphas=PANEL_ALPHA, hiddens=PANEL_HIDDEN) -> W.VBox:
     """Static twins of :func:`students_panel` for the rendered book: the panel's own figure (the
@@ -85,10 +96,7 @@ def students_static_panels(cfg: StudentsConfig | None = None, teacher=None, temp
         return students_figure(run_students(c, METHODS, teacher, no_label=False, verbose=False))
 
     hidden0 = ",".join(map(str, base.student_hidden))
-    settings = ([dict(temperature=T, transfer_fraction=f) for T in temperatures for f in fractions]
-                + [dict(alpha=a) for a in alphas]
-                + [dict(student_hidden=tuple(int(u) for u in h.split(","))) for h in hiddens])
-    runner.train_many([student_spec(base.interactive(**v), m) for v in settings for m in METHODS])  # all at once
+    runner.train_many(students_static_specs(cfg, temperatures, fractions, alphas, hiddens))  # all at once
     return W.VBox([
         static_panel(lambda T, f: figure(temperature=T, transfer_fraction=f),
                      [("T", list(temperatures)), ("transfer set", list(fractions))],
