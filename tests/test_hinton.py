@@ -321,17 +321,17 @@ def test_chapter2_students_take_as_many_steps_and_the_teacher_has_its_own_schedu
 
 def test_the_mythical3_panel_previews_the_distilled_student_and_agrees_with_the_final_result(tmp_path, monkeypatch):
     from subclass_lib import runner
-    from subclass_lib.widgets.hinton import retrain_mythical3
+    from subclass_lib.widgets.hinton import preview_epoch, retrain_mythical3
 
     monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path))  # nothing cached: both students train
     runner.clear_memory_cache()
     cfg = tiny_cfg(M.Mythical3Config, omit=(3,))
     partials = []
     final = retrain_mythical3(cfg, preview=partials.append)
-    assert len(partials) == 1  # halfway through the distilled student's epochs
+    assert len(partials) == 1  # after a third of the distilled student's epochs
     half = partials[0]
     assert half["hard_labels"] is None and half["per_class"]["hard_labels"] is None
-    assert half["distilled"]["epochs_done"] == final["student_epochs"] // 2
+    assert half["distilled"]["epochs_done"] == preview_epoch(final["student_epochs"])
     assert final["hard_labels"]["accuracy_on_omitted"] == 0.0 and len(final["per_class"]["hard_labels"]) == 10
     assert final == M.run_mythical3(cfg, verbose=False) | {"timing_s": final["timing_s"]}
 
@@ -348,17 +348,19 @@ def test_a_cached_models_logits_are_computed_once_per_process(monkeypatch):
     assert torch.equal(first, real(teacher, H.load_splits()[2][0]))
 
 
-def test_the_distillation_panel_previews_halfway_and_the_preview_changes_nothing(tmp_path, monkeypatch):
+def test_the_distillation_panel_previews_early_and_the_preview_changes_nothing(tmp_path, monkeypatch):
     from subclass_lib import runner
-    from subclass_lib.widgets.hinton import retrain_distillation
+    from subclass_lib.widgets.hinton import preview_epoch, retrain_distillation
+
+    assert [preview_epoch(e) for e in (1, 2, 3, 4, 10, 30)] == [1, 1, 1, 1, 3, 10]
 
     runner.clear_memory_cache()
-    cfg = tiny_cfg(student_epochs=4, temperature=3.0)
+    cfg = tiny_cfg(student_epochs=6, temperature=3.0)
     partials = []
     monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "a"))
     final = retrain_distillation(cfg, preview=partials.append)
     assert len(partials) == 1 and partials[0]["distilled"]["epochs_done"] == 2
-    assert partials[0]["distilled"]["epochs"] == 4 and "epochs_done" not in final["distilled"]
+    assert partials[0]["distilled"]["epochs"] == 6 and "epochs_done" not in final["distilled"]
     monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path / "b"))
     runner.clear_memory_cache()
     plain = H.run_hinton(cfg, verbose=False)

@@ -270,7 +270,7 @@ def distillation_figure(result: Mapping, sweep: Mapping | None = None):
     d = result["distilled"]
     fig, axes = plt.subplots(1, 2 if sweep else 1, figsize=(10 if sweep else 5, 3.6), squeeze=False)
     title = f"students {hidden_label(c['student_hidden'])}, T={c['temperature']:g}, alpha={c['alpha']:g}"
-    if "epochs_done" in d:  # a preview: the distilled student halfway through its training
+    if "epochs_done" in d:  # a preview: the distilled student part way through its training
         title += f"\ndistilled after {d['epochs_done']} of {d['epochs']} epochs (still training)"
     accuracy_bars(result, names=[n for n in ("teacher", "small", "distilled") if result.get(n) is not None],
                   reference=None, ax=axes[0, 0], title=title)
@@ -297,7 +297,7 @@ def mythical3_figure(r: Mapping):
              f"bias +{a['bias_shift']:.2f}: {a['accuracy_on_omitted']:.3f}\nall digits: hard "
              + (f"{h['test_accuracy']:.3f}" if h else "-")
              + f", distilled {r['distilled']['test_accuracy']:.3f}, shifted {a['test_accuracy']:.3f}")
-    if "epochs_done" in r["distilled"]:  # a preview: the distilled student halfway through its training
+    if "epochs_done" in r["distilled"]:  # a preview: the distilled student part way through its training
         title += f"\n(distilled after {r['distilled']['epochs_done']} of {r['distilled']['epochs']} epochs; still training)"
     fig = per_class_bars(per, omit=omit, title=title)
     fig.axes[0].title.set_fontsize(9)
