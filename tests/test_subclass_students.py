@@ -286,3 +286,20 @@ def test_hinton_sweep_spec_lists_name_the_students_the_sweeps_train(monkeypatch)
         HS.temperature_sweep_specs(cfg, (2, 8), seeds=(0, 4)))
     assert _specs_trained(monkeypatch, HS, lambda: HS.alpha_sweep(cfg, seeds=(1,))) == keys(
         HS.alpha_sweep_specs(cfg, seeds=(1,)))
+
+
+def test_chapter_2_and_3_spec_lists_name_the_models_their_functions_train(monkeypatch):
+    from subclass_lib.cache import cache_key
+    from subclass_lib.experiments import ls_kd as L
+    from subclass_lib.experiments import mythical3 as M
+    from subclass_lib.widgets import hinton as WH
+    from subclass_lib.widgets import ls_kd as WL
+
+    keys = lambda specs: [cache_key(s) for s in specs]  # noqa: E731
+    cfg = M.Mythical3Config()
+    assert _specs_trained(monkeypatch, WH, lambda: WH.mythical3_static_panels(cfg, (3, 5), (2.0,), (0.5,))) == keys(
+        WH.mythical3_static_specs(cfg, (3, 5), (2.0,), (0.5,)))
+    lcfg = L.LSKDConfig()
+    assert _specs_trained(monkeypatch, WL, lambda: WL.ls_kd_static_panel(lcfg, (0.0, 0.2), (1.0, 8.0))) == keys(
+        WL.ls_kd_static_specs(lcfg, (0.0, 0.2), (1.0, 8.0)))
+    assert _specs_trained(monkeypatch, L, lambda: L.run_ls_kd(lcfg, verbose=False)) == keys(L.run_ls_kd_specs(lcfg))

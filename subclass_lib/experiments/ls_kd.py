@@ -40,7 +40,7 @@ __all__ = [
     "LSKDConfig", "LSKDResult", "DEFAULT_TEMPERATURES", "ENTROPY_TEMPERATURES",
     "TeacherSpec", "StudentSpec", "teacher_spec", "student_spec",
     "make_teacher", "make_student", "train_teacher", "train_student", "teacher_logits_on_transfer_set", "transfer_set_labels",
-    "teacher_wrong_class_profiles", "penultimate_features", "mnist_test_accuracy", "run_ls_kd", "run_interactive",
+    "teacher_wrong_class_profiles", "penultimate_features", "mnist_test_accuracy", "run_ls_kd", "run_ls_kd_specs", "run_interactive",
 ]
 
 DEFAULT_TEMPERATURES: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0, 8.0, 64.0)
@@ -332,6 +332,17 @@ class LSKDResult:
         raise KeyError(f"no teacher for eps={eps}")
 
 
+def _run_specs(cfg: LSKDConfig) -> dict:
+    return {(eps, float(T), seed): student_spec(cfg, eps, T, seed) for eps in (0.0, cfg.eps) for T in cfg.temperatures
+            for seed in cfg.student_seed_list()}
+
+
+def run_ls_kd_specs(cfg: LSKDConfig = LSKDConfig()) -> list:
+    """The students :func:`run_ls_kd` trains (their teachers are their needs), for one ``runner.train_many``
+    over a whole chapter."""
+    return list(_run_specs(cfg).values())
+
+
 def run_ls_kd(cfg: LSKDConfig = LSKDConfig(), use_cache: bool = True, verbose: bool = True,
               progress: Callable[[float, str], None] | None = None) -> LSKDResult:
     """The chapter's experiment: 2 teachers, ``2 × len(temperatures)`` students, entropy,
@@ -346,8 +357,7 @@ def run_ls_kd(cfg: LSKDConfig = LSKDConfig(), use_cache: bool = True, verbose: b
         if progress is not None:
             progress(done / n_models, what)
 
-    specs = {(eps, float(T), seed): student_spec(cfg, eps, T, seed) for eps in epss for T in cfg.temperatures
-             for seed in cfg.student_seed_list()}  # every student, listed once
+    specs = _run_specs(cfg)  # every student, listed once
     trained = dict(zip(specs, runner.train_many(list(specs.values()), device=cfg.device, use_cache=use_cache)))
     teachers, students, entropy, geometry = [], [], [], []
     feats_by_eps: dict[float, dict[float, np.ndarray]] = {}

@@ -21,7 +21,7 @@ from ..plots.hinton import distillation_figure, mythical3_figure
 from .common import retrain_panel
 
 __all__ = ["preview_epoch", "retrain_distillation", "retrain_mythical3", "distillation_panel", "distillation_figure", "distillation_static_panels", "mythical3_panel",
-           "mythical3_figure", "mythical3_static_panels", "TEMPERATURES", "STUDENT_SIZES",
+           "mythical3_figure", "mythical3_static_panels", "mythical3_static_specs", "TEMPERATURES", "STUDENT_SIZES",
            "MYTHICAL3_DIGITS", "MYTHICAL3_TEMPERATURES", "MYTHICAL3_ALPHAS"]
 
 TEMPERATURES = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 20.0)
@@ -164,6 +164,14 @@ MYTHICAL3_TEMPERATURES = (1.0, 4.0, 20.0)
 MYTHICAL3_ALPHAS = (0.25, 0.5, 0.75, 0.9, 1.0)
 
 
+def mythical3_static_specs(cfg: M.Mythical3Config, digits=MYTHICAL3_DIGITS, temperatures=MYTHICAL3_TEMPERATURES,
+                           alphas=MYTHICAL3_ALPHAS) -> list:
+    """The students :func:`mythical3_static_panels` shows (for one ``runner.train_many`` over a whole chapter)."""
+    settings = ([replace(cfg, omit=(d,), temperature=float(T)) for d in digits for T in temperatures]
+                + [replace(cfg, alpha=float(a)) for a in alphas])
+    return [s for c in settings for s in M.mythical3_specs(c)]
+
+
 def mythical3_static_panels(cfg: M.Mythical3Config, digits=MYTHICAL3_DIGITS, temperatures=MYTHICAL3_TEMPERATURES,
                             alphas=MYTHICAL3_ALPHAS) -> W.VBox:
     """Static twins of :func:`mythical3_panel` for the rendered book: the panel's own figure for
@@ -176,9 +184,7 @@ def mythical3_static_panels(cfg: M.Mythical3Config, digits=MYTHICAL3_DIGITS, tem
         return mythical3_figure(M.run_mythical3(replace(cfg, omit=tuple(omit), temperature=float(T),
                                                         alpha=float(alpha)), verbose=False))
 
-    settings = ([replace(cfg, omit=(d,), temperature=float(T)) for d in digits for T in temperatures]
-                + [replace(cfg, alpha=float(a)) for a in alphas])
-    runner.train_many([s for c in settings for s in M.mythical3_specs(c)], device=cfg.device)  # the missing students
+    runner.train_many(mythical3_static_specs(cfg, digits, temperatures, alphas), device=cfg.device)  # the missing ones
     d0 = cfg.omit[0] if len(cfg.omit) == 1 and cfg.omit[0] in digits else digits[0]
     T0 = cfg.temperature if cfg.temperature in temperatures else temperatures[0]
     a0 = cfg.alpha if cfg.alpha in alphas else alphas[0]

@@ -16,7 +16,7 @@ from ..experiments import ls_kd as L
 from ..plots.ls_kd import ls_kd_figure
 from .common import retrain_panel
 
-__all__ = ["ls_kd_panel", "ls_kd_figure", "ls_kd_static_panel", "PANEL_TEMPERATURES", "PANEL_EPS",
+__all__ = ["ls_kd_panel", "ls_kd_figure", "ls_kd_static_panel", "ls_kd_static_specs", "PANEL_TEMPERATURES", "PANEL_EPS",
            "STATIC_EPS", "STATIC_TEMPERATURES"]
 
 PANEL_TEMPERATURES = (1.0, 2.0, 3.0, 4.0, 8.0, 16.0, 64.0)
@@ -62,6 +62,14 @@ def ls_kd_panel(cfg: L.LSKDConfig = L.LSKDConfig(), eps: float = 0.1, T: float =
                          run_now=run_now)
 
 
+def ls_kd_static_specs(cfg: L.LSKDConfig = L.LSKDConfig(), eps_values=STATIC_EPS,
+                       temperatures=STATIC_TEMPERATURES) -> list:
+    """The students :func:`ls_kd_static_panel` shows (their teachers are their needs), for one
+    ``runner.train_many`` over a whole chapter."""
+    icfg = cfg.interactive()
+    return [L.student_spec(icfg, e, t) for e in eps_values for t in temperatures]
+
+
 def ls_kd_static_panel(cfg: L.LSKDConfig = L.LSKDConfig(), eps_values=STATIC_EPS, temperatures=STATIC_TEMPERATURES,
                        eps: float = 0.1, T: float = 4.0) -> W.VBox:
     """Static twin of :func:`ls_kd_panel` for the rendered book: the panel's own figure (digits
@@ -71,7 +79,7 @@ def ls_kd_static_panel(cfg: L.LSKDConfig = L.LSKDConfig(), eps_values=STATIC_EPS
 
     icfg = cfg.interactive()
     # the runner trains the missing teachers and students of the grid first, all together
-    runner.train_many([L.student_spec(icfg, e, t) for e in eps_values for t in temperatures], device=icfg.device)
+    runner.train_many(ls_kd_static_specs(cfg, eps_values, temperatures), device=icfg.device)
     return static_panel(lambda e, t: ls_kd_figure(L.run_interactive(eps=e, T=t, classes=cfg.classes, cfg=icfg)),
                         [("LS eps", list(eps_values)), ("T", list(temperatures))],
                         title="The label-smoothing panel over eps and T (panel scale, digits "
