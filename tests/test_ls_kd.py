@@ -368,3 +368,24 @@ def test_student_seeds_give_a_mean_and_a_spread():
         L.LSKDConfig(student_seeds=0)
     with pytest.raises(ValueError, match="student_seed"):
         L.train_student(cfg, 0.0, 1.0, student_seed=-3, verbose=False)
+
+
+def test_a_new_setting_previews_its_teacher_while_the_student_trains(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from subclass_lib import runner
+    from subclass_lib.plots import ls_kd_figure
+
+    monkeypatch.setenv("SUBCLASS_LIB_CACHE", str(tmp_path))
+    runner.clear_memory_cache()
+    cfg = L.LSKDConfig(**TINY)
+    seen = []
+    final = L.run_interactive(eps=0.1, T=4.0, classes=(1, 2, 3), cfg=cfg, preview=seen.append)
+    assert len(seen) == 1 and seen[0]["student_projection"] is None and seen[0]["student_accuracy"] is None
+    assert seen[0]["teacher_accuracy"] == final["teacher_accuracy"] and final["student_projection"] is not None
+    fig = ls_kd_figure(seen[0])
+    assert "still training" in fig.axes[1].texts[0].get_text()
+    plt.close(fig)
+    again = []  # cached now: no preview, the same result
+    assert L.run_interactive(eps=0.1, T=4.0, classes=(1, 2, 3), cfg=cfg, preview=again.append)[
+        "student_accuracy"] == final["student_accuracy"] and again == []

@@ -409,22 +409,27 @@ def run_ls_kd(cfg: LSKDConfig = LSKDConfig(), use_cache: bool = True, verbose: b
 
 
 def run_interactive(eps: float = 0.1, T: float = 4.0, classes: Sequence[int] = (4, 9, 0),
-                    cfg: LSKDConfig = LSKDConfig(), progress: Callable[[float, str], None] | None = None) -> dict:
+                    cfg: LSKDConfig = LSKDConfig(), progress: Callable[[float, str], None] | None = None,
+                    preview: Callable[[dict], None] | None = None) -> dict:
     """One slider setting: the teacher with ``eps`` (cached per eps) and its student at ``T``;
-    returns their accuracies and penultimate projections of the three ``classes``."""
+    returns their accuracies and penultimate projections of the three ``classes``. ``preview`` (if
+    given) gets the result with the teacher alone (the student's entries None) when the student still
+    has to train."""
     eps = check_eps(eps)
     T = check_temperature(T)
     cls = check_classes(classes)
     test = load_mnist("test")
+    n = cfg.feature_examples
+    x, y = test.images[:n], test.labels[:n]
 
     def part(lo, hi):
         return None if progress is None else (lambda f, text="": progress(lo + (hi - lo) * f, text))
 
     teacher = train_teacher(cfg, eps, part(0.0, 0.6), verbose=False).model
+    out = {"eps": eps, "T": T, "classes": cls, "teacher_accuracy": mnist_test_accuracy(teacher),
+           "teacher_projection": penultimate_projection(teacher, x, y, cls, max_per_class=300)}
+    if preview is not None and not runner.is_cached(student_spec(cfg, eps, T)):
+        preview({**out, "student_accuracy": None, "student_projection": None})
     student = train_student(cfg, eps, T, part(0.6, 1.0), verbose=False).model
-    n = cfg.feature_examples
-    x, y = test.images[:n], test.labels[:n]
-    return {"eps": eps, "T": T, "classes": cls,
-            "teacher_accuracy": mnist_test_accuracy(teacher), "student_accuracy": mnist_test_accuracy(student),
-            "teacher_projection": penultimate_projection(teacher, x, y, cls, max_per_class=300),
+    return {**out, "student_accuracy": mnist_test_accuracy(student),
             "student_projection": penultimate_projection(student, x, y, cls, max_per_class=300)}

@@ -163,12 +163,17 @@ def diffusion_bars(diffusion_rows: Sequence[Mapping], title: str | None = None):
 
 def ls_kd_figure(r) -> plt.Figure:
     """The figure of :func:`ls_kd_panel` for one setting (a :func:`~subclass_lib.experiments.ls_kd.run_interactive`
-    result): the teacher's and the student's penultimate projections with their test accuracies."""
+    result): the teacher's and the student's penultimate projections with their test accuracies (a preview,
+    whose student is None, shows the teacher and says that the student is still training)."""
     fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.5))
     projection_scatter(r["teacher_projection"], ax=axes[0],
                        title=f"teacher, eps={r['eps']:g}: test acc {r['teacher_accuracy']:.4f}")
-    projection_scatter(r["student_projection"], ax=axes[1],
-                       title=f"student, T={r['T']:g}: test acc {r['student_accuracy']:.4f}")
+    if r["student_projection"] is None:
+        axes[1].set_axis_off()
+        axes[1].text(0.5, 0.5, f"student, T={r['T']:g}:\nstill training", ha="center", va="center")
+    else:
+        projection_scatter(r["student_projection"], ax=axes[1],
+                           title=f"student, T={r['T']:g}: test acc {r['student_accuracy']:.4f}")
     axes[0].legend(fontsize=9, markerscale=2, loc="best")
     fig.tight_layout()
     return fig

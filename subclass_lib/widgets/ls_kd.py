@@ -55,8 +55,8 @@ def ls_kd_panel(cfg: L.LSKDConfig = L.LSKDConfig(), eps: float = 0.1, T: float =
         "c": _digit(c, "digit 3"),
     }
 
-    def run(progress, eps, T, a, b, c):
-        return L.run_interactive(eps=eps, T=T, classes=(a, b, c), cfg=icfg, progress=progress)
+    def run(progress, preview, eps, T, a, b, c):  # a new eps shows its teacher first, while the student trains
+        return L.run_interactive(eps=eps, T=T, classes=(a, b, c), cfg=icfg, progress=progress, preview=preview)
 
     return retrain_panel(controls, run, ls_kd_figure, title="Try it: label smoothing and temperature",
                          run_now=run_now)
