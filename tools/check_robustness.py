@@ -171,8 +171,10 @@ def run_reader_seeds(seeds: list[int], chapters: list[Path], keep_cache: Path | 
     report, for each claim of each chapter, on how many seeds it held. One model cache for all seeds
     (its keys hold the reader seed): ``keep_cache`` or the default one."""
     import nbformat
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from patient_client import PatientClient  # tools/patient_client.py: it does not miss a shell reply
 
     keys = ("SUBCLASS_LIB_CLAIMS", "SUBCLASS_LIB_CLAIMS_LOG", "SUBCLASS_LIB_READER_SEED", "SUBCLASS_LIB_CACHE")
     old = {k: os.environ.get(k) for k in keys}
@@ -195,8 +197,8 @@ def run_reader_seeds(seeds: list[int], chapters: list[Path], keep_cache: Path | 
                     log.unlink(missing_ok=True)
                     os.environ["SUBCLASS_LIB_READER_SEED"] = str(seed)
                     os.environ["SUBCLASS_LIB_CLAIMS_LOG"] = str(log)
-                    client = NotebookClient(nb, timeout=1800, kernel_name="python3",
-                                            resources={"metadata": {"path": str(path.parent)}})
+                    client = PatientClient(nb, timeout=1800, kernel_name="python3",
+                                           resources={"metadata": {"path": str(path.parent)}})
                     t1 = time.perf_counter()
                     error = None
                     try:

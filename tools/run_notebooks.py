@@ -15,11 +15,11 @@ import os
 import sys
 import time
 from pathlib import Path
-from queue import Empty
 
 import nbformat
-from jupyter_core.utils import ensure_async
-from nbclient import NotebookClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from patient_client import PatientClient  # noqa: E402  (tools/patient_client.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 # The stored outputs must come from a run in which every claim of the text holds: the kernels
@@ -27,37 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ["SUBCLASS_LIB_CLAIMS"] = "strict"
 
 
-def _patient(get_msg):
-    """``get_msg`` that waits for a message at most a second at a time, up to its timeout. After a
-    cell whose widgets keep a worker pool running (the live panels of chapters 1, 2 and 5), a single
-    wait on the shell channel missed a reply that had already arrived and returned only at the cell
-    timeout (the kernel's timestamps show the reply half a second after the cell started); a fresh
-    wait sees it at once."""
-
-    async def get(timeout=None):
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            step = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
-            try:
-                return await ensure_async(get_msg(timeout=step))
-            except Empty:
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise
-
-    return get
-
-
-class _Client(NotebookClient):
-    async def async_start_new_kernel_client(self):
-        kc = await super().async_start_new_kernel_client()
-        kc.shell_channel.get_msg = _patient(kc.shell_channel.get_msg)
-        return kc
-
-
 def execute(path: Path, timeout: int = 1800) -> float:
     nb = nbformat.read(path, as_version=4)
-    client = _Client(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
-                     resources={"metadata": {"path": str(path.parent)}})
+    client = PatientClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
+                           resources={"metadata": {"path": str(path.parent)}})
     t0 = time.perf_counter()
     client.execute()
     took = time.perf_counter() - t0
