@@ -99,7 +99,8 @@ def sweep(cfg: StudentsConfig, param: str, values: Sequence, methods: Sequence[s
           teacher: TeacherResult | None = None, *, verbose: bool = False, use_cache: bool = True, progress: Callable | None = None) -> dict:
     """Binary test error of ``methods`` over ``values`` of one config field (the static twin
     of a slider): ``{"param", "values", "errors": {method: [..]}}``."""
-    cfgs, values = _sweep_configs(cfg, param, values), list(values)
+    values = list(values)  # (an iterator would be spent by the configs)
+    cfgs = _sweep_configs(cfg, param, values)
     teacher = teacher if teacher is not None else get_teacher(cfg, verbose=verbose, use_cache=use_cache)
     prefetch = use_cache and cache.is_cached(teacher_spec(cfg.teacher))  # the students read it
     errors = _test_errors(cfgs, methods, teacher,
