@@ -231,4 +231,3 @@ def test_bad_default_title_dpi_and_figures():
         static_panel(pngs, [("T", TS)], title=None)
     with pytest.raises(ValueError, match="mapping from settings to figures, or a function"):
         static_panel([_fake_png("")] * 3, [("T", TS)], title="x")
-

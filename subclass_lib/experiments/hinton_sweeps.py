@@ -25,11 +25,13 @@ def _check_seeds(seeds, cfg: HintonConfig) -> list[int]:
     return seeds
 
 
-def _grid_specs(cfg: HintonConfig, settings: Sequence[dict], hiddens, seeds) -> dict:
-    """Every student of a grid, listed once (trained side by side where the cache lacks them):
-    ``{(size label, seed, setting index or None for the hard-label student): spec}``."""
-    hiddens = [check_hidden(h, "hidden", allow_int=False) for h in hiddens]
-    seeds = _check_seeds(seeds, cfg)
+def _checked_sizes_and_seeds(cfg: HintonConfig, hiddens, seeds) -> tuple[list, list[int]]:
+    return [check_hidden(h, "hidden", allow_int=False) for h in hiddens], _check_seeds(seeds, cfg)
+
+
+def _grid_specs(cfg: HintonConfig, settings: Sequence[dict], hiddens: list, seeds: list[int]) -> dict:
+    """Every student of a grid (checked ``hiddens`` and ``seeds``), listed once (trained side by side where
+    the cache lacks them): ``{(size label, seed, setting index or None for the hard-label student): spec}``."""
     grid = {(hidden_label(h), s, None): student_spec(cfg, "hard", hidden=h, seed=s) for h in hiddens for s in seeds}
     grid.update({(hidden_label(h), s, i): student_spec(cfg, "distilled", hidden=h, seed=s, **kw)
                  for h in hiddens for s in seeds for i, kw in enumerate(settings)})
@@ -41,14 +43,16 @@ def temperature_sweep_specs(cfg: HintonConfig, temperatures: Sequence[float] = (
                             seeds: Sequence[int] | None = None) -> list:
     """The specs of the students :func:`temperature_sweep` trains with these arguments (for one
     ``runner.train_many`` over a whole chapter)."""
-    return list(_grid_specs(cfg, [{"T": check_temperature(T)} for T in temperatures], hiddens, seeds).values())
+    settings = [{"T": check_temperature(T)} for T in temperatures]
+    return list(_grid_specs(cfg, settings, *_checked_sizes_and_seeds(cfg, hiddens, seeds)).values())
 
 
 def alpha_sweep_specs(cfg: HintonConfig, alphas: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
                       hiddens: Sequence[tuple[int, ...]] = ((800, 800), (30, 30)),
                       seeds: Sequence[int] | None = None) -> list:
     """The specs of the students :func:`alpha_sweep` trains with these arguments."""
-    return list(_grid_specs(cfg, [{"alpha": check_fraction(a, "alpha")} for a in alphas], hiddens, seeds).values())
+    settings = [{"alpha": check_fraction(a, "alpha")} for a in alphas]
+    return list(_grid_specs(cfg, settings, *_checked_sizes_and_seeds(cfg, hiddens, seeds)).values())
 
 
 def _student_grid(cfg: HintonConfig, settings: Sequence[dict], hiddens: Sequence[tuple[int, ...]], seeds,
@@ -56,8 +60,7 @@ def _student_grid(cfg: HintonConfig, settings: Sequence[dict], hiddens: Sequence
     """Test accuracy of the hard-label student and of a distilled student for each of
     ``settings`` (keyword arguments of :func:`train_student`), each student size and seed:
     per-seed runs, and their mean and sample std over the seeds (keyed by ``hidden_label``, "2x800")."""
-    hiddens = [check_hidden(h, "hidden", allow_int=False) for h in hiddens]
-    seeds = _check_seeds(seeds, cfg)
+    hiddens, seeds = _checked_sizes_and_seeds(cfg, hiddens, seeds)
     _, _, (xs, ys) = load_splits()
     grid = _grid_specs(cfg, settings, hiddens, seeds)
     trained = runner.train_many(list(grid.values()), device=cfg.device, use_cache=use_cache)
