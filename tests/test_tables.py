@@ -37,3 +37,17 @@ def test_columns_and_missing_keys():
 def test_a_column_of_prose_wraps_and_a_column_of_numbers_does_not():
     html = result_table([{"comparison": "2x800 student: hard labels -> distilled (accuracy %)", "error": 0.01}]).to_html()
     assert "white-space: normal" in html and html.count("white-space") == 1  # the prose column only
+
+
+def test_a_column_of_means_and_spreads_may_wrap_only_before_its_spread():
+    rows = [{"student": "2x800", "T=4": "0.9797 ± 0.0005", "gain": "+1.49"}]
+    t = result_table(rows)
+    html = t.to_html()
+    assert "0.9797 ±\u00a00.0005" in html and "0.9797 ± 0.0005" not in html
+    assert html.count("white-space: normal") == 1  # the mean ± spread column only
+    assert repr(t) == format_table(rows)  # the plain text keeps its ordinary spaces
+
+
+def test_a_column_of_number_lists_may_wrap_after_a_comma():
+    html = result_table([{"T": 1, "per seed": "0.9672, 0.9666, 0.9682"}]).to_html()
+    assert html.count("white-space: normal") == 1

@@ -6,6 +6,7 @@ out. Notebooks, widgets and the command line all call the same recipe functions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
@@ -27,6 +28,10 @@ class Scaled:
     def for_scale(cls, scale: str = "default", **overrides):
         check_scale(scale)
         return cls(**{**cls.SCALES[scale], **overrides, "scale": scale})
+
+
+#: a table cell that is a mean and a spread, e.g. "0.9648 ± 0.0011" or "+1.49 ± 0.12"
+_MEAN_STD = re.compile(r"^\S+ ± \S+$")
 
 
 def _cell(v, floatfmt: str):
@@ -73,6 +78,9 @@ def result_table(rows: Sequence[Mapping], columns: Sequence[str] | None = None, 
         def _repr_pretty_(self, p, cycle) -> None:
             p.text(text)
 
+    mean_std = [c for c in frame.columns if any(isinstance(v, str) and _MEAN_STD.match(v) for v in frame[c])]
+    for c in mean_std:  # a no-break space after the "±": the line may break only before it
+        frame[c] = [v.replace(" ± ", " ±\u00a0") if isinstance(v, str) else v for v in frame[c]]
     uid = hashlib.sha256((text + (caption or "") + repr(sorted((best or {}).items()))).encode()).hexdigest()[:10]
     style = ResultTable(frame, uuid=f"r{uid}", cell_ids=False, table_attributes='class="result-table"')
     style = style.hide(axis="index")
@@ -81,7 +89,11 @@ def result_table(rows: Sequence[Mapping], columns: Sequence[str] | None = None, 
     for col in frame.columns:  # a column of prose wraps inside the column instead of scrolling the table
         if any(isinstance(v, str) and len(v) > 24 for v in frame[col]):
             style = style.set_properties(subset=[col], **{"white-space": "normal", "text-align": "left",
-                                                          "min-width": "9em"})
+                                                          "min-width": "7em"})
+        elif col in mean_std or any(isinstance(v, str) and ", " in v for v in frame[col]):
+            # "0.9648 ± 0.0011" may wrap before its "±", a list of numbers after a comma, when the table
+            # is wider than the column
+            style = style.set_properties(subset=[col], **{"white-space": "normal"})
     for col, how in (best or {}).items():
         values = [r.get(col) for r in rows]
         nums = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]

@@ -32,7 +32,7 @@ def soft_target_bars(images, labels, probs_by_T: Mapping[float, object], title: 
     images, labels = _np(images), _np(labels)
     temps = list(probs_by_T)
     n = len(labels)
-    fig, axes = plt.subplots(n, 1 + len(temps), figsize=(2.0 + 2.4 * len(temps), 1.9 * n), squeeze=False,
+    fig, axes = plt.subplots(n, 1 + len(temps), figsize=(2.0 + 2.4 * len(temps), 2.1 * n), squeeze=False,
                              gridspec_kw={"width_ratios": [0.8] + [1.0] * len(temps)})
     for i in range(n):
         ax = axes[i, 0]
@@ -47,12 +47,12 @@ def soft_target_bars(images, labels, probs_by_T: Mapping[float, object], title: 
             ax.set_ylim(0, 1.0 if T == min(temps) else max(0.05, float(p.max()) * 1.15))
             ax.set_xticks(range(10))
             ax.tick_params(labelsize=9)
-            if i == 0:
-                ax.set_title(f"T = {T:g}", fontsize=10)
-            # print the two largest wrong classes, the "dark knowledge"
+            # the two largest wrong classes, the "dark knowledge", above the panel (never over a bar)
             wrong = sorted((d for d in range(10) if d != int(labels[i])), key=lambda d: -p[d])[:2]
-            ax.text(0.98, 0.95, "  ".join(f"{d}: {p[d]:.2g}" for d in wrong), transform=ax.transAxes,
-                    ha="right", va="top", fontsize=9, color="C1")
+            ax.set_title("  ".join(f"{d}: {p[d]:.2g}" for d in wrong), fontsize=9, color="C1", pad=3)
+            if i == 0:
+                ax.annotate(f"T = {T:g}", (0.5, 1.0), xycoords="axes fraction", xytext=(0, 16),
+                            textcoords="offset points", ha="center", va="bottom", fontsize=10)
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
@@ -65,9 +65,11 @@ def soft_target_entropy(temperatures: Sequence[float], entropies: Sequence[float
     fig, ax = plt.subplots(figsize=(5.0, 3.2))
     ax.plot(temperatures, entropies, marker="o", ms=3)
     ax.axhline(np.log2(10), color="gray", ls="--", lw=1, label="uniform over 10 digits (3.32 bits)")
+    low = 0.1 * np.log2(10)  # a mark this close to the x axis is labelled above its point
     for T in marks:
         h = float(np.interp(T, temperatures, entropies))
-        ax.annotate(f"T={T:g}: {h:.2f}", (T, h), textcoords="offset points", xytext=(4, -12), fontsize=9)
+        ax.annotate(f"T={T:g}: {h:.2f}", (T, h), textcoords="offset points", xytext=(4, 6 if h < low else -12),
+                    fontsize=9)
     ax.set_xscale("log")
     ax.set(xlabel="temperature T", ylabel="mean entropy of soft targets (bits)")
     ax.grid(alpha=0.3)
@@ -245,19 +247,22 @@ def mythical3_alpha_and_digits(alphas: Sequence[float], by_alpha: Sequence[Mappi
     results): left, the distilled student's accuracy on the omitted 3s over alpha, before and after
     the bias shift; right, for each omitted digit, the three students' accuracy on it."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for key, label in (("distilled", "distilled"), ("distilled_bias_adjusted", "distilled, shifted")):
-        axes[0].plot(alphas, [r[key]["accuracy_on_omitted"] for r in by_alpha], marker="o", label=label)
+    kinds = (("hard_labels", "hard labels", "C0"), ("distilled", "distilled", "C1"),
+             ("distilled_bias_adjusted", "distilled, shifted", "C2"))  # one colour per student in both panels
+    for key, label, color in kinds[1:]:
+        axes[0].plot(alphas, [r[key]["accuracy_on_omitted"] for r in by_alpha], marker="o", label=label, color=color)
     axes[0].set(xlabel="alpha", ylabel="accuracy on the omitted 3s", title="3s left out: the alpha slider")
     xs = np.arange(len(digits))
-    for k, (key, label) in enumerate((("hard_labels", "hard labels"), ("distilled", "distilled"),
-                                      ("distilled_bias_adjusted", "distilled, shifted"))):
+    for k, (key, label, color) in enumerate(kinds):
         axes[1].bar(xs + (k - 1) * 0.27, [r[key]["accuracy_on_omitted"] for r in by_digit], width=0.27,
-                    label=label)
+                    label=label, color=color)
     axes[1].set(xticks=xs, xticklabels=[str(d) for d in digits], xlabel="omitted digit",
-                ylabel="accuracy on the omitted digit", title="one digit left out")
+                ylabel="accuracy on the omitted digit", title="one digit left out", ylim=(0, 1.0))
     for ax in axes:
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=9)
+    axes[0].legend(fontsize=9, loc="lower right")
+    # the bars reach 1: the legend goes under the axes, not over them
+    axes[1].legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, frameon=False)
     fig.tight_layout()
     return fig
 

@@ -130,7 +130,7 @@ def accuracy_vs_temperature(student_rows: Sequence[Mapping], reference: Mapping[
         _log2_axis(ax2)
         ax2.set(xlabel="distillation temperature T", ylabel="student top-1 accuracy")
         ax2.set_title("Chandrasegaran et al. (2022), Table 2", fontsize=10)
-        ax2.legend(fontsize=9)
+        ax2.legend(fontsize=9, loc="lower left")  # the curves fall from the upper left
         ax2.grid(alpha=0.3)
     fig.tight_layout()
     return fig

@@ -234,11 +234,12 @@ def seed_recovery_chart(runs: Mapping[str, Sequence[float]], reference: Mapping[
             v = np.asarray(runs[n], dtype=float)
             ax.bar(i, v.mean(), 0.6, yerr=v.std(), capsize=4, color="C0", alpha=0.75)
             ax.scatter(np.full(len(v), i) + np.linspace(-0.15, 0.15, len(v)), v, color="k", s=12, zorder=3)
-            ax.text(i, v.mean() + v.std() + 0.01, f"{v.mean():.1%}\n±{v.std():.1%}", ha="center", fontsize=9)
+            top = max(v.max(), v.mean() + v.std())  # the label sits above the highest dot and the bar's cap
+            ax.text(i, top + 0.015, f"{v.mean():.1%}\n±{v.std():.1%}", ha="center", va="bottom", fontsize=9)
         else:
             m, s = reference[n]
             ax.bar(i, m, 0.6, yerr=s, capsize=4, color="lightgray", edgecolor="gray")
-            ax.text(i, m + s + 0.01, f"{m:.1%}\n±{s:.1%}", ha="center", fontsize=9)
+            ax.text(i, m + s + 0.015, f"{m:.1%}\n±{s:.1%}", ha="center", va="bottom", fontsize=9)
     if target is not None:
         ax.axhline(target, color="crimson", ls=":", lw=1, label=f"target {target:.0%}")
         ax.legend(fontsize=9, loc="lower right")

@@ -36,16 +36,19 @@ def student_errors(errors: Mapping[str, float], std: Mapping[str, float] | None 
     err = [100 * (std or {}).get(n, 0.0) for n in names] if std else None
     bars = ax.bar(x - (w / 2 if reference else 0), ours, w, yerr=err, capsize=3, label=labels[0],
                   color=[_COLORS.get(n, "tab:blue") for n in names])
-    for b, v in zip(bars, ours):
-        ax.text(b.get_x() + b.get_width() / 2, v, f"{v:.2f}", ha="center", va="bottom", fontsize=9)
+    tops = [v + (e if err else 0.0) for v, e in zip(ours, err or [0.0] * len(ours))]
+    for b, v, top in zip(bars, ours, tops):  # each value above its error bar's cap
+        ax.text(b.get_x() + b.get_width() / 2, top, f"{v:.2f}", ha="center", va="bottom", fontsize=9)
     if reference:
         ref = [100 * reference.get(n, np.nan) for n in names]
         rerr = [100 * (reference_std or {}).get(n, 0.0) for n in names] if reference_std else None
         ax.bar(x + w / 2, ref, w, yerr=rerr, capsize=3, label=labels[1], color="lightgray", edgecolor="gray")
-        for xi, v in zip(x, ref):
+        for xi, v, e in zip(x, ref, rerr or [0.0] * len(ref)):
             if np.isfinite(v):
-                ax.text(xi + w / 2, v, f"{v:.2f}", ha="center", va="bottom", fontsize=9, color="dimgray")
+                ax.text(xi + w / 2, v + e, f"{v:.2f}", ha="center", va="bottom", fontsize=9, color="dimgray")
+                tops.append(v + e)
         ax.legend(fontsize=9)
+    ax.set_ylim(0, 1.15 * max(t for t in tops if np.isfinite(t)))  # room for the labels inside the axes
     ax.set_xticks(x, [_NAMES.get(n, n) for n in names], fontsize=9)
     ax.set_ylabel("binary test error (%)")
     ax.grid(axis="y", alpha=0.3)
