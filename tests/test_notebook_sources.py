@@ -132,3 +132,14 @@ def test_the_checks_catch_what_they_are_for(tmp_path):
         assert stray_matplotlib_results(_notebook(tmp_path, "ok", [result(text)])), text
     for text in ["0.9812", "'Text(' is a word", "{'accuracy': 0.98}"]:
         assert not stray_matplotlib_results(_notebook(tmp_path, "ok", [result(text)])), text
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_no_figure_shown_twice(path):
+    """A cell whose last line returns a Figure shows it twice: once as its result, once from the
+    inline backend at the end of the cell. Assign it (``fig = ...``) instead."""
+    doubled = [i for i, cell in enumerate(_cells(path)) if cell["cell_type"] == "code"
+               and sum("image/png" in o.get("data", {}) for o in cell.get("outputs", [])) > 1
+               and any(o["output_type"] == "execute_result" and "image/png" in o.get("data", {})
+                       for o in cell.get("outputs", []))]
+    assert not doubled, f"{path.name}: cells {doubled} store their figure twice"

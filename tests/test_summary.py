@@ -103,8 +103,8 @@ def test_headline_rows_give_mean_and_spread_per_chapter():
     assert [r["chapter"] for r in rows] == [1, 1, 2, 3, 4] + [5] * 10
     oracle = [r for r in rows if "oracle" in r["passes"]]
     assert [r["this book"] for r in oracle] == ["2.00 ± 0.00", "4.00 ± 1.41"]  # one a setting, after its four
-    assert rows[0]["this book"] == "96.50 ± 0.71 -> 97.75 ± 0.35" and rows[0]["seeds"] == 2
-    assert rows[2]["this book"] == "0.0 -> 80.0 -> 90.0" and rows[2]["seeds"] == 1
+    assert rows[0]["this book"] == "96.50 ± 0.71 → 97.75 ± 0.35" and rows[0]["seeds"] == 2
+    assert rows[2]["this book"] == "0.0 → 80.0 → 90.0" and rows[2]["seeds"] == 1
     assert rows[4]["this book"] == "85.00 ± 5.00, 98.50 ± 0.50"  # population std, as chapter 4 prints it
     assert rows[5]["this book"] == "2.50 ± 0.71" and rows[5]["sources"] == "paper 1.57"
     assert all(set(r) == {"chapter", "passes", "comparison", "this book", "seeds", "sources"} for r in rows)

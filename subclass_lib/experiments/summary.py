@@ -184,24 +184,24 @@ def headline_rows(h: dict) -> list[dict]:
     wu, hi = H.SOURCE_HINTON["write-up"], M.SOURCE_MYTHICAL3["Hinton et al."]
     rows = [
         {"chapter": 1, "passes": "softened logits at T",
-         "comparison": "2x800 student: hard labels -> distilled (accuracy %)",
-         "this book": f"{mean_pm(c1['2x800 hard'], **pct)} -> {mean_pm(c1['2x800 distilled'], **pct)}",
-         "seeds": n1, "sources": f"write-up {100 * wu['small']:.2f} -> {100 * wu['distilled']:.2f}"},
+         "comparison": "2x800 student: hard labels → distilled (accuracy %)",
+         "this book": f"{mean_pm(c1['2x800 hard'], **pct)} → {mean_pm(c1['2x800 distilled'], **pct)}",
+         "seeds": n1, "sources": f"write-up {100 * wu['small']:.2f} → {100 * wu['distilled']:.2f}"},
         {"chapter": 1, "passes": "softened logits at T",
-         "comparison": "2x30 student: hard labels -> distilled (accuracy %)",
-         "this book": f"{mean_pm(c1['2x30 hard'], **pct)} -> {mean_pm(c1['2x30 distilled'], **pct)}",
+         "comparison": "2x30 student: hard labels → distilled (accuracy %)",
+         "this book": f"{mean_pm(c1['2x30 hard'], **pct)} → {mean_pm(c1['2x30 distilled'], **pct)}",
          "seeds": n1, "sources": ""},
         {"chapter": 2, "passes": "softened logits at T",
-         "comparison": "no 3s in the transfer set: hard labels -> distilled -> shifted (% of test 3s)",
-         "this book": " -> ".join(f"{100 * c2[k]['accuracy_on_omitted']:.1f}"
+         "comparison": "no 3s in the transfer set: hard labels → distilled → shifted (% of test 3s)",
+         "this book": " → ".join(f"{100 * c2[k]['accuracy_on_omitted']:.1f}"
                                   for k in ("hard_labels", "distilled", "distilled_bias_adjusted")),
-         "seeds": 1, "sources": f"Hinton et al. {100 * (1 - hi['distilled_errors_on_3'] / 1010):.1f} -> "
-                                f"{100 * (1 - hi['adjusted_errors_on_3'] / 1010):.1f} (distilled -> shifted)"},
+         "seeds": 1, "sources": f"Hinton et al. {100 * (1 - hi['distilled_errors_on_3'] / 1010):.1f} → "
+                                f"{100 * (1 - hi['adjusted_errors_on_3'] / 1010):.1f} (distilled → shifted)"},
         {"chapter": 3, "passes": "one soft distribution (T = 1)",
-         "comparison": f"student at T = {c3['T_low']:g}: hard-label teacher -> LS teacher (accuracy %)",
-         "this book": f"{mean_pm(c3['students'][0.0, c3['T_low']], **pct)} -> "
+         "comparison": f"student at T = {c3['T_low']:g}: hard-label teacher → LS teacher (accuracy %)",
+         "this book": f"{mean_pm(c3['students'][0.0, c3['T_low']], **pct)} → "
                       f"{mean_pm(c3['students'][c3['eps'], c3['T_low']], **pct)}",
-         "seeds": n3, "sources": "paper, CUB: 80.17 -> 80.95"},
+         "seeds": n3, "sources": "paper, CUB: 80.17 → 80.95"},
         {"chapter": 4, "passes": "(binary labels only, to the teacher)",
          "comparison": "subclass teacher: digits recovered (%), binary accuracy (%)",
          "this book": f"{mean_pm(c4['recovery'], ddof=0, **pct)}, {mean_pm(c4['super_accuracy'], ddof=0, **pct)}",
