@@ -155,24 +155,6 @@ def test_train_student_is_deterministic(teacher):
     assert 0 <= runs[0].recovery_one_to_one <= 1
 
 
-def test_students_over_seeds_keep_only_the_configs_seed_curves(teacher):
-    """Over seeds, only cfg's own seed records its step curve; the others skip those validation
-    passes and end with exactly the weights (and errors) they would have with a curve."""
-    from subclass_lib.experiments import subclass_students_sweeps as SW
-
-    cfg = replace(TINY, seed=0)
-    c0, c1 = SW._seed_configs(cfg, (0, 1), vary_teacher=False)
-    assert (c0.eval_every, c1.eval_every) == (cfg.eval_every, None)
-    over = SW.students_over_seeds(cfg, (0, 1), ("subclass_distillation",), teacher=teacher)
-    with_curve = S.train_student(replace(cfg, seed=1), "subclass_distillation", teacher, verbose=False,
-                                 use_cache=False)
-    without = S.train_student(c1, "subclass_distillation", teacher, verbose=False)
-    assert with_curve.curve and not without.curve
-    assert over["errors"]["subclass_distillation"][1] == without.test_error == with_curve.test_error
-    for a, b in zip(with_curve.model.parameters(), without.model.parameters()):
-        assert torch.equal(a, b)
-
-
 def test_students_in_worker_processes_equal_sequential(teacher):
     jobs = [(replace(TINY, seed=s), m) for s in (0, 1) for m in ("hard_labels", "subclass_distillation")]
     specs = [S.student_spec(c, m) for c, m in jobs]

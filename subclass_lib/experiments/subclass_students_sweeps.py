@@ -35,15 +35,10 @@ def _test_errors(cfgs: Sequence[StudentsConfig], methods: Sequence[str], teacher
 
 
 def _seed_configs(cfg: StudentsConfig, seeds: Sequence[int], vary_teacher: bool) -> list[StudentsConfig]:
-    """``cfg`` at each seed. Only ``cfg``'s own seed keeps its step curves (``eval_every``): the
-    other seeds' students are read for their test errors alone, and a validation pass every few
-    steps was over a quarter of a small student's time. Evaluating changes no weight, so each
-    student ends exactly as it would with its curve."""
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("seeds must name at least one seed")
-    return [replace(cfg, seed=s, eval_every=cfg.eval_every if s == cfg.seed else None,
-                    teacher=replace(cfg.teacher, seed=s) if vary_teacher else cfg.teacher)
+    return [replace(cfg, seed=s, teacher=replace(cfg.teacher, seed=s) if vary_teacher else cfg.teacher)
             for s in seeds]
 
 
