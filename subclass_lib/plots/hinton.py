@@ -273,7 +273,7 @@ def distillation_figure(result: Mapping, sweep: Mapping | None = None):
     distilled student as a star on the precomputed temperature sweep."""
     c = result["config"]
     d = result["distilled"]
-    fig, axes = plt.subplots(1, 2 if sweep else 1, figsize=(10 if sweep else 5, 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, 2 if sweep else 1, figsize=(8.4 if sweep else 5, 3.6), squeeze=False)
     title = f"students {hidden_label(c['student_hidden'])}, T={c['temperature']:g}, alpha={c['alpha']:g}"
     if "epochs_done" in d:  # a preview: the distilled student part way through its training
         title += f"\ndistilled after {d['epochs_done']} of {d['epochs']} epochs (still training)"

@@ -12,6 +12,9 @@ MAX_CLASSES = 4
 MAX_SUB = 10
 #: The drawing's size in inches (its coordinates are inches at this size).
 WIDTH, HEIGHT = 10.0, 4.5
+#: The book shows the drawing across its text column (about 7 of its 10 inches at 100 dpi), so its text is set
+#: this much larger than the sizes below name.
+TEXT_SCALE = 1.25
 
 _LETTERS = "ABCDEFGHIJ"
 _CLASS_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52")
@@ -40,7 +43,7 @@ class _Canvas:
     def text(self, x, y, s, size=9.5, colour=_INK, **kw):
         kw.setdefault("ha", "center")
         kw.setdefault("va", "center")
-        return self.ax.text(x, y, s, fontsize=size * self.scale, color=colour, linespacing=1.35, **kw)
+        return self.ax.text(x, y, s, fontsize=size * TEXT_SCALE * self.scale, color=colour, linespacing=1.35, **kw)
 
     def box(self, x, y, w, h, text="", face="white", edge=_INK, size=9.5, **kw):
         """A rounded box, (x, y) its lower-left corner, ``text`` centred in it."""
@@ -121,8 +124,8 @@ def subclass_distillation_schematic(n_classes: int = 2, n_sub: int = 5, ax=None)
     # each network's c x s sub-logits
     tg = d.grid(2.95, y_t + 0.2, 2.05, 0.65, c, s, label_cells=s <= 6 and c <= 3)
     sg = d.grid(2.95, y_s + 0.2, 2.05, 0.65, c, s, label_cells=s <= 6 and c <= 3)
-    d.text((tg[0] + tg[2]) / 2, y_t + 0.05, f"teacher sub-logits: {c} classes × {s} {subclasses}", size=8.5)
-    d.text((sg[0] + sg[2]) / 2, y_s + 0.05, f"student sub-logits ({c} × {s})", size=8.5)
+    d.text((tg[0] + tg[2]) / 2, y_t + 0.05, f"teacher sub-logits: {c} classes × {s} {subclasses}", size=7.6)
+    d.text((sg[0] + sg[2]) / 2, y_s + 0.05, f"student sub-logits ({c} × {s})", size=7.6)
     d.arrow((2.6, y_t + 0.525), (tg[0] - 0.3, y_t + 0.525))
     d.arrow((2.6, y_s + 0.525), (sg[0] - 0.3, y_s + 0.525))
 
