@@ -93,3 +93,17 @@ def test_every_chapter_seeds_through_the_library():
     """A reader seed changes every seed a chapter uses only if the chapter seeds nothing itself."""
     for path in robustness.chapter_paths(None):
         assert robustness.unchanged_seeds(nbformat.read(path, as_version=4)) == [], path.name
+
+
+def test_kept_files_puts_the_chapters_figures_back(tmp_path):
+    """A run writes figures into the checkout (chapter 4's animation); the tool puts them back."""
+    folder = tmp_path / "figures"
+    folder.mkdir()
+    (folder / "a.gif").write_bytes(b"seed 0")
+    (folder / "gone.png").write_bytes(b"kept")
+    with robustness.kept_files(folder):
+        (folder / "a.gif").write_bytes(b"reader seed 4")
+        (folder / "gone.png").unlink()
+        (folder / "new.png").write_bytes(b"new")
+    assert (folder / "a.gif").read_bytes() == b"seed 0" and (folder / "gone.png").read_bytes() == b"kept"
+    assert not (folder / "new.png").exists()

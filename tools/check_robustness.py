@@ -38,6 +38,7 @@ reader seed; under the settings, whose caches start empty, name chapters 01-05 w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -66,6 +67,25 @@ _SUMMARY = re.compile(r"^=*\s*(\d+ (?:passed|failed|error).*? in [\d.]+s.*?)\s*=
 #: Chapters that train nothing: they read the models of the chapters named (by prefix) from the model
 #: cache, so those must run before them with the same cache (the closing chapter reads chapters 1-5's).
 READS_FROM = {"06_what_passes.ipynb": ("01", "02", "03", "04", "05")}
+
+
+@contextlib.contextmanager
+def kept_files(folder: Path):
+    """Put ``folder``'s files back as they were when the block ends: the chapters write figures
+    into the checkout as they run (chapter 4's training animation), and a reader seed's or another
+    setting's copy must not replace the one the book stores."""
+    before = {f: f.read_bytes() for f in folder.rglob("*") if f.is_file()} if folder.is_dir() else {}
+    try:
+        yield
+    finally:
+        if folder.is_dir():
+            for f in folder.rglob("*"):
+                if f.is_file() and f not in before:
+                    f.unlink()
+        for f, data in before.items():
+            if not f.exists() or f.read_bytes() != data:
+                f.parent.mkdir(parents=True, exist_ok=True)
+                f.write_bytes(data)
 
 
 def unmet_sources(chapters: list[Path]) -> list[str]:
@@ -269,6 +289,11 @@ def main(argv=None) -> int:
                    help="instead of the settings: run the chapters once per reader seed (e.g. 0-4 or 1,3) and count "
                         "on how many seeds each claim holds; fails if any claim fails on any seed")
     args = p.parse_args(argv)
+    with kept_files(ROOT / "chapters" / "figures"):
+        return _run(p, args)
+
+
+def _run(p: argparse.ArgumentParser, args) -> int:
     chapters = chapter_paths(args.chapters)
     print(f"chapters: {', '.join(c.name for c in chapters)}", flush=True)
     report = []
