@@ -186,20 +186,21 @@ def mythical3_result(cfg: Mythical3Config, teacher, dist, hard=None, use_cache: 
     kept for this process (a static panel shows settings the chapter has evaluated before)."""
     _, (xv, _), (xs, ys) = load_splits()
     z_t = test_logits(teacher_spec(cfg), teacher) if use_cache else predict(teacher, xs)
-    d_spec, h_spec = mythical3_specs(cfg)
 
-    def logits(spec, model, what, x):
+    def logits(kind, model, what, x):  # kind: the student's, as in mythical3_specs
+        if not (final and use_cache):
+            return predict(model, x)
         # (a tag of its own: other memos of a model's logits are computed on a pinned thread count)
-        return memo(spec, f"mythical3 {what}", lambda: predict(model, x)) if final and use_cache else predict(model, x)
+        return memo(student_spec(cfg, kind, omit=cfg.omit), f"mythical3 {what}", lambda: predict(model, x))
 
     freq = training_frequency(cfg.omit)
     if cfg.bias_shift is None:
-        shift, how = auto_bias_shift(logits(d_spec, dist, "validation", xv), cfg.omit, freq), "auto"
+        shift, how = auto_bias_shift(logits("distilled", dist, "validation", xv), cfg.omit, freq), "auto"
     else:
         shift, how = float(cfg.bias_shift), "given"
-    z_d = logits(d_spec, dist, "test", xs)
+    z_d = logits("distilled", dist, "test", xs)
     z_a = adjust_bias(z_d, cfg.omit, shift)
-    z_h = None if hard is None else logits(h_spec, hard, "test", xs)
+    z_h = None if hard is None else logits("hard", hard, "test", xs)
     return {
         "teacher": evaluate(z_t, ys, cfg.omit),
         "hard_labels": None if hard is None else evaluate(z_h, ys, cfg.omit),

@@ -36,7 +36,7 @@ def student_errors(errors: Mapping[str, float], std: Mapping[str, float] | None 
     err = [100 * (std or {}).get(n, 0.0) for n in names] if std else None
     bars = ax.bar(x - (w / 2 if reference else 0), ours, w, yerr=err, capsize=3, label=labels[0],
                   color=[_COLORS.get(n, "tab:blue") for n in names])
-    tops = [v + (e if err else 0.0) for v, e in zip(ours, err or [0.0] * len(ours))]
+    tops = [v + e for v, e in zip(ours, err or [0.0] * len(ours))]
     for b, v, top in zip(bars, ours, tops):  # each value above its error bar's cap
         ax.text(b.get_x() + b.get_width() / 2, top, f"{v:.2f}", ha="center", va="bottom", fontsize=9)
     if reference:
