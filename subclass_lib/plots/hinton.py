@@ -254,8 +254,10 @@ def mythical3_alpha_and_digits(alphas: Sequence[float], by_alpha: Sequence[Mappi
     axes[0].set(xlabel="alpha", ylabel="accuracy on the omitted 3s", title="3s left out: the alpha slider")
     xs = np.arange(len(digits))
     for k, (key, label, color) in enumerate(kinds):
-        axes[1].bar(xs + (k - 1) * 0.27, [r[key]["accuracy_on_omitted"] for r in by_digit], width=0.27,
-                    label=label, color=color)
+        bars = axes[1].bar(xs + (k - 1) * 0.27, [r[key]["accuracy_on_omitted"] for r in by_digit], width=0.27,
+                           label=label, color=color)
+        if key == "hard_labels":  # bars of height 0 would not show: print their values
+            axes[1].bar_label(bars, fmt="%.2f", fontsize=8, color=color, padding=2)
     axes[1].set(xticks=xs, xticklabels=[str(d) for d in digits], xlabel="omitted digit",
                 ylabel="accuracy on the omitted digit", title="one digit left out", ylim=(0, 1.0))
     for ax in axes:

@@ -136,8 +136,11 @@ def figure_png(fig, setting_text: str, dpi: int, palette: bool) -> bytes:
         return data
     if isinstance(fig, Figure):
         buf = io.BytesIO()
+        # (the palette pass decodes this PNG at once: unless it is the stored image, skip zlib's work, the
+        # same pixels)
+        pil = {"compress_level": 0} if palette else None
         try:
-            fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+            fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", pil_kwargs=pil)
         finally:
             plt.close(fig)
         return _palette_png(buf.getvalue()) if palette else buf.getvalue()
