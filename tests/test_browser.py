@@ -335,6 +335,23 @@ LAYOUT_JS = """() => {
 }"""
 
 
+def test_inline_math_keeps_the_punctuation_that_touches_it(built_book):
+    """A full stop, comma or closing bracket right after inline maths (or an opening bracket right before
+    it) is wrapped with the maths in a ``nowrap`` span (book/_ext/book_fixes.py): MathJax's inline block
+    would otherwise let the line break between them, and a line would start with ". " or end in "(".
+    """
+    math = r'<span class="math notranslate nohighlight">[^<]*</span>'
+    wrapped = r'(?<!<span class="nowrap">)(?<!<span class="nowrap">\()(?<!<span class="nowrap">\[)'
+    loose = [re.compile(rf'{wrapped}{math}[.,;:!?)\]]'),
+             re.compile(rf'(?<!<span class="nowrap">)[(\[]{math}')]
+    kept, bad = 0, []
+    for rel in _pages(built_book):
+        html = (built_book / rel).read_text(encoding="utf-8")
+        kept += html.count('<span class="nowrap">')
+        bad += [f"{rel}: {m.group()[-60:]!r}" for pattern in loose for m in pattern.finditer(html)]
+    assert kept > 50 and not bad, "\n".join(bad[:20])
+
+
 def test_chapter_pages_read_well(server, built_book):
     """Every chapter page at 1280 and 800 px: nothing wider than the text column (a result table may
     scroll in its own box), result tables as HTML tables and no text table left, every figure at least

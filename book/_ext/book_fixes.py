@@ -12,10 +12,17 @@
   ``subclass_lib.widgets.static_panel``) from throwing in the console.
 * ``book/_static/book.css``: output figures as wide as the text column, result tables
   (``subclass_lib.experiments.result_table``) styled as tables, long printed lines wrapped.
+* Inline maths keeps the punctuation that touches it on its line: MathJax draws it as an inline
+  block, after which the browser may break a line, so a sentence's full stop or comma (or an opening
+  bracket before it) could start or end a line on its own. Each such run is wrapped in a
+  ``<span class="nowrap">``.
 """
 
 import importlib.util
+import re
 from pathlib import Path
+
+from docutils import nodes
 
 from sphinx.util import logging
 
@@ -64,8 +71,34 @@ def _book_css(app, config):
     app.add_css_file("book.css")
 
 
+_AFTER = re.compile(r"^[.,;:!?)\]\u2019\u201d]+")  # punctuation that closes on the maths' line
+_BEFORE = re.compile(r"[(\[\u2018\u201c]+$")  # and brackets or quotes that open onto it
+
+
+def _keep_punctuation_with_math(app, doctree, docname):
+    for math in list(doctree.findall(nodes.math)):
+        parent = math.parent
+        i = parent.index(math)
+        after = parent[i + 1] if i + 1 < len(parent) and isinstance(parent[i + 1], nodes.Text) else None
+        before = parent[i - 1] if i > 0 and isinstance(parent[i - 1], nodes.Text) else None
+        tail = _AFTER.match(after.astext()) if after is not None else None
+        head = _BEFORE.search(before.astext()) if before is not None else None
+        if not (tail or head):
+            continue
+        keep = nodes.inline(classes=["nowrap"])
+        if head:
+            parent.replace(before, nodes.Text(before.astext()[:head.start()]))
+            keep += nodes.Text(head.group())
+        parent.replace(math, keep)
+        keep += math
+        if tail:
+            keep += nodes.Text(tail.group())
+            parent.replace(after, nodes.Text(after.astext()[tail.end():]))
+
+
 def setup(app):
     app.connect("config-inited", _use_local_assets, priority=900)
     app.connect("config-inited", _book_css, priority=901)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
+    app.connect("doctree-resolved", _keep_punctuation_with_math)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
