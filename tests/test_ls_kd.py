@@ -330,7 +330,15 @@ def test_plots_return_figures():
             plots.diffusion_bars([{"eps": 0.1, "T_to": 4.0, "similar": -1.0, "dissimilar": 0.5}]),
             plots.wrong_class_profiles({eps: G.wrong_class_profile(torch.randn(40, 10), torch.arange(40) % 10,
                                                                    [1.0, 64.0]) for eps in (0.0, 0.1)})]
-    legend = [t.get_text() for t in figs[-1].legends[0].get_texts()]
+    # a row of six projections wraps onto two lines of three, each line with the row's label
+    from subclass_lib.plots.common import COLUMN_INCHES
+    wide = plots.projection_grid([[proj] * 6, [proj] * 5], [list("abcdef"), list("ghijk")], row_labels=["r1", "r2"])
+    shown = [ax for ax in wide.axes if ax.axison]
+    assert len(wide.axes) == 12 and len(shown) == 11 and wide.get_size_inches()[0] <= COLUMN_INCHES + 1e-9
+    assert [ax.get_title() for ax in shown] == list("abcdefghijk")
+    assert [ax.get_ylabel() for ax in shown if ax.get_ylabel()] == ["r1", "r1", "r2", "r2"]
+    figs.append(wide)
+    legend = [t.get_text() for t in figs[-2].legends[0].get_texts()]
     assert legend[-2:] == ["median", "uniform: 1/10"] and len(legend) == 12  # ten digits, median, uniform
     for f in figs:
         assert isinstance(f, plt.Figure)

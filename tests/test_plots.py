@@ -146,3 +146,15 @@ def test_teacher_neighbours_frames_other_digits_in_red():
         plots.teacher_neighbours(images, digits, {}, queries=[0])
     fig2 = plots.training_speed({"hard_labels": [(1, 0.9), (2, 0.95)]}, oracle_accuracy=0.97)
     assert any("oracle" in t.get_text() for t in fig2.axes[0].get_legend().get_texts())
+
+
+def test_students_sweep_has_one_legend_under_its_panels_in_the_methods_order():
+    sw = [{"param": "temperature", "values": [1, 4, 16],
+           "errors": {"distillation": [.03, .02, .02], "subclass_distillation": [.04, .02, .01]}},
+          {"param": "student_hidden", "values": [(32, 32), (128, 128)],
+           "errors": {"hard_labels": [.05, .04], "distillation": [.04, .03], "subclass_distillation": [.045, .026],
+                      "penultimate": [.055, .041]}}]
+    fig = plots.students_sweep(sw, highlight={"temperature": 4.0})
+    assert all(ax.get_legend() is None for ax in fig.axes) and len(fig.legends) == 1
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "hard labels", "distillation", "subclass distillation", "penultimate"]

@@ -116,6 +116,12 @@ def test_distillation_static_panels_show_the_live_panels_figure_for_every_settin
     # the default is the chapter's setting: its student size at cfg.temperature / cfg.alpha
     assert over_T.sliders[0].value == "2x12" and over_T.sliders[1].value == 4.0
     assert len({over_T.png[s] for s in over_T.settings}) == 4  # one distinct figure per setting
+    # each panel puts its setting on the sweep its slider moves along: the alpha panel on the alpha sweep
+    from subclass_lib.plots import distillation_figure
+    c = replace(cfg, student_hidden=(8, 8), alpha=0.0)
+    assert _same_png(over_alpha, ("2x8", 0.0), distillation_figure(H.run_hinton(c, verbose=False), alpha))
+    star = distillation_figure(H.run_hinton(c, verbose=False), alpha).axes[1].lines[-1]
+    assert list(star.get_xdata()) == [0.0] and star.get_marker() == "*"
 
 
 def _same_png(panel, setting, fig):

@@ -130,7 +130,7 @@ def temperature_sweep_plot(sweep: Mapping, point: Mapping | None = None, title: 
     ax.set_xscale("log")
     ax.set_xticks(T, [f"{t:g}" for t in T])
     ax.set(xlabel="temperature T", ylabel="test accuracy")
-    seeds = f" (mean +- std of {n} seeds)" if n > 1 else ""
+    seeds = f" (mean ± std of {n} seeds)" if n > 1 else ""
     ax.set_title(title or f"students distilled at alpha = {sweep.get('alpha', 0.5):g}{seeds}", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9, ncol=2)
@@ -139,15 +139,19 @@ def temperature_sweep_plot(sweep: Mapping, point: Mapping | None = None, title: 
     return fig
 
 
-def alpha_sweep_plot(sweep: Mapping, title: str | None = None, ax=None):
+def alpha_sweep_plot(sweep: Mapping, title: str | None = None, ax=None, point: Mapping | None = None):
     """Distilled-student test accuracy vs the task balance alpha (what
     :func:`subclass_lib.experiments.hinton_sweeps.alpha_sweep` returns), one line per student size,
-    with the hard-label baselines dashed; means +- one std when there are several seeds."""
+    with the hard-label baselines dashed; means +- one std when there are several seeds. ``point``
+    (``{"alpha", "hidden", "accuracy"}``) marks one setting, as in :func:`temperature_sweep_plot`."""
     alphas = sweep["alpha"]
     fig, ax, own = figure_and_axes(ax, (5.6, 3.6))
     n = _student_lines(ax, alphas, sweep, lambda h: f"{h} distilled, T = {sweep['T']:g}",
                        lambda h: f"{h} hard labels")
-    seeds = f" (mean +- std of {n} seeds)" if n > 1 else ""
+    if point is not None:
+        ax.plot([point["alpha"]], [point["accuracy"]], marker="*", ms=14, color="k", ls="none",
+                label=f"this setting ({point['hidden']})")
+    seeds = f" (mean ± std of {n} seeds)" if n > 1 else ""
     ax.set(xlabel="alpha (weight of the soft targets)", ylabel="test accuracy")
     ax.set_title(title or f"students over alpha{seeds}", fontsize=10)
     ax.grid(alpha=0.3)
@@ -246,7 +250,7 @@ def mythical3_alpha_and_digits(alphas: Sequence[float], by_alpha: Sequence[Mappi
     """Chapter 2's two sweeps side by side (:func:`~subclass_lib.experiments.mythical3.run_mythical3`
     results): left, the distilled student's accuracy on the omitted 3s over alpha, before and after
     the bias shift; right, for each omitted digit, the three students' accuracy on it."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, axes = plt.subplots(2, 1, figsize=(6.8, 7.0))  # stacked: each panel across the column
     kinds = (("hard_labels", "hard labels", "C0"), ("distilled", "distilled", "C1"),
              ("distilled_bias_adjusted", "distilled, shifted", "C2"))  # one colour per student in both panels
     for key, label, color in kinds[1:]:
@@ -264,7 +268,7 @@ def mythical3_alpha_and_digits(alphas: Sequence[float], by_alpha: Sequence[Mappi
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=9, loc="lower right")
     # the bars reach 1: the legend goes under the axes, not over them
-    axes[1].legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, frameon=False)
+    axes[1].legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)
     fig.tight_layout()
     return fig
 
@@ -272,7 +276,8 @@ def mythical3_alpha_and_digits(alphas: Sequence[float], by_alpha: Sequence[Mappi
 def distillation_figure(result: Mapping, sweep: Mapping | None = None):
     """The figure of :func:`distillation_panel` for one setting (a :func:`~subclass_lib.experiments.hinton.run_hinton`
     result): the three accuracies as bars, titled with the setting, and, with ``sweep``, the
-    distilled student as a star on the precomputed temperature sweep."""
+    distilled student as a star on the precomputed sweep: a temperature sweep, or an alpha sweep
+    (:func:`~subclass_lib.experiments.hinton_sweeps.alpha_sweep`, whose ``"T"`` is one number)."""
     c = result["config"]
     d = result["distilled"]
     fig, axes = plt.subplots(1, 2 if sweep else 1, figsize=(8.4 if sweep else 5, 3.6), squeeze=False)
@@ -282,9 +287,13 @@ def distillation_figure(result: Mapping, sweep: Mapping | None = None):
     accuracy_bars(result, names=[n for n in ("teacher", "small", "distilled") if result.get(n) is not None],
                   reference=None, ax=axes[0, 0], title=title)
     if sweep:
-        temperature_sweep_plot(sweep, ax=axes[0, 1], title="this setting on the precomputed sweep",
-                               point={"T": c["temperature"], "hidden": hidden_label(c["student_hidden"]),
-                                      "accuracy": result["distilled"]["test_accuracy"]})
+        point = {"hidden": hidden_label(c["student_hidden"]), "accuracy": result["distilled"]["test_accuracy"]}
+        if isinstance(sweep["T"], (list, tuple)):
+            temperature_sweep_plot(sweep, ax=axes[0, 1], title="this setting on the precomputed sweep",
+                                   point={**point, "T": c["temperature"]})
+        else:  # an alpha sweep
+            alpha_sweep_plot(sweep, ax=axes[0, 1], title="this setting on the precomputed sweep",
+                             point={**point, "alpha": c["alpha"]})
     fig.tight_layout()
     return fig
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .common import finish
+from .common import COLUMN_INCHES, finish
 
 __all__ = ["ls_kd_figure", "projection_scatter", "projection_grid", "entropy_vs_temperature", "accuracy_vs_temperature",
            "diffusion_bars", "wrong_class_profiles"]
@@ -53,25 +53,30 @@ def projection_scatter(projection: Mapping, ax=None, title: str | None = None, s
 
 def projection_grid(projections: Sequence[Sequence[Mapping | None]], titles: Sequence[Sequence[str]],
                     row_labels: Sequence[str] | None = None, suptitle: str | None = None, panel: float = 2.6):
-    """A grid of projection scatters (rows x columns); ``None`` leaves a panel empty. The grid is at
-    most 10 inches wide (``panel`` shrinks), as wide as the book's text column with readable labels."""
+    """A grid of projection scatters (rows x columns); ``None`` leaves a panel empty. At most three
+    panels a line, :data:`~subclass_lib.plots.common.COLUMN_INCHES` wide (``panel`` shrinks): a row of
+    more panels wraps onto further lines, each starting with the row's label, so that the labels stay
+    readable across the book's text column."""
     if not projections or not projections[0]:
         raise ValueError("projection_grid needs at least one projection")
     n_rows, n_cols = len(projections), max(len(r) for r in projections)
-    panel = min(panel, 10.0 / n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(panel * n_cols, panel * n_rows + 0.5), squeeze=False)
+    per_line = min(n_cols, 3)
+    lines = -(-n_cols // per_line)  # figure rows per row of projections
+    panel = min(panel, COLUMN_INCHES / per_line)
+    fig, axes = plt.subplots(n_rows * lines, per_line, figsize=(panel * per_line, panel * n_rows * lines + 0.6),
+                             squeeze=False)
     first = None
     for i, row in enumerate(projections):
-        for j in range(n_cols):
-            ax = axes[i][j]
+        for j in range(lines * per_line):
+            ax = axes[i * lines + j // per_line][j % per_line]
             proj = row[j] if j < len(row) else None
             if proj is None:
                 ax.axis("off")
                 continue
             projection_scatter(proj, ax=ax, title=titles[i][j], size=3.0)
             first = first or ax
-        if row_labels:
-            axes[i][0].set_ylabel(row_labels[i], fontsize=9)
+            if row_labels and j % per_line == 0:
+                ax.set_ylabel(row_labels[i], fontsize=10)
     handles, labels = first.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9, markerscale=2,
                frameon=False)
@@ -103,7 +108,7 @@ def accuracy_vs_temperature(student_rows: Sequence[Mapping], reference: Mapping[
     drawn in a second panel (accuracies as fractions).
     """
     n = 2 if reference else 1
-    fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 3.4), squeeze=False)
+    fig, axes = plt.subplots(n, 1, figsize=(6.8, 3.4 * n + 0.5 * (n - 1)), squeeze=False)  # stacked
     ax = axes[0][0]
     seeds = 1
     for eps in sorted({r["eps"] for r in student_rows}):
@@ -117,12 +122,12 @@ def accuracy_vs_temperature(student_rows: Sequence[Mapping], reference: Mapping[
             ax.plot([r["T"] for r in rows], [r["test_accuracy"] for r in rows], marker="o", ms=4, label=label)
     _log2_axis(ax)
     ax.set(xlabel="distillation temperature T", ylabel="student test accuracy")
-    ax.set_title(title or ("MNIST students (this book" + (f", mean +- std of {seeds} seeds)" if seeds > 1 else ")")),
+    ax.set_title(title or ("MNIST students (this book" + (f", mean ± std of {seeds} seeds)" if seeds > 1 else ")")),
                  fontsize=10)
     ax.legend(fontsize=9)
     ax.grid(alpha=0.3)
     if reference:
-        ax2 = axes[0][1]
+        ax2 = axes[1][0]
         for k, (name, ref) in enumerate(reference.items()):
             for key, ls in (("eps=0", "-"), ("eps=0.1", "--")):
                 ax2.plot(ref["T"], ref[key], ls=ls, marker="s", ms=4, color=f"C{k + 2}",
@@ -130,7 +135,8 @@ def accuracy_vs_temperature(student_rows: Sequence[Mapping], reference: Mapping[
         _log2_axis(ax2)
         ax2.set(xlabel="distillation temperature T", ylabel="student top-1 accuracy")
         ax2.set_title("Chandrasegaran et al. (2022), Table 2", fontsize=10)
-        ax2.legend(fontsize=9, loc="lower left")  # the curves fall from the upper left
+        # under the axes: inside, it would cover a curve (they fall from the upper left)
+        ax2.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
         ax2.grid(alpha=0.3)
     fig.tight_layout()
     return fig
@@ -190,8 +196,8 @@ def wrong_class_profiles(profiles: Mapping[float, Mapping], n_classes: int = 10,
     rows = sorted(profiles.items())
     Ts = list(rows[0][1]["T"])
     n_cols = len(Ts)
-    w = min(3.3, 10.0 / n_cols)
-    fig, axes = plt.subplots(len(rows), n_cols, figsize=(w * n_cols, 2.7 * len(rows) + 0.5), squeeze=False,
+    w = min(3.3, COLUMN_INCHES / n_cols)
+    fig, axes = plt.subplots(len(rows), n_cols, figsize=(w * n_cols, 2.7 * len(rows) + 0.7), squeeze=False,
                              sharey=True)
     x = np.arange(n_classes)
     for i, (eps, prof) in enumerate(rows):

@@ -139,20 +139,20 @@ def loss_terms_plot(terms: Sequence[Mapping[str, float]], n_sub: int = 5, sharpe
     sharp = np.array([t["sharpness"] for t in terms])
     ce = np.array([t["grouped_ce"] for t in terms])
     ceiling = float(np.log(n_sub))
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (a, b) = plt.subplots(2, 1, figsize=(6.8, 6.6), sharex=True)  # stacked: each across the column
     a.plot(epochs, div, marker="o", color="C0", label="diversity: H(mean q) in a class")
     a.axhline(ceiling, color="C0", ls="--", lw=1, label=f"its ceiling log {n_sub}")
     a.plot(epochs, sharp, marker="s", color="C1", label="sharpness: mean H(q) of an image")
     a.axhline(0.0, color="C1", ls=":", lw=1)
-    a.set(xlabel="epoch", ylabel="nats", ylim=(-0.05, ceiling * 1.08), title="the auxiliary loss's two parts")
+    a.set(ylabel="nats", ylim=(-0.05, ceiling * 1.08), title="the auxiliary loss's two parts")
     a.grid(alpha=0.3)
-    a.legend(fontsize=8)
+    a.legend(fontsize=9, loc="center right")
     b.plot(epochs, -div + sharpen * sharp, marker="o", color="C2", label=f"auxiliary loss (sharpen {sharpen:g})")
     b.axhline(-ceiling, color="C2", ls="--", lw=1, label=f"its floor -log {n_sub}")
     b.plot(epochs, ce, marker="^", color="C3", label="grouped cross-entropy (binary task)")
     b.set(xlabel="epoch", ylabel="nats", title="the losses")
     b.grid(alpha=0.3)
-    b.legend(fontsize=8)
+    b.legend(fontsize=9, loc="center right")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -165,13 +165,14 @@ def teacher_sweep_figure(betas: Sequence[float], beta_lines: Mapping[str, Sequen
     """Chapter 4's sweeps of the teacher's losses: recovery over the auxiliary weight beta (one line
     per named auxiliary loss) on top, over the sharpness weight and the view-consistency weight
     gamma below, each on the whole 0-1 axis (a few points should look like a few points)."""
-    fig = plt.figure(figsize=(10, 7.4))
+    fig = plt.figure(figsize=(7.8, 7.0))
     grid = fig.add_gridspec(2, 2)
     axes = [fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])]
     for name, ys in beta_lines.items():
         axes[0].plot(betas, ys, marker="o", label=name)
     axes[0].set(xlabel="beta (auxiliary weight)", ylabel="recovery (test)", title="auxiliary loss and its weight")
-    axes[0].legend(fontsize=9)
+    # under the axes: inside, it would cover a line
+    axes[0].legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, frameon=False)
     axes[1].plot(sharps, sharp_line, marker="o", color="C0")
     axes[1].set(xlabel="sharpen (diversity loss, beta = 1)", ylabel="recovery (test)", title="sharpness")
     axes[2].plot(gammas, gamma_line, marker="o", color="C4")

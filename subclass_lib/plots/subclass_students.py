@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .common import panel_grid
+from .common import COLUMN_INCHES, panel_grid
 
 __all__ = ["student_errors", "training_speed", "students_sweep", "students_figure", "teacher_neighbours"]
 
@@ -37,18 +37,20 @@ def student_errors(errors: Mapping[str, float], std: Mapping[str, float] | None 
     bars = ax.bar(x - (w / 2 if reference else 0), ours, w, yerr=err, capsize=3, label=labels[0],
                   color=[_COLORS.get(n, "tab:blue") for n in names])
     tops = [v + e for v, e in zip(ours, err or [0.0] * len(ours))]
-    for b, v, top in zip(bars, ours, tops):  # each value above its error bar's cap
-        ax.text(b.get_x() + b.get_width() / 2, top, f"{v:.2f}", ha="center", va="bottom", fontsize=9)
+    for b, v, top in zip(bars, ours, tops):  # each value just above its error bar's cap
+        ax.annotate(f"{v:.2f}", (b.get_x() + b.get_width() / 2, top), xytext=(0, 2), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=9)
     if reference:
         ref = [100 * reference.get(n, np.nan) for n in names]
         rerr = [100 * (reference_std or {}).get(n, 0.0) for n in names] if reference_std else None
         ax.bar(x + w / 2, ref, w, yerr=rerr, capsize=3, label=labels[1], color="lightgray", edgecolor="gray")
         for xi, v, e in zip(x, ref, rerr or [0.0] * len(ref)):
             if np.isfinite(v):
-                ax.text(xi + w / 2, v + e, f"{v:.2f}", ha="center", va="bottom", fontsize=9, color="dimgray")
+                ax.annotate(f"{v:.2f}", (xi + w / 2, v + e), xytext=(0, 2), textcoords="offset points",
+                            ha="center", va="bottom", fontsize=9, color="dimgray")
                 tops.append(v + e)
         ax.legend(fontsize=9)
-    ax.set_ylim(0, 1.15 * max(t for t in tops if np.isfinite(t)))  # room for the labels inside the axes
+    ax.set_ylim(0, 1.18 * max(t for t in tops if np.isfinite(t)))  # room for the labels inside the axes
     ax.set_xticks(x, [_NAMES.get(n, n) for n in names], fontsize=9)
     ax.set_ylabel("binary test error (%)")
     ax.grid(axis="y", alpha=0.3)
@@ -101,7 +103,7 @@ def students_sweep(sweeps: Sequence[Mapping], highlight: Mapping[str, object] | 
     """One panel per swept parameter (``experiments.subclass_students.sweep`` results):
     binary test error (%) of each method against the slider's values."""
     sweeps = list(sweeps)
-    fig, axes = panel_grid(len(sweeps), 4.4, 3.4)
+    fig, axes = panel_grid(len(sweeps), COLUMN_INCHES / 2, 3.4)
     for ax, sw in zip(axes.flat, sweeps):
         vals = sw["values"]
         labels = [",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v) for v in vals]
@@ -124,12 +126,18 @@ def students_sweep(sweeps: Sequence[Mapping], highlight: Mapping[str, object] | 
         ax.set_xlabel({"temperature": "temperature T", "alpha": "task balance alpha", "student_hidden": "student hidden layers",
                        "transfer_fraction": "transfer-set fraction"}.get(sw["param"], sw["param"]))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=9)  # every panel: the panels show different students
+    # one legend for all panels under them (a method keeps its colour; the T and alpha panels show two)
+    handles = {}
+    for ax in sorted(axes.flat, key=lambda a: -len(a.get_lines())):  # the fullest panel's order first
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, h)
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles), fontsize=9,
+               frameon=False)
     for row in axes:
         row[0].set_ylabel("binary test error (%)")
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
 
 

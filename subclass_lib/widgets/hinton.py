@@ -124,7 +124,8 @@ def distillation_static_panels(cfg: H.HintonConfig, sweep: Mapping, alpha_sweep:
     def figure(h, T=None, alpha=None):  # h: a size label of the sweep, e.g. "2x800"
         c = replace(cfg, student_hidden=by_label[h], temperature=float(cfg.temperature if T is None else T),
                     alpha=float(cfg.alpha if alpha is None else alpha))
-        return distillation_figure(H.run_hinton(c, verbose=False), sweep)
+        # the setting on the sweep its slider moves along
+        return distillation_figure(H.run_hinton(c, verbose=False), sweep if alpha is None else alpha_sweep)
 
     sizes = list(by_label)
     size0 = hidden_label(cfg.student_hidden) if hidden_label(cfg.student_hidden) in sizes else sizes[0]
