@@ -52,13 +52,21 @@ def chapter1(cfg: H.HintonConfig | None = None, seeds=CH1_SEEDS, temperatures=CH
     per-seed accuracy at each temperature of the chapter's sweep (``"2x30 over T"``)."""
     cfg = cfg or H.HintonConfig()
     _, _, (xs, ys) = H.load_splits()
+    done: dict = {}  # spec -> test accuracy (the 2x30 student at cfg's T is in both parts)
+
+    def test_accuracy(specs):
+        todo = [s for s in dict.fromkeys(specs) if s not in done]
+        for spec, model in zip(todo, _load(todo) if todo else []):
+            done[spec] = accuracy(predict(model, xs), ys)
+        return [done[s] for s in specs]
+
     out = {"T": cfg.temperature, "alpha": cfg.alpha, "seeds": list(seeds)}
     for hidden in ((800, 800), (30, 30)):
         for kind in ("hard", "distilled"):
-            models = _load([H.student_spec(cfg, kind, hidden=hidden, seed=s) for s in seeds])
-            out[f"{H.hidden_label(hidden)} {kind}"] = [accuracy(predict(m, xs), ys) for m in models]
-    out["2x30 over T"] = {T: [accuracy(predict(m, xs), ys) for m in _load(
-        [H.student_spec(cfg, "distilled", T=T, hidden=(30, 30), seed=s) for s in seeds])] for T in temperatures}
+            out[f"{H.hidden_label(hidden)} {kind}"] = test_accuracy(
+                [H.student_spec(cfg, kind, hidden=hidden, seed=s) for s in seeds])
+    out["2x30 over T"] = {T: test_accuracy([H.student_spec(cfg, "distilled", T=T, hidden=(30, 30), seed=s)
+                                            for s in seeds]) for T in temperatures}
     return out
 
 
