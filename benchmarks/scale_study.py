@@ -55,8 +55,10 @@ def _seconds(trained) -> float:
 
 def chapter1(teacher_seeds=(0, 1)) -> list[dict]:
     rows = []
+    book = H.HintonConfig()
     for name, (te, se) in CH1_SCALES.items():
-        for tseed in teacher_seeds[:1] if "book" in name else teacher_seeds:
+        at_book_scale = (te, se) == (book.teacher_epochs, book.student_epochs)  # one teacher: the chapter's
+        for tseed in teacher_seeds[:1] if at_book_scale else teacher_seeds:
             cfg = replace(H.HintonConfig(), teacher_epochs=te, student_epochs=se, seed=tseed)
             mcfg = replace(M.Mythical3Config(), teacher_epochs=te, student_epochs=se, seed=tseed)
             specs = HS.temperature_sweep_specs(cfg, TEMPS, hiddens=((800, 800),), seeds=SEEDS)

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..metrics import to_numpy as _np
-from .common import contingency_heatmap, image_row, panel_grid
+from .common import COLUMN_INCHES, contingency_heatmap, image_row, panel_grid
 
 __all__ = ["subclass_contingency", "contingency_panels", "contingency_strip", "contingency_animation",
            "loss_terms_plot", "teacher_sweep_figure", "subclass_images", "seed_recovery_chart"]
@@ -165,7 +165,7 @@ def teacher_sweep_figure(betas: Sequence[float], beta_lines: Mapping[str, Sequen
     """Chapter 4's sweeps of the teacher's losses: recovery over the auxiliary weight beta (one line
     per named auxiliary loss) on top, over the sharpness weight and the view-consistency weight
     gamma below, each on the whole 0-1 axis (a few points should look like a few points)."""
-    fig = plt.figure(figsize=(7.8, 7.0))
+    fig = plt.figure(figsize=(COLUMN_INCHES, 7.0))
     grid = fig.add_gridspec(2, 2)
     axes = [fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])]
     for name, ys in beta_lines.items():

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .common import COLUMN_INCHES
+
 __all__ = ["gains_plot"]
 
 
@@ -22,7 +24,7 @@ def gains_plot(gains: Mapping[str, Sequence[float]], title: str | None = None,
     if any(v.size == 0 for v in values):
         raise ValueError("every comparison needs at least one seed's gain")
     y = np.arange(len(names))[::-1]
-    fig, ax = plt.subplots(figsize=(7.8, 0.42 * len(names) + 1.3))
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 0.42 * len(names) + 1.3))
     means = [float(v.mean()) for v in values]
     ax.barh(y, means, height=0.6, color=["tab:green" if m > 0 else "tab:red" for m in means], alpha=0.45,
             label="mean over the seeds")
