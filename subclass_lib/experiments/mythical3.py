@@ -52,8 +52,8 @@ class Mythical3Config(HintonConfig):
     automatically (:func:`auto_bias_shift`); a number uses that shift.
 
     At the default scale the students are distilled at T = 20 with alpha = 0.9 and take as many
-    optimisation steps as chapter 1's students (``match_steps``: 11 epochs without the 3s, about
-    50 with only the 7s and 8s), the setting that recognised the most omitted digits in a small
+    optimisation steps as chapter 1's students (``match_steps``: 7 epochs without the 3s, about
+    30 with only the 7s and 8s), the setting that recognised the most omitted digits in a small
     search (``book/lab_notes.md``). The full scale keeps the write-up's T = 4, alpha = 0.5 and
     30 epochs, the setting of the chapter's recorded full-scale run.
     """

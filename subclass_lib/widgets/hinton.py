@@ -41,7 +41,7 @@ def _slider_alpha(value: float) -> W.FloatSlider:
 
 def preview_epoch(epochs: int) -> int:
     """The epoch after which a retrain of chapters 1 and 2 shows its distilled student first: a third of
-    its epochs (3 of 10 at the default scale), so that the first result comes within the speed budget
+    its epochs (2 of 6 at the default scale), so that the first result comes within the speed budget
     (5 s on the reference core) while the rest trains."""
     return max(1, epochs // 3)
 
