@@ -124,7 +124,8 @@ def subclass_distillation_schematic(n_classes: int = 2, n_sub: int = 5, ax=None)
     # each network's c x s sub-logits
     tg = d.grid(2.95, y_t + 0.2, 2.05, 0.65, c, s, label_cells=s <= 6 and c <= 3)
     sg = d.grid(2.95, y_s + 0.2, 2.05, 0.65, c, s, label_cells=s <= 6 and c <= 3)
-    d.text((tg[0] + tg[2]) / 2, y_t + 0.05, f"teacher sub-logits: {c} classes × {s} {subclasses}", size=7.6)
+    # left-aligned after the network's arrow, so that the longer caption stays clear of the grouped-softmax box
+    d.text(2.72, y_t + 0.05, f"teacher sub-logits: {c} classes × {s} {subclasses}", size=7.2, ha="left")
     d.text((sg[0] + sg[2]) / 2, y_s + 0.05, f"student sub-logits ({c} × {s})", size=7.6)
     d.arrow((2.6, y_t + 0.525), (tg[0] - 0.3, y_t + 0.525))
     d.arrow((2.6, y_s + 0.525), (sg[0] - 0.3, y_s + 0.525))
@@ -154,5 +155,5 @@ def subclass_distillation_schematic(n_classes: int = 2, n_sub: int = 5, ax=None)
     mid = (tg[0] + tg[2]) / 2
     d.arrow((mid, tg[1] - 0.2), (mid, 2.5), colour=_DISTIL)
     d.arrow((mid, 1.6), (mid, sg[3] + 0.02), colour=_DISTIL, ls="--")
-    d.text(mid + 0.08, 2.58, "targets (the teacher is fixed)", size=7.5, colour=_DISTIL, ha="left", va="bottom")
+    d.text(mid + 0.08, 2.53, "targets (the teacher is fixed)", size=7.5, colour=_DISTIL, ha="left", va="bottom")
     return fig
