@@ -6,7 +6,7 @@ their models train for fewer epochs, beside each model's training seconds.
     python benchmarks/scale_study.py --json out.json
     python benchmarks/scale_study.py --chapters 2     # chapter 2's recipe search at 4 / 6 epochs (validation only)
 
-Chapter 1-2 (``HintonConfig`` / ``Mythical3Config``): the teacher for 6 (the book's until the eighth stop), 4
+Chapter 1-2 (``HintonConfig`` / ``Mythical3Config``): the teacher for 6 (the book's before 2026-12-08), 4
 (the book's since) or 3 epochs and the 2x800 students for 10, 6 or 5 epochs, at teacher seeds 0 and 1 (the book's scale: seed 0
 only), each with student seeds 0-2: the teacher's test accuracy, the hard-label student's, the paired
 gain of the distilled student (T = 1, 4, 20; alpha = 0.5) over the hard-label student of the same seed,

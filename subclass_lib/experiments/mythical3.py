@@ -26,9 +26,13 @@ from .hinton import (HintonConfig, ProgressFn, evaluate, load_splits, per_class_
                      student_spec, teacher_spec, test_logits, train_student, train_teacher, transfer_set)
 
 __all__ = [
-    "Mythical3Config", "SOURCE_MYTHICAL3", "training_frequency", "adjust_bias", "auto_bias_shift", "bias_sweep",
+    "Mythical3Config", "SOURCE_MYTHICAL3", "LABELS", "training_frequency", "adjust_bias", "auto_bias_shift", "bias_sweep",
     "run_mythical3", "mythical3_specs", "mythical3_result", "mythical3_sweep",
 ]
+
+#: The models of a :func:`run_mythical3` result, by key, as the chapter's tables and figures name them.
+LABELS = {"teacher": "teacher", "hard_labels": "hard labels", "distilled": "distilled",
+          "distilled_bias_adjusted": "distilled, shifted"}
 
 #: The sources' numbers (test accuracy; errors on the 10,000 test images).
 SOURCE_MYTHICAL3 = {
